@@ -1,0 +1,35 @@
+/** Human-readable rendering of CLI results. */
+import type { HistoryEvent, MemoryRecord, SearchResult } from '../core/types.js';
+
+/** One line per memory: id, date, scope and text. */
+export function formatMemoryLine(record: MemoryRecord): string {
+  const scope = [
+    record.userId && `user=${record.userId}`,
+    record.agentId && `agent=${record.agentId}`,
+    record.runId && `run=${record.runId}`,
+    record.appId && `app=${record.appId}`,
+  ]
+    .filter(Boolean)
+    .join(' ');
+  const superseded = record.validTo ? ` (superseded ${record.validTo.slice(0, 10)})` : '';
+  return `${record.id}  ${record.observedAt.slice(0, 10)}  [${scope}]  ${record.memory}${superseded}`;
+}
+
+/** A search hit with its fused and per-signal scores. */
+export function formatSearchLine(result: SearchResult): string {
+  const { dense, keyword, recency } = result.scores;
+  return (
+    `${result.score.toFixed(3)}  (dense ${dense.toFixed(2)}, keyword ${keyword.toFixed(2)}, recency ` +
+    `${recency.toFixed(2)})  ${result.memory}\n       id ${result.id}`
+  );
+}
+
+/** A history event. */
+export function formatHistoryLine(event: HistoryEvent): string {
+  const change =
+    event.previousValue !== undefined && event.newValue !== undefined
+      ? `${JSON.stringify(event.previousValue)} -> ${JSON.stringify(event.newValue)}`
+      : (event.newValue ?? event.previousValue ?? '');
+  const reason = event.reason ? `  (${event.reason})` : '';
+  return `${event.createdAt}  ${event.event.padEnd(9)} by ${event.actor}: ${change}${reason}`;
+}

@@ -1,0 +1,643 @@
+/**
+ * The Memory service: mneme's public API (`createMemory`). It validates input, resolves scope, runs the
+ * ingestion pipeline, ranks search results, and delegates storage to the MemoryStore seam. It never reads
+ * `process.env` (config.ts does) and holds no state a second process could not rebuild from the store.
+ */
+import type { Embedder } from '../embedders/types.js';
+import { type IngestionDependencies, embedInBatches, planIngestion } from '../ingest/pipeline.js';
+import { type DrainResult, QueueWorker } from '../ingest/queue-worker.js';
+import type { AddResult, IngestRequest } from '../ingest/types.js';
+import type { LanguageModel } from '../llm/types.js';
+import type { MemoryPatch, MemoryStore, QueueItem, TemporalOptions } from '../stores/types.js';
+import { type MemoryOptions, resolveConfig } from './config.js';
+import { ConfigError, NotFoundError, ValidationError } from './errors.js';
+import { type FilterNode, parseFilter } from './filters.js';
+import { createConsoleLogger, type Logger } from './logger.js';
+import { fuseCandidates, type RankingOptions, resolveRanking } from './ranking.js';
+import { mergeScopes } from './scope.js';
+import { hashText, keywordTerms } from './text.js';
+import type { HistoryEvent, Message, MemoryRecord, Metadata, Scope, SearchResult } from './types.js';
+import { SCOPE_KEYS } from './types.js';
+import {
+  LIMITS,
+  validateIdentifier,
+  validateMessages,
+  validateMetadata,
+  validateOptionalDate,
+  validatePositiveInteger,
+  validateQuery,
+  validateScope,
+  validateText,
+  validateUnitInterval,
+} from './validate.js';
+
+/** Options of `add`: a scope (at least one field) plus what to record. */
+export interface AddOptions extends Scope {
+  metadata?: Metadata;
+  /** When the messages were said. Relative dates resolve against it. @default now */
+  observedAt?: string | Date;
+  /** Hide the memories after this instant. */
+  expiresAt?: string | Date;
+  /** Use the LLM to extract and reconcile facts. Without an LLM, messages are stored verbatim. @default true */
+  infer?: boolean;
+  /** Who is writing, recorded in history. @default 'user' */
+  actor?: string;
+  /** Memory texts that were injected into the prompt: never stored again (recall echo). */
+  recalled?: string[];
+}
+
+/** Read options shared by search and list. */
+export interface ReadOptions extends Scope {
+  /** Filter AST input, see filters.ts. Scope fields in top-level equality conditions may stand in for the scope. */
+  filters?: unknown;
+  /** Answer as of this instant. */
+  asOf?: string | Date;
+  /** Include memories that were superseded. @default false */
+  includeSuperseded?: boolean;
+  /** Include memories past `expiresAt`. @default false */
+  includeExpired?: boolean;
+}
+
+/** Options of `search`. */
+export interface SearchOptions extends ReadOptions {
+  /** @default 10 */
+  limit?: number;
+  /** Drop results whose `score` is below this (0..1). @default 0 */
+  threshold?: number;
+  /** Which signals to use. @default 'hybrid' */
+  mode?: 'hybrid' | 'dense' | 'keyword';
+  /** A precomputed query vector (skips embedding the query). */
+  queryEmbedding?: Float32Array;
+}
+
+/** Options of `list`. */
+export interface ListOptions extends ReadOptions {
+  /** @default 100 */
+  limit?: number;
+  cursor?: string;
+}
+
+/** One line of `mneme export`: a memory with its history. */
+export interface ExportedMemory {
+  type: 'memory';
+  record: MemoryRecord;
+  history: HistoryEvent[];
+}
+
+/** Options of `update`. */
+export interface UpdateInput {
+  text?: string;
+  metadata?: Metadata;
+}
+
+/** The memory API. Create with {@link createMemory}. */
+export class Memory {
+  readonly store: MemoryStore;
+  readonly embedder: Embedder;
+  readonly llm: LanguageModel | null;
+  private readonly logger: Logger;
+  private readonly clock: () => Date;
+  private readonly ranking: RankingOptions;
+  private readonly worker: QueueWorker;
+  private readonly dependencies: IngestionDependencies;
+  private closed = false;
+
+  /** @internal Use {@link createMemory}. */
+  constructor(options: {
+    store: MemoryStore;
+    embedder: Embedder;
+    llm: LanguageModel | null;
+    logger: Logger;
+    clock: () => Date;
+    ranking: RankingOptions;
+    ingestion: { background: boolean; maxAttempts: number; leaseMs: number };
+    inferencePlanner?: IngestionDependencies['inferencePlanner'];
+  }) {
+    this.store = options.store;
+    this.embedder = options.embedder;
+    this.llm = options.llm;
+    this.logger = options.logger;
+    this.clock = options.clock;
+    this.ranking = options.ranking;
+    this.dependencies = {
+      store: this.store,
+      embedder: this.embedder,
+      llm: this.llm,
+      logger: this.logger,
+      ...(options.inferencePlanner ? { inferencePlanner: options.inferencePlanner } : {}),
+    };
+    this.worker = new QueueWorker({
+      store: this.store,
+      logger: this.logger,
+      clock: this.clock,
+      maxAttempts: options.ingestion.maxAttempts,
+      leaseMs: options.ingestion.leaseMs,
+      process: (item) => this.processQueueItem(item),
+    });
+    this.backgroundIngestion = options.ingestion.background;
+  }
+
+  private readonly backgroundIngestion: boolean;
+
+  /**
+   * Stores memories from a string, a message, or a list of messages. Without an LLM each message is stored
+   * verbatim (role and speaker kept); system/tool, empty, low-signal and duplicate messages are skipped and
+   * reported. Applied atomically: either every change lands, or none.
+   */
+  async add(input: string | Message | Message[], options: AddOptions): Promise<AddResult> {
+    this.assertOpen();
+    const request = this.buildRequest(input, options);
+    const plan = await planIngestion(request, this.dependencies);
+    if (plan.changes.length > 0) await this.store.apply({ changes: plan.changes });
+    return { results: plan.results, skipped: plan.skipped, usage: plan.usage };
+  }
+
+  /**
+   * Queues an `add` durably and returns at once; a background worker ingests it (see queue-worker.ts).
+   * The request survives a crash once this resolves. Use {@link Memory.flush} to wait for it.
+   */
+  async enqueue(input: string | Message | Message[], options: AddOptions): Promise<{ queueItemId: string }> {
+    this.assertOpen();
+    const request = this.buildRequest(input, options);
+    const item = await this.store.enqueue({
+      scope: request.scope,
+      payload: {
+        messages: request.messages,
+        options: {
+          metadata: request.metadata,
+          observedAt: request.observedAt,
+          infer: request.infer,
+          actor: request.actor,
+          ...(request.expiresAt ? { expiresAt: request.expiresAt } : {}),
+          ...(request.recalled ? { recalled: request.recalled } : {}),
+        },
+      },
+      now: request.now,
+    });
+    if (this.backgroundIngestion) this.worker.kick();
+    return { queueItemId: item.id };
+  }
+
+  /** Waits until every queued item claimable now is ingested. Items waiting for a retry stay `pending`. */
+  async flush(): Promise<DrainResult> {
+    this.assertOpen();
+    return this.worker.drain();
+  }
+
+  /** Hybrid search within a scope. Results are ranked by `score` (see ranking.ts) with per-signal `scores`. */
+  async search(query: string, options: SearchOptions): Promise<{ results: SearchResult[] }> {
+    this.assertOpen();
+    const text = validateQuery(query);
+    const { scope, filter, temporal } = this.readContext(options);
+    const limit = validatePositiveInteger(options.limit, 'limit', 10, LIMITS.searchLimit);
+    const threshold = validateUnitInterval(options.threshold, 'threshold') ?? 0;
+    const mode = options.mode ?? 'hybrid';
+    if (mode !== 'hybrid' && mode !== 'dense' && mode !== 'keyword') {
+      throw new ValidationError('mode', 'expected "hybrid", "dense" or "keyword"');
+    }
+    const wantDense = mode !== 'keyword';
+    const wantKeyword = mode !== 'dense';
+    let embedding = options.queryEmbedding;
+    if (wantDense && !embedding) {
+      [embedding] = await embedInBatches(this.embedder, [text], 'query');
+    }
+    if (embedding && embedding.length !== this.embedder.dimension) {
+      throw new ValidationError('queryEmbedding', `expected ${this.embedder.dimension} dimensions`);
+    }
+    const terms = wantKeyword ? keywordTerms(text) : [];
+    const [dense, keyword] = await Promise.all([
+      wantDense && embedding
+        ? this.store.searchDense({
+            scope,
+            temporal,
+            embedding,
+            limit: Math.max(limit * 10, this.ranking.denseCandidates),
+            ...(filter ? { filter } : {}),
+          })
+        : Promise.resolve([]),
+      terms.length > 0
+        ? this.store.searchKeyword({
+            scope,
+            temporal,
+            terms,
+            limit: Math.max(limit * 10, this.ranking.keywordCandidates),
+            ...(filter ? { filter } : {}),
+          })
+        : Promise.resolve([]),
+    ]);
+    const ranking =
+      mode === 'hybrid'
+        ? this.ranking
+        : mode === 'dense'
+          ? { ...this.ranking, keywordWeight: 0, rrfWeight: 0, recencyWeight: 0 }
+          : { ...this.ranking, denseWeight: 0, rrfWeight: 0, recencyWeight: 0 };
+    const fused = fuseCandidates({ dense, keyword, now: temporal.asOf ?? temporal.now, ranking });
+    return { results: fused.filter((result) => result.score >= threshold).slice(0, limit) };
+  }
+
+  /** The memory with this id, or null. With a scope, a memory outside it is reported as null too. */
+  async get(id: string, scope?: Scope): Promise<MemoryRecord | null> {
+    this.assertOpen();
+    const validId = validateIdentifier(id, 'id');
+    const validScope = validateScope(scope, { required: false, field: 'scope' });
+    return this.store.get({ id: validId, ...(Object.keys(validScope).length ? { scope: validScope } : {}) });
+  }
+
+  /** Memories in a scope, newest first, paginated with an opaque cursor. */
+  async list(options: ListOptions): Promise<{ results: MemoryRecord[]; nextCursor?: string }> {
+    this.assertOpen();
+    const { scope, filter, temporal } = this.readContext(options);
+    const limit = validatePositiveInteger(options.limit, 'limit', 100, LIMITS.listLimit);
+    if (options.cursor !== undefined && typeof options.cursor !== 'string') {
+      throw new ValidationError('cursor', 'expected the nextCursor string of a previous page');
+    }
+    const page = await this.store.list({
+      scope,
+      temporal,
+      page: { limit, ...(options.cursor ? { cursor: options.cursor } : {}) },
+      ...(filter ? { filter } : {}),
+    });
+    return { results: page.records, ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) };
+  }
+
+  /** Changes a memory's text and/or metadata (scope cannot change). Recorded in history as UPDATE. */
+  async update(id: string, input: UpdateInput, scope?: Scope): Promise<MemoryRecord> {
+    this.assertOpen();
+    const validId = validateIdentifier(id, 'id');
+    const validScope = validateScope(scope, { required: false, field: 'scope' });
+    if (typeof input !== 'object' || input === null) {
+      throw new ValidationError('update', 'expected { text?, metadata? }');
+    }
+    if (input.text === undefined && input.metadata === undefined) {
+      throw new ValidationError('update', 'give text, metadata, or both');
+    }
+    const scoped = Object.keys(validScope).length ? { scope: validScope } : {};
+    const current = await this.store.get({ id: validId, ...scoped });
+    if (!current) throw new NotFoundError(`memory ${validId} not found`);
+    const now = this.now();
+    const patch: MemoryPatch = { updatedAt: now };
+    let embedding: Float32Array | undefined;
+    if (input.text !== undefined) {
+      const text = validateText(input.text, 'text').trim();
+      if (text.length === 0) throw new ValidationError('text', 'must not be empty; use delete() to remove a memory');
+      patch.memory = text;
+      patch.hash = hashText(text);
+      [embedding] = await embedInBatches(this.embedder, [text]);
+    }
+    if (input.metadata !== undefined) patch.metadata = validateMetadata(input.metadata);
+    await this.store.apply({
+      changes: [
+        {
+          type: 'update',
+          id: validId,
+          scope: pickRecordScope(current),
+          patch,
+          ...(embedding ? { embedding } : {}),
+          event: {
+            event: 'UPDATE',
+            previousValue: current.memory,
+            newValue: patch.memory ?? current.memory,
+            actor: 'user',
+            createdAt: now,
+            ...(patch.memory === undefined ? { reason: 'metadata changed' } : {}),
+          },
+        },
+      ],
+    });
+    const updated = await this.store.get({ id: validId });
+    if (!updated) throw new NotFoundError(`memory ${validId} not found`);
+    return updated;
+  }
+
+  /** Deletes one memory. Its history keeps a DELETE event (with the last text) for audit. */
+  async delete(id: string, scope?: Scope): Promise<void> {
+    this.assertOpen();
+    const validId = validateIdentifier(id, 'id');
+    const validScope = validateScope(scope, { required: false, field: 'scope' });
+    const current = await this.store.get({ id: validId, ...(Object.keys(validScope).length ? { scope: validScope } : {}) });
+    if (!current) throw new NotFoundError(`memory ${validId} not found`);
+    await this.store.apply({
+      changes: [
+        {
+          type: 'delete',
+          id: validId,
+          scope: pickRecordScope(current),
+          event: { event: 'DELETE', previousValue: current.memory, actor: 'user', createdAt: this.now() },
+        },
+      ],
+    });
+  }
+
+  /**
+   * Erases every memory in a scope (at least one field): rows, vectors, keyword index, queued items and the
+   * text of their history (ERASE tombstones with ids and times remain).
+   */
+  async deleteAll(scope: Scope): Promise<{ deleted: number }> {
+    this.assertOpen();
+    const validScope = validateScope(scope, { required: true, field: 'scope' });
+    const deleted = await this.store.eraseScope({ scope: validScope, now: this.now(), actor: 'user' });
+    return { deleted };
+  }
+
+  /** Every recorded change to a memory, oldest first. */
+  async history(id: string, scope?: Scope): Promise<HistoryEvent[]> {
+    this.assertOpen();
+    const validId = validateIdentifier(id, 'id');
+    const validScope = validateScope(scope, { required: false, field: 'scope' });
+    return this.store.history({ id: validId, ...(Object.keys(validScope).length ? { scope: validScope } : {}) });
+  }
+
+  /**
+   * Every memory of a scope (including superseded and expired ones) with its history, oldest page last.
+   * The export format is portable: vectors are not included; `importMemories` re-embeds.
+   */
+  async *exportMemories(scope: Scope): AsyncGenerator<ExportedMemory> {
+    this.assertOpen();
+    const validScope = validateScope(scope, { required: true, field: 'scope' });
+    let cursor: string | undefined;
+    do {
+      const page = await this.store.list({
+        scope: validScope,
+        temporal: { now: this.now(), includeSuperseded: true, includeExpired: true },
+        page: { limit: 200, ...(cursor ? { cursor } : {}) },
+      });
+      for (const record of page.records) {
+        yield { type: 'memory', record, history: await this.store.history({ id: record.id, scope: validScope }) };
+      }
+      cursor = page.nextCursor;
+    } while (cursor);
+  }
+
+  /**
+   * Imports exported memories verbatim (ids, times, scope, history), re-embedding their text with this
+   * memory's embedder. Idempotent: ids already present are skipped.
+   */
+  async importMemories(items: ExportedMemory[]): Promise<{ imported: number; skipped: number }> {
+    this.assertOpen();
+    const valid = items.map((item, index) => validateExported(item, `items[${index}]`));
+    const vectors = await embedInBatches(
+      this.embedder,
+      valid.map((item) => item.record.memory),
+    );
+    const imported = await this.store.restore({
+      items: valid.map((item, index) => {
+        const embedding = vectors[index];
+        if (!embedding) throw new ValidationError(`items[${index}]`, 'could not be embedded');
+        return { record: item.record, embedding, history: item.history };
+      }),
+    });
+    return { imported, skipped: valid.length - imported };
+  }
+
+  /** A view of this memory confined to `scope`: every call is ANDed with it and cannot leave it. */
+  withScope(scope: Scope): ScopedMemory {
+    return new ScopedMemory(this, validateScope(scope, { required: true, field: 'scope' }));
+  }
+
+  /** Flushes the ingestion queue (best effort: failures stay queued for the next process) and closes the store. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    try {
+      await this.worker.drain();
+    } catch (error) {
+      this.logger.warn('queued ingestion not flushed at close; it stays queued for the next process', {
+        error: String(error),
+      });
+    }
+    this.closed = true;
+    await this.worker.stop();
+    await this.store.close();
+    await this.embedder.close();
+  }
+
+  /** Starts draining items left queued by an earlier process. */
+  resumeIngestion(): void {
+    if (this.backgroundIngestion) this.worker.kick();
+  }
+
+  private async processQueueItem(item: QueueItem): Promise<void> {
+    const payload = item.payload as { messages: Message[]; options: Omit<IngestRequest, 'messages' | 'scope' | 'now'> };
+    const request: IngestRequest = {
+      ...payload.options,
+      messages: payload.messages,
+      scope: item.scope,
+      now: this.now(),
+    };
+    const plan = await planIngestion(request, this.dependencies);
+    await this.store.apply({ changes: plan.changes, completeQueueItem: item.id });
+  }
+
+  private buildRequest(input: string | Message | Message[], options: AddOptions): IngestRequest {
+    const scope = validateScope(options, { required: true });
+    const messages = validateMessages(input);
+    const now = this.now();
+    const observedAt = validateOptionalDate(options.observedAt, 'observedAt') ?? now;
+    const expiresAt = validateOptionalDate(options.expiresAt, 'expiresAt');
+    if (options.infer !== undefined && typeof options.infer !== 'boolean') {
+      throw new ValidationError('infer', 'expected true or false');
+    }
+    const actor = options.actor === undefined ? 'user' : validateIdentifier(options.actor, 'actor');
+    let recalled: string[] | undefined;
+    if (options.recalled !== undefined) {
+      if (!Array.isArray(options.recalled) || options.recalled.some((item) => typeof item !== 'string')) {
+        throw new ValidationError('recalled', 'expected an array of memory texts');
+      }
+      recalled = options.recalled;
+    }
+    return {
+      messages,
+      scope,
+      metadata: validateMetadata(options.metadata),
+      observedAt,
+      infer: options.infer ?? true,
+      actor,
+      now,
+      ...(expiresAt ? { expiresAt } : {}),
+      ...(recalled ? { recalled } : {}),
+    };
+  }
+
+  private readContext(options: ReadOptions): { scope: Scope; filter?: FilterNode; temporal: TemporalOptions } {
+    if (typeof options !== 'object' || options === null) {
+      throw new ValidationError('options', 'expected an options object such as { userId: "alice" }');
+    }
+    const explicit = validateScope(options, { required: false });
+    const filter = parseFilter(options.filters);
+    const lifted = liftScopeFromFilter(filter);
+    const scope = mergeScopes(explicit, lifted);
+    if (!scope) {
+      throw new ValidationError('filters', 'a scope field in filters contradicts the scope given in options');
+    }
+    if (Object.keys(scope).length === 0) {
+      throw new ValidationError(
+        'options.userId',
+        'every operation needs a scope: pass at least one of userId, agentId, runId or appId',
+      );
+    }
+    const asOf = validateOptionalDate(options.asOf, 'asOf');
+    const temporal: TemporalOptions = {
+      now: this.now(),
+      ...(asOf ? { asOf } : {}),
+      ...(options.includeSuperseded ? { includeSuperseded: true } : {}),
+      ...(options.includeExpired ? { includeExpired: true } : {}),
+    };
+    return { scope, temporal, ...(filter ? { filter } : {}) };
+  }
+
+  private now(): string {
+    return this.clock().toISOString();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new ConfigError('this memory is closed; create a new one with createMemory()');
+  }
+}
+
+/** A {@link Memory} confined to one scope (used by the server, MCP tools and the Agent SDK integration). */
+export class ScopedMemory {
+  constructor(
+    readonly memory: Memory,
+    readonly scope: Scope,
+  ) {}
+
+  async add(input: string | Message | Message[], options: Omit<AddOptions, keyof Scope> & Scope = {}): Promise<AddResult> {
+    return this.memory.add(input, { ...options, ...this.confine(options) });
+  }
+
+  async enqueue(input: string | Message | Message[], options: Omit<AddOptions, keyof Scope> & Scope = {}) {
+    return this.memory.enqueue(input, { ...options, ...this.confine(options) });
+  }
+
+  async search(query: string, options: SearchOptions = {}) {
+    return this.memory.search(query, { ...options, ...this.confine(options) });
+  }
+
+  async list(options: ListOptions = {}) {
+    return this.memory.list({ ...options, ...this.confine(options) });
+  }
+
+  async get(id: string) {
+    return this.memory.get(id, this.scope);
+  }
+
+  async update(id: string, input: UpdateInput) {
+    return this.memory.update(id, input, this.scope);
+  }
+
+  async delete(id: string) {
+    return this.memory.delete(id, this.scope);
+  }
+
+  async history(id: string) {
+    return this.memory.history(id, this.scope);
+  }
+
+  async deleteAll(scope: Scope = {}) {
+    return this.memory.deleteAll(this.confine(scope));
+  }
+
+  private confine(extra: Scope): Scope {
+    const merged = mergeScopes(this.scope, validateScope(extra, { required: false }));
+    if (!merged) throw new NotFoundError('the requested scope is outside this view');
+    return merged;
+  }
+}
+
+/** Creates a Memory from options, env and defaults (see config.ts). Opens the store and checks the embedder. */
+export async function createMemory(options: MemoryOptions = {}): Promise<Memory> {
+  const config = resolveConfig(options);
+  const logger = options.logger ?? createConsoleLogger(config.logLevel);
+  const ranking = resolveRanking(config.ranking);
+  // Registries load backends lazily, so an unused backend's dependencies are never imported.
+  const embedder =
+    typeof config.embedder === 'string'
+      ? await (await import('../embedders/registry.js')).createEmbedder(config.embedder, config.embedderOptions)
+      : config.embedder;
+  const llm =
+    config.llm === null || typeof config.llm !== 'string'
+      ? config.llm
+      : await (await import('../llm/registry.js')).createLanguageModel(config.llm, config.llmOptions);
+  const store =
+    typeof config.store === 'string' ? await (await import('../stores/registry.js')).createStore(config.store) : config.store;
+  try {
+    await store.open({ embedder: { id: embedder.id, dimension: embedder.dimension } });
+  } catch (error) {
+    await store.close().catch(() => undefined);
+    throw error;
+  }
+  const inferencePlanner = llm ? await loadInferencePlanner() : undefined;
+  const memory = new Memory({
+    store,
+    embedder,
+    llm,
+    logger,
+    clock: options.clock ?? (() => new Date()),
+    ranking,
+    ingestion: config.ingestion,
+    ...(inferencePlanner ? { inferencePlanner } : {}),
+  });
+  memory.resumeIngestion();
+  return memory;
+}
+
+// The LLM planner lives in ingest/ and is loaded only when an LLM is configured.
+async function loadInferencePlanner(): Promise<IngestionDependencies['inferencePlanner']> {
+  const module = (await import('../ingest/registry.js')) as {
+    inferencePlanner?: IngestionDependencies['inferencePlanner'];
+  };
+  return module.inferencePlanner;
+}
+
+function validateExported(item: unknown, field: string): ExportedMemory {
+  if (typeof item !== 'object' || item === null || (item as { type?: unknown }).type !== 'memory') {
+    throw new ValidationError(field, 'expected an exported line { "type": "memory", "record": {...}, "history": [...] }');
+  }
+  const { record, history } = item as { record?: unknown; history?: unknown };
+  if (typeof record !== 'object' || record === null) throw new ValidationError(`${field}.record`, 'expected an object');
+  const value = record as Record<string, unknown>;
+  validateIdentifier(value.id, `${field}.record.id`);
+  const text = validateText(value.memory, `${field}.record.memory`);
+  if (text.trim().length === 0) throw new ValidationError(`${field}.record.memory`, 'must not be empty');
+  validateScope(value, { required: true, field: `${field}.record` });
+  for (const key of ['createdAt', 'updatedAt', 'observedAt'] as const) {
+    validateOptionalDate(value[key], `${field}.record.${key}`);
+    if (value[key] === undefined) throw new ValidationError(`${field}.record.${key}`, 'is required');
+  }
+  const metadata = validateMetadata(value.metadata, `${field}.record.metadata`);
+  if (!Array.isArray(history)) throw new ValidationError(`${field}.history`, 'expected an array (may be empty)');
+  const kind = typeof value.kind === 'string' ? value.kind : 'message';
+  const hash = typeof value.hash === 'string' ? value.hash : hashText(text);
+  return {
+    type: 'memory',
+    record: { ...(value as unknown as MemoryRecord), memory: text, metadata, kind: kind as MemoryRecord['kind'], hash },
+    history: history as HistoryEvent[],
+  };
+}
+
+function pickRecordScope(record: MemoryRecord): Scope {
+  const scope: Scope = {};
+  for (const key of SCOPE_KEYS) {
+    const value = record[key];
+    if (value !== undefined) scope[key] = value;
+  }
+  return scope;
+}
+
+// Top-level AND equality conditions on scope fields (`{ user_id: 'alice' }`, Mem0 style) act as scope.
+function liftScopeFromFilter(filter: FilterNode | undefined): Scope {
+  const scope: Scope = {};
+  if (!filter) return scope;
+  const conditions = filter.op === 'and' ? filter.children : [filter];
+  for (const node of conditions) {
+    if (
+      node.op === 'compare' &&
+      node.operator === 'eq' &&
+      node.field.kind === 'column' &&
+      (SCOPE_KEYS as readonly string[]).includes(node.field.name) &&
+      typeof node.value === 'string'
+    ) {
+      scope[node.field.name as keyof Scope] = node.value;
+    }
+  }
+  return scope;
+}

@@ -1,0 +1,145 @@
+/**
+ * Text utilities shared by ingestion and search: normalisation for duplicate detection, keyword tokenisation,
+ * and the low-signal filter that keeps chit-chat ("ok", "thanks", "hi") out of memory.
+ */
+import { createHash } from 'node:crypto';
+
+/** Lower-cases, folds Unicode compatibility forms, strips diacritics and collapses whitespace and edge punctuation. */
+export function normaliseText(text: string): string {
+  return text
+    .normalize('NFKD')
+    .replace(/\p{M}+/gu, '')
+    .toLowerCase()
+    .replace(/\s+/g, ' ')
+    .replace(/^[\s\p{P}]+|[\s\p{P}]+$/gu, '')
+    .trim();
+}
+
+/** Stable hash of the normalised text: equal hashes within a scope mark exact duplicates. */
+export function hashText(text: string): string {
+  return createHash('sha256').update(normaliseText(text)).digest('hex').slice(0, 32);
+}
+
+const STOPWORDS = new Set(
+  (
+    'a an and are as at be been being but by can could did do does doing for from had has have having he her hers ' +
+    'him his how i if in into is it its itself just me more most my no nor not of off on once only or other our ' +
+    'ours out over own same she should so some such than that the their theirs them then there these they this ' +
+    'those through to too under until up very was we were what when where which while who whom why will with ' +
+    'would you your yours yourself about again all any because before below between both down during each few ' +
+    'further here after above against am s t don now ll re ve d m o y'
+  ).split(' '),
+);
+
+/**
+ * Splits text into lower-case word tokens for keyword search, dropping stopwords and one-letter tokens.
+ * Letters and digits of any script count as word characters.
+ */
+export function keywordTerms(text: string, options: { maxTerms?: number } = {}): string[] {
+  const maxTerms = options.maxTerms ?? 32;
+  const seen = new Set<string>();
+  for (const match of normaliseText(text).matchAll(/[\p{L}\p{N}]+/gu)) {
+    const token = match[0];
+    if (token.length < 2 || STOPWORDS.has(token)) continue;
+    seen.add(token);
+    if (seen.size >= maxTerms) break;
+  }
+  return [...seen];
+}
+
+const LOW_SIGNAL = new Set(
+  [
+    'ok',
+    'okay',
+    'k',
+    'kk',
+    'yes',
+    'yeah',
+    'yep',
+    'yup',
+    'no',
+    'nope',
+    'nah',
+    'sure',
+    'thanks',
+    'thank you',
+    'thanks a lot',
+    'thank you so much',
+    'thx',
+    'ty',
+    'cool',
+    'great',
+    'nice',
+    'awesome',
+    'perfect',
+    'got it',
+    'sounds good',
+    'alright',
+    'all right',
+    'fine',
+    'hi',
+    'hello',
+    'hey',
+    'hey there',
+    'hi there',
+    'good morning',
+    'good afternoon',
+    'good evening',
+    'good night',
+    'bye',
+    'goodbye',
+    'see you',
+    'see ya',
+    'cheers',
+    'lol',
+    'haha',
+    'hmm',
+    'right',
+    'exactly',
+    'agreed',
+    'done',
+    'please continue',
+    'continue',
+    'go on',
+    'go ahead',
+    'makes sense',
+    'no problem',
+    'you are welcome',
+    "you're welcome",
+  ].map((phrase) => normaliseText(phrase)),
+);
+
+/** Greetings and thanks that may be followed by a name ("thanks claude") and still say nothing. */
+const ADDRESSABLE = new Set(
+  ['hi', 'hello', 'hey', 'hi there', 'hey there', 'thanks', 'thank you', 'thx', 'bye', 'goodbye', 'cheers'].concat(
+    ['good morning', 'good afternoon', 'good evening', 'good night', 'see you', 'thanks a lot'],
+  ),
+);
+
+/**
+ * True when a message carries no information worth remembering: empty, only punctuation/emoji, or a known
+ * acknowledgement or greeting (optionally followed by a name or "!"), e.g. "ok", "Thanks!", "hi there".
+ */
+export function isLowSignal(text: string): boolean {
+  const normalised = normaliseText(text);
+  if (normalised.length === 0) return true;
+  if (!/[\p{L}\p{N}]/u.test(normalised)) return true;
+  if (LOW_SIGNAL.has(normalised)) return true;
+  const words = normalised.replace(/[^\p{L}\p{N}' ]+/gu, ' ').trim().split(/\s+/);
+  if (words.length <= 4) {
+    const joined = words.join(' ');
+    if (LOW_SIGNAL.has(joined)) return true;
+    // "ok great", "thanks so much": every word is filler. "thanks claude", "hi alice": a greeting or thanks
+    // plus one name. ("yes python" is kept: it may answer a question.)
+    if (words.every((word) => LOW_SIGNAL.has(word))) return true;
+    for (let split = 1; split < words.length; split += 1) {
+      if (words.length - split === 1 && ADDRESSABLE.has(words.slice(0, split).join(' '))) return true;
+    }
+  }
+  return false;
+}
+
+/** Rough token estimate (≈ 4 characters per token) for context budgets. */
+export function estimateTokens(text: string): number {
+  return Math.ceil(text.length / 4);
+}

@@ -1,0 +1,194 @@
+/**
+ * The ingestion pipeline behind `add` and the durable queue: extract candidates, drop duplicates, supersede
+ * memories on the same topic, embed what is new, and return a plan of store changes that the caller applies in
+ * one transaction. Without an LLM (or with `infer: false`) extraction is verbatim (verbatim.ts); with an LLM the
+ * `inferencePlanner` (written against the same plan shape) decides instead.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '../core/logger.js';
+import { hasExactScope } from '../core/scope.js';
+import { hashText } from '../core/text.js';
+import type { MemoryRecord } from '../core/types.js';
+import type { Embedder } from '../embedders/types.js';
+import type { LanguageModel } from '../llm/types.js';
+import type { MemoryChange, MemoryStore, TemporalOptions } from '../stores/types.js';
+import type { AddResultItem, CandidateMemory, IngestPlan, IngestRequest, SkippedMessage } from './types.js';
+import { extractVerbatim } from './verbatim.js';
+
+/** What the pipeline needs from its host. */
+export interface IngestionDependencies {
+  store: MemoryStore;
+  embedder: Embedder;
+  llm: LanguageModel | null;
+  logger: Logger;
+  /** Plans an `infer: true` add with an LLM. Absent: verbatim extraction is used. */
+  inferencePlanner?: (request: IngestRequest, dependencies: IngestionDependencies) => Promise<IngestPlan>;
+}
+
+/** Plans the store changes for one ingestion request. Reads the store; writes nothing. */
+export async function planIngestion(request: IngestRequest, dependencies: IngestionDependencies): Promise<IngestPlan> {
+  if (request.infer && dependencies.llm && dependencies.inferencePlanner) {
+    return dependencies.inferencePlanner(request, dependencies);
+  }
+  const { candidates, skipped } = extractVerbatim(request);
+  return planCandidates(request, candidates, skipped, dependencies, {
+    llmCalls: 0,
+    inputTokens: 0,
+    outputTokens: 0,
+  });
+}
+
+/**
+ * Turns candidates into a plan: exact duplicates (within the batch, or already stored in the exact same scope)
+ * become NOOP; candidates whose topic matches a current memory supersede it; the rest are ADDed.
+ */
+export async function planCandidates(
+  request: IngestRequest,
+  candidates: CandidateMemory[],
+  skipped: SkippedMessage[],
+  dependencies: IngestionDependencies,
+  usage: { llmCalls: number; inputTokens: number; outputTokens: number },
+): Promise<IngestPlan> {
+  const { store, embedder } = dependencies;
+  const temporal: TemporalOptions = { now: request.now };
+  const changes: MemoryChange[] = [];
+  const results: AddResultItem[] = [];
+  const allSkipped = [...skipped];
+
+  const seen = new Set<string>();
+  const unique: Array<CandidateMemory & { hash: string }> = [];
+  for (const candidate of candidates) {
+    const hash = hashText(candidate.text);
+    if (seen.has(hash)) {
+      allSkipped.push({ index: candidate.sourceIndex, reason: 'duplicate', text: candidate.text });
+      continue;
+    }
+    seen.add(hash);
+    unique.push({ ...candidate, hash });
+  }
+
+  const stored = unique.length
+    ? await store.findByHash({ scope: request.scope, hashes: unique.map((item) => item.hash), temporal })
+    : [];
+  const storedByHash = new Map(
+    stored.filter((record) => hasExactScope(record, request.scope)).map((record) => [record.hash, record]),
+  );
+  const fresh: Array<CandidateMemory & { hash: string }> = [];
+  for (const candidate of unique) {
+    const existing = storedByHash.get(candidate.hash);
+    if (existing) {
+      results.push({ id: existing.id, memory: existing.memory, event: 'NOOP', reason: 'already stored' });
+      changes.push({
+        type: 'note',
+        id: existing.id,
+        scope: request.scope,
+        event: { event: 'NOOP', reason: 'stated again', actor: request.actor, createdAt: request.now },
+      });
+    } else {
+      fresh.push(candidate);
+    }
+  }
+
+  const vectors = await embedInBatches(
+    embedder,
+    fresh.map((item) => item.text),
+  );
+  const superseded = new Set<string>();
+  for (const [index, candidate] of fresh.entries()) {
+    const embedding = vectors[index];
+    if (!embedding) throw new Error('embedder returned fewer vectors than texts');
+    const id = randomUUID();
+    const record = buildRecord(id, candidate, request);
+    const topics = [candidate.topic, ...(candidate.replacesTopics ?? [])].filter(
+      (topic): topic is string => topic !== undefined,
+    );
+    const previous = topics.length
+      ? (await store.findByTopic({ scope: request.scope, topics, temporal })).filter(
+          (old) => hasExactScope(old, request.scope) && !superseded.has(old.id),
+        )
+      : [];
+    const older = previous.filter((old) => old.observedAt <= record.observedAt);
+    const newer = previous.filter((old) => old.observedAt > record.observedAt);
+    const newest = newer.sort((a, b) => a.observedAt.localeCompare(b.observedAt))[0];
+    if (newest) {
+      // An imported statement older than what we know: store it as already superseded.
+      record.validTo = newest.observedAt;
+      record.supersededBy = newest.id;
+    }
+    changes.push({
+      type: 'insert',
+      record,
+      embedding,
+      event: {
+        event: 'ADD',
+        newValue: record.memory,
+        actor: request.actor,
+        createdAt: request.now,
+        ...(newest ? { reason: `older than ${newest.id} on the same topic`, relatedId: newest.id } : {}),
+      },
+    });
+    for (const old of older) {
+      superseded.add(old.id);
+      changes.push({
+        type: 'update',
+        id: old.id,
+        scope: request.scope,
+        patch: { validTo: record.observedAt, supersededBy: id, updatedAt: request.now },
+        event: {
+          event: 'SUPERSEDE',
+          previousValue: old.memory,
+          reason: `superseded by a newer statement on topic ${old.topic ?? topics[0] ?? ''}`.trim(),
+          actor: request.actor,
+          relatedId: id,
+          createdAt: request.now,
+        },
+      });
+    }
+    const replaced = older[0];
+    results.push(
+      replaced
+        ? { id, memory: record.memory, event: 'SUPERSEDE', previous: { id: replaced.id, memory: replaced.memory } }
+        : { id, memory: record.memory, event: 'ADD' },
+    );
+  }
+  return {
+    changes,
+    results,
+    skipped: allSkipped.sort((a, b) => a.index - b.index),
+    usage: { ...usage, embeddedTexts: fresh.length },
+  };
+}
+
+function buildRecord(id: string, candidate: CandidateMemory & { hash: string }, request: IngestRequest): MemoryRecord {
+  const record: MemoryRecord = {
+    id,
+    memory: candidate.text,
+    kind: candidate.kind,
+    metadata: { ...request.metadata, ...(candidate.metadata ?? {}) },
+    hash: candidate.hash,
+    createdAt: request.now,
+    updatedAt: request.now,
+    observedAt: candidate.observedAt,
+    validFrom: candidate.validFrom ?? candidate.observedAt,
+    ...request.scope,
+  };
+  if (candidate.role) record.role = candidate.role;
+  if (candidate.speaker) record.speaker = candidate.speaker;
+  if (candidate.topic) record.topic = candidate.topic;
+  if (request.expiresAt) record.expiresAt = request.expiresAt;
+  return record;
+}
+
+/** Embeds texts in batches of the embedder's `maxBatchSize`, preserving order. */
+export async function embedInBatches(
+  embedder: Embedder,
+  texts: string[],
+  purpose: 'document' | 'query' = 'document',
+): Promise<Float32Array[]> {
+  const vectors: Float32Array[] = [];
+  const size = Math.max(1, embedder.maxBatchSize);
+  for (let start = 0; start < texts.length; start += size) {
+    vectors.push(...(await embedder.embed({ texts: texts.slice(start, start + size), purpose })));
+  }
+  return vectors;
+}

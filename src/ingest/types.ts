@@ -1,0 +1,82 @@
+/**
+ * Types of the ingestion pipeline (`add` and the durable queue). The pipeline turns messages into a plan: the
+ * store changes to apply atomically, the per-memory results reported to the caller, what was skipped and why,
+ * and what it cost.
+ */
+import type { Metadata, Message, MemoryKind, Role, Scope } from '../core/types.js';
+import type { MemoryChange } from '../stores/types.js';
+
+/** What `add` reports per memory it touched. */
+export interface AddResultItem {
+  id: string;
+  memory: string;
+  event: 'ADD' | 'UPDATE' | 'SUPERSEDE' | 'NOOP';
+  /** For UPDATE and SUPERSEDE: the memory before the change (UPDATE) or the memory superseded (SUPERSEDE). */
+  previous?: { id: string; memory: string };
+  reason?: string;
+}
+
+/** A message that produced no memory, and why. */
+export interface SkippedMessage {
+  /** Index in the messages given to `add`. */
+  index: number;
+  reason: 'empty' | 'low_signal' | 'system_message' | 'tool_message' | 'duplicate' | 'recall_echo';
+  text: string;
+}
+
+/** The cost of one `add` call. */
+export interface AddUsage {
+  llmCalls: number;
+  inputTokens: number;
+  outputTokens: number;
+  embeddedTexts: number;
+}
+
+/** The result of `add`. */
+export interface AddResult {
+  results: AddResultItem[];
+  skipped: SkippedMessage[];
+  usage: AddUsage;
+}
+
+/** A validated ingestion request. */
+export interface IngestRequest {
+  messages: Message[];
+  scope: Scope;
+  metadata: Metadata;
+  /** When the messages were said (ISO); relative dates resolve against it. */
+  observedAt: string;
+  expiresAt?: string;
+  infer: boolean;
+  /** Recorded in history. */
+  actor: string;
+  /** The current instant (ISO). */
+  now: string;
+  /** Texts of memories injected into the prompt during the exchange: never stored again (recall echo). */
+  recalled?: string[];
+}
+
+/** A memory the extraction step proposes, before de-duplication and reconciliation. */
+export interface CandidateMemory {
+  text: string;
+  kind: MemoryKind;
+  role?: Role;
+  speaker?: string;
+  /** Topic key for superseding (see MemoryRecord.topic). */
+  topic?: string;
+  /** Other topics whose current memories this candidate supersedes ("I switched from X to Y"). */
+  replacesTopics?: string[];
+  observedAt: string;
+  validFrom?: string;
+  /** Index of the source message. */
+  sourceIndex: number;
+  metadata?: Metadata;
+}
+
+/** What the pipeline decided. `changes` are applied atomically by the caller. */
+export interface IngestPlan {
+  changes: MemoryChange[];
+  results: AddResultItem[];
+  skipped: SkippedMessage[];
+  usage: AddUsage;
+}
