@@ -68,7 +68,8 @@ export function optionalInteger(context: CommandContext, name: string): number |
   const value = optionalString(context, name);
   if (value === undefined) return undefined;
   const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 1) throw new UsageError(`--${name} must be a positive integer, got "${value}"`);
+  if (!Number.isInteger(parsed) || parsed < 1)
+    throw new UsageError(`--${name} must be a positive integer, got "${value}"`);
   return parsed;
 }
 
@@ -81,7 +82,12 @@ export const SCOPE_OPTIONS: Record<string, OptionSpec> = {
 };
 
 /** Builds a scope from --user/--agent/--run/--app. */
-export function scopeFrom(context: CommandContext): { userId?: string; agentId?: string; runId?: string; appId?: string } {
+export function scopeFrom(context: CommandContext): {
+  userId?: string;
+  agentId?: string;
+  runId?: string;
+  appId?: string;
+} {
   const scope: { userId?: string; agentId?: string; runId?: string; appId?: string } = {};
   const user = optionalString(context, 'user');
   const agent = optionalString(context, 'agent');

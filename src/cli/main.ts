@@ -35,7 +35,12 @@ export async function runCli(argv: string[], io: CliIO = {}): Promise<number> {
   }
   const command = COMMANDS.find((candidate) => candidate.name === name);
   if (!command) {
-    return report(new UsageError(`unknown command "${name}"; run \`mneme help\` for the list`), wantsJson, out, err);
+    return report(
+      new UsageError(`unknown command "${name}"; run \`mneme help\` for the list`),
+      wantsJson,
+      out,
+      err,
+    );
   }
   let memory: Memory | undefined;
   try {
@@ -73,7 +78,12 @@ export async function runCli(argv: string[], io: CliIO = {}): Promise<number> {
   }
 }
 
-function report(error: unknown, json: boolean, out: (text: string) => void, err: (text: string) => void): number {
+function report(
+  error: unknown,
+  json: boolean,
+  out: (text: string) => void,
+  err: (text: string) => void,
+): number {
   const usage = error instanceof UsageError || isParseArgsError(error);
   const code = usage ? 2 : 1;
   const message = error instanceof Error ? error.message : String(error);
@@ -115,5 +125,12 @@ function commandHelp(command: Command): string {
   const flags = Object.entries({ ...command.options, ...GLOBAL_OPTIONS }).map(
     ([flag, spec]) => `  --${flag}${spec.type === 'string' ? ' VALUE' : ''}`,
   );
-  return [`mneme ${command.name}: ${command.summary}`, '', `Usage: mneme ${command.usage}`, '', 'Options:', ...flags].join('\n');
+  return [
+    `mneme ${command.name}: ${command.summary}`,
+    '',
+    `Usage: mneme ${command.usage}`,
+    '',
+    'Options:',
+    ...flags,
+  ].join('\n');
 }

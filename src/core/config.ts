@@ -8,7 +8,7 @@
  * |---|---|---|
  * | `store` | `MNEME_STORE` | `sqlite://<data dir>/mneme.db` (see {@link defaultDataDir}) |
  * | `embedder` | `MNEME_EMBEDDER` | `local` (Universal Sentence Encoder Lite, offline) |
- * | `embedderOptions.baseURL` | `MNEME_EMBEDDER_BASE_URL` | none (required for `openai-compatible:*`) |
+ * | `embedderOptions.baseURL` | `MNEME_EMBEDDER_BASE_URL` | `https://api.openai.com/v1` (for `openai-compatible:*`; needs a key there) |
  * | `embedderOptions.apiKey` | `MNEME_EMBEDDER_API_KEY`, then `OPENAI_API_KEY` | none |
  * | `embedderOptions.dimension` | `MNEME_EMBEDDER_DIMENSION` | discovered |
  * | `llm` | `MNEME_LLM` (`none` = no LLM) | `anthropic:claude-haiku-4-5` when `ANTHROPIC_API_KEY` is set, else none |
@@ -41,7 +41,7 @@ export interface MemoryOptions {
    */
   llm?: string | LanguageModel | null;
   /** Settings for the LLM provider. */
-  llmOptions?: { baseURL?: string; apiKey?: string; timeoutMs?: number; maxRetries?: number };
+  llmOptions?: { baseURL?: string; apiKey?: string; timeoutMs?: number; maxRetries?: number; retryDelayMs?: number };
   /** Ranking weights and candidate pool sizes; see ranking.ts. */
   ranking?: Partial<RankingOptions>;
   /** Env `MNEME_LOG_LEVEL`. @default 'warn' */
@@ -71,7 +71,7 @@ export interface ResolvedConfig {
   embedder: string | Embedder;
   embedderOptions: { baseURL?: string; apiKey?: string; dimension?: number; timeoutMs?: number };
   llm: string | LanguageModel | null;
-  llmOptions: { baseURL?: string; apiKey?: string; timeoutMs?: number; maxRetries?: number };
+  llmOptions: { baseURL?: string; apiKey?: string; timeoutMs?: number; maxRetries?: number; retryDelayMs?: number };
   ranking: Partial<RankingOptions>;
   logLevel: LogLevel;
   ingestion: { background: boolean; maxAttempts: number; leaseMs: number };
@@ -96,14 +96,18 @@ export function defaultDataDir(env: Record<string, string | undefined>, platform
 export function resolveConfig(options: MemoryOptions = {}): ResolvedConfig {
   const env = options.env ?? process.env;
   const file = readConfigFile(options.configFile ?? env.MNEME_CONFIG);
-  const pick = <T>(explicit: T | undefined, fromEnv: T | undefined, fromFile: T | undefined): T | undefined =>
-    explicit !== undefined ? explicit : fromEnv !== undefined ? fromEnv : fromFile;
+  const pick = <T>(
+    explicit: T | undefined,
+    fromEnv: T | undefined,
+    fromFile: T | undefined,
+  ): T | undefined => (explicit !== undefined ? explicit : fromEnv !== undefined ? fromEnv : fromFile);
 
   const store =
     pick<string | MemoryStore>(options.store, nonEmpty(env.MNEME_STORE), stringField(file, 'store')) ??
     `sqlite://${join(defaultDataDir(env), 'mneme.db')}`;
   const embedder =
-    pick<string | Embedder>(options.embedder, nonEmpty(env.MNEME_EMBEDDER), stringField(file, 'embedder')) ?? 'local';
+    pick<string | Embedder>(options.embedder, nonEmpty(env.MNEME_EMBEDDER), stringField(file, 'embedder')) ??
+    'local';
 
   const llmFromEnv = nonEmpty(env.MNEME_LLM);
   let llm: string | LanguageModel | null;
@@ -124,6 +128,7 @@ export function resolveConfig(options: MemoryOptions = {}): ResolvedConfig {
       nonEmpty(env.MNEME_LLM_API_KEY),
     timeoutMs: options.llmOptions?.timeoutMs,
     maxRetries: options.llmOptions?.maxRetries,
+    retryDelayMs: options.llmOptions?.retryDelayMs,
   });
   const dimensionText = nonEmpty(env.MNEME_EMBEDDER_DIMENSION);
   const dimension = options.embedderOptions?.dimension ?? (dimensionText ? Number(dimensionText) : undefined);
@@ -134,21 +139,26 @@ export function resolveConfig(options: MemoryOptions = {}): ResolvedConfig {
   }
   const embedderOptions = compact({
     baseURL: options.embedderOptions?.baseURL ?? nonEmpty(env.MNEME_EMBEDDER_BASE_URL),
-    apiKey: options.embedderOptions?.apiKey ?? nonEmpty(env.MNEME_EMBEDDER_API_KEY) ?? nonEmpty(env.OPENAI_API_KEY),
+    apiKey:
+      options.embedderOptions?.apiKey ?? nonEmpty(env.MNEME_EMBEDDER_API_KEY) ?? nonEmpty(env.OPENAI_API_KEY),
     dimension,
     timeoutMs: options.embedderOptions?.timeoutMs,
   });
 
-  const logLevel = pick<string>(options.logLevel, nonEmpty(env.MNEME_LOG_LEVEL), stringField(file, 'logLevel')) ?? 'warn';
+  const logLevel =
+    pick<string>(options.logLevel, nonEmpty(env.MNEME_LOG_LEVEL), stringField(file, 'logLevel')) ?? 'warn';
   if (!LOG_LEVELS.includes(logLevel as LogLevel)) {
-    throw new ConfigError(`logLevel (env MNEME_LOG_LEVEL) must be one of ${LOG_LEVELS.join(', ')}; got "${logLevel}"`);
+    throw new ConfigError(
+      `logLevel (env MNEME_LOG_LEVEL) must be one of ${LOG_LEVELS.join(', ')}; got "${logLevel}"`,
+    );
   }
   const maxAttempts = options.ingestion?.maxAttempts ?? 8;
   const leaseMs = options.ingestion?.leaseMs ?? 120_000;
   if (!Number.isInteger(maxAttempts) || maxAttempts < 1) {
     throw new ConfigError('ingestion.maxAttempts must be an integer >= 1');
   }
-  if (!Number.isInteger(leaseMs) || leaseMs < 1000) throw new ConfigError('ingestion.leaseMs must be >= 1000');
+  if (!Number.isInteger(leaseMs) || leaseMs < 1000)
+    throw new ConfigError('ingestion.leaseMs must be >= 1000');
   return {
     store,
     embedder,
@@ -174,12 +184,16 @@ function readConfigFile(path: string | undefined): Record<string, unknown> | und
   }
   try {
     const parsed: unknown = JSON.parse(text);
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+      throw new Error('not an object');
     return parsed as Record<string, unknown>;
   } catch (error) {
-    throw new ConfigError(`config file ${candidate} must hold a JSON object such as {"store": "sqlite://./m.db"}`, {
-      cause: error,
-    });
+    throw new ConfigError(
+      `config file ${candidate} must hold a JSON object such as {"store": "sqlite://./m.db"}`,
+      {
+        cause: error,
+      },
+    );
   }
 }
 

@@ -92,7 +92,13 @@ export class LLMError extends MnemeError {
 
   constructor(
     message: string,
-    options: { cause?: unknown; retryable?: boolean; statusCode?: number; rawText?: string; code?: string } = {},
+    options: {
+      cause?: unknown;
+      retryable?: boolean;
+      statusCode?: number;
+      rawText?: string;
+      code?: string;
+    } = {},
   ) {
     super(message, { code: options.code ?? 'llm_failed', cause: options.cause });
     this.name = 'LLMError';
@@ -124,6 +130,7 @@ export class MissingDependencyError extends ConfigError {
 /** True when retrying the same operation later may succeed. */
 export function isRetryable(error: unknown): boolean {
   return (
-    (error instanceof StoreError || error instanceof EmbedderError || error instanceof LLMError) && error.retryable
+    (error instanceof StoreError || error instanceof EmbedderError || error instanceof LLMError) &&
+    error.retryable
   );
 }

@@ -48,7 +48,17 @@ export type FilterNode =
   | { op: 'compare'; field: FieldRef; operator: ComparisonOperator; value: FilterScalar | FilterScalar[] };
 
 const LIMITS = { depth: 8, nodes: 200, values: 1000, stringLength: 1000, metadataKeyLength: 200 };
-const OPERATORS: ReadonlySet<string> = new Set(['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'in', 'nin', 'contains']);
+const OPERATORS: ReadonlySet<string> = new Set([
+  'eq',
+  'ne',
+  'gt',
+  'gte',
+  'lt',
+  'lte',
+  'in',
+  'nin',
+  'contains',
+]);
 const SNAKE_TO_COLUMN: Record<string, FilterColumn> = {
   user_id: 'userId',
   agent_id: 'agentId',
@@ -71,9 +81,11 @@ export function parseFilter(input: unknown, field = 'filters'): FilterNode | und
 }
 
 function parseNode(input: unknown, path: string, depth: number, counter: { nodes: number }): FilterNode {
-  if (depth > LIMITS.depth) throw new ValidationError(path, `filters nest deeper than ${LIMITS.depth} levels`);
+  if (depth > LIMITS.depth)
+    throw new ValidationError(path, `filters nest deeper than ${LIMITS.depth} levels`);
   counter.nodes += 1;
-  if (counter.nodes > LIMITS.nodes) throw new ValidationError(path, `filters have more than ${LIMITS.nodes} nodes`);
+  if (counter.nodes > LIMITS.nodes)
+    throw new ValidationError(path, `filters have more than ${LIMITS.nodes} nodes`);
   if (!isPlainObject(input)) {
     throw new ValidationError(path, 'expected an object such as { "userId": "alice" } or { "and": [...] }');
   }
@@ -139,7 +151,12 @@ function resolveField(rawKey: string, path: string): FieldRef {
   return { kind: 'metadata', key };
 }
 
-function makeComparison(field: FieldRef, operator: ComparisonOperator, operand: unknown, path: string): FilterNode {
+function makeComparison(
+  field: FieldRef,
+  operator: ComparisonOperator,
+  operand: unknown,
+  path: string,
+): FilterNode {
   const isDate = field.kind === 'column' && FILTER_COLUMNS[field.name] === 'date';
   if (operator === 'in' || operator === 'nin') {
     if (!Array.isArray(operand) || operand.length === 0) {
@@ -156,7 +173,10 @@ function makeComparison(field: FieldRef, operator: ComparisonOperator, operand: 
   if (operator === 'contains' && typeof operand !== 'string') {
     throw new ValidationError(path, '"contains" takes a string');
   }
-  if ((operator === 'gt' || operator === 'gte' || operator === 'lt' || operator === 'lte') && operand === null) {
+  if (
+    (operator === 'gt' || operator === 'gte' || operator === 'lt' || operator === 'lte') &&
+    operand === null
+  ) {
     throw new ValidationError(path, 'ordering comparisons need a number, string or date, not null');
   }
   return { op: 'compare', field, operator, value: toScalar(operand, path, isDate) };
@@ -181,7 +201,8 @@ function toScalar(value: unknown, path: string, isDate: boolean): FilterScalar {
 /** Normalises a date given as ISO-8601 text or epoch milliseconds to an ISO string; throws naming `path`. */
 export function normaliseDate(value: unknown, path: string): string {
   if (typeof value === 'string' || typeof value === 'number') {
-    if (typeof value === 'string' && value.length > 100) throw new ValidationError(path, 'date string too long');
+    if (typeof value === 'string' && value.length > 100)
+      throw new ValidationError(path, 'date string too long');
     const date = new Date(value);
     if (!Number.isNaN(date.getTime())) return date.toISOString();
   }

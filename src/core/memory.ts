@@ -4,7 +4,7 @@
  * `process.env` (config.ts does) and holds no state a second process could not rebuild from the store.
  */
 import type { Embedder } from '../embedders/types.js';
-import { type IngestionDependencies, embedInBatches, planIngestion } from '../ingest/pipeline.js';
+import { embedInBatches, type IngestionDependencies, planIngestion } from '../ingest/pipeline.js';
 import { type DrainResult, QueueWorker } from '../ingest/queue-worker.js';
 import type { AddResult, IngestRequest } from '../ingest/types.js';
 import type { LanguageModel } from '../llm/types.js';
@@ -16,7 +16,7 @@ import { createConsoleLogger, type Logger } from './logger.js';
 import { fuseCandidates, type RankingOptions, resolveRanking } from './ranking.js';
 import { mergeScopes } from './scope.js';
 import { hashText, keywordTerms } from './text.js';
-import type { HistoryEvent, Message, MemoryRecord, Metadata, Scope, SearchResult } from './types.js';
+import type { HistoryEvent, MemoryRecord, Message, Metadata, Scope, SearchResult } from './types.js';
 import { SCOPE_KEYS } from './types.js';
 import {
   LIMITS,
@@ -279,7 +279,8 @@ export class Memory {
     let embedding: Float32Array | undefined;
     if (input.text !== undefined) {
       const text = validateText(input.text, 'text').trim();
-      if (text.length === 0) throw new ValidationError('text', 'must not be empty; use delete() to remove a memory');
+      if (text.length === 0)
+        throw new ValidationError('text', 'must not be empty; use delete() to remove a memory');
       patch.memory = text;
       patch.hash = hashText(text);
       [embedding] = await embedInBatches(this.embedder, [text]);
@@ -314,7 +315,10 @@ export class Memory {
     this.assertOpen();
     const validId = validateIdentifier(id, 'id');
     const validScope = validateScope(scope, { required: false, field: 'scope' });
-    const current = await this.store.get({ id: validId, ...(Object.keys(validScope).length ? { scope: validScope } : {}) });
+    const current = await this.store.get({
+      id: validId,
+      ...(Object.keys(validScope).length ? { scope: validScope } : {}),
+    });
     if (!current) throw new NotFoundError(`memory ${validId} not found`);
     await this.store.apply({
       changes: [
@@ -344,7 +348,10 @@ export class Memory {
     this.assertOpen();
     const validId = validateIdentifier(id, 'id');
     const validScope = validateScope(scope, { required: false, field: 'scope' });
-    return this.store.history({ id: validId, ...(Object.keys(validScope).length ? { scope: validScope } : {}) });
+    return this.store.history({
+      id: validId,
+      ...(Object.keys(validScope).length ? { scope: validScope } : {}),
+    });
   }
 
   /**
@@ -362,7 +369,11 @@ export class Memory {
         page: { limit: 200, ...(cursor ? { cursor } : {}) },
       });
       for (const record of page.records) {
-        yield { type: 'memory', record, history: await this.store.history({ id: record.id, scope: validScope }) };
+        yield {
+          type: 'memory',
+          record,
+          history: await this.store.history({ id: record.id, scope: validScope }),
+        };
       }
       cursor = page.nextCursor;
     } while (cursor);
@@ -416,7 +427,10 @@ export class Memory {
   }
 
   private async processQueueItem(item: QueueItem): Promise<void> {
-    const payload = item.payload as { messages: Message[]; options: Omit<IngestRequest, 'messages' | 'scope' | 'now'> };
+    const payload = item.payload as {
+      messages: Message[];
+      options: Omit<IngestRequest, 'messages' | 'scope' | 'now'>;
+    };
     const request: IngestRequest = {
       ...payload.options,
       messages: payload.messages,
@@ -457,7 +471,11 @@ export class Memory {
     };
   }
 
-  private readContext(options: ReadOptions): { scope: Scope; filter?: FilterNode; temporal: TemporalOptions } {
+  private readContext(options: ReadOptions): {
+    scope: Scope;
+    filter?: FilterNode;
+    temporal: TemporalOptions;
+  } {
     if (typeof options !== 'object' || options === null) {
       throw new ValidationError('options', 'expected an options object such as { userId: "alice" }');
     }
@@ -500,7 +518,10 @@ export class ScopedMemory {
     readonly scope: Scope,
   ) {}
 
-  async add(input: string | Message | Message[], options: Omit<AddOptions, keyof Scope> & Scope = {}): Promise<AddResult> {
+  async add(
+    input: string | Message | Message[],
+    options: Omit<AddOptions, keyof Scope> & Scope = {},
+  ): Promise<AddResult> {
     return this.memory.add(input, { ...options, ...this.confine(options) });
   }
 
@@ -551,14 +572,19 @@ export async function createMemory(options: MemoryOptions = {}): Promise<Memory>
   // Registries load backends lazily, so an unused backend's dependencies are never imported.
   const embedder =
     typeof config.embedder === 'string'
-      ? await (await import('../embedders/registry.js')).createEmbedder(config.embedder, config.embedderOptions)
+      ? await (await import('../embedders/registry.js')).createEmbedder(
+          config.embedder,
+          config.embedderOptions,
+        )
       : config.embedder;
   const llm =
     config.llm === null || typeof config.llm !== 'string'
       ? config.llm
       : await (await import('../llm/registry.js')).createLanguageModel(config.llm, config.llmOptions);
   const store =
-    typeof config.store === 'string' ? await (await import('../stores/registry.js')).createStore(config.store) : config.store;
+    typeof config.store === 'string'
+      ? await (await import('../stores/registry.js')).createStore(config.store)
+      : config.store;
   try {
     await store.open({ embedder: { id: embedder.id, dimension: embedder.dimension } });
   } catch (error) {
@@ -590,10 +616,14 @@ async function loadInferencePlanner(): Promise<IngestionDependencies['inferenceP
 
 function validateExported(item: unknown, field: string): ExportedMemory {
   if (typeof item !== 'object' || item === null || (item as { type?: unknown }).type !== 'memory') {
-    throw new ValidationError(field, 'expected an exported line { "type": "memory", "record": {...}, "history": [...] }');
+    throw new ValidationError(
+      field,
+      'expected an exported line { "type": "memory", "record": {...}, "history": [...] }',
+    );
   }
   const { record, history } = item as { record?: unknown; history?: unknown };
-  if (typeof record !== 'object' || record === null) throw new ValidationError(`${field}.record`, 'expected an object');
+  if (typeof record !== 'object' || record === null)
+    throw new ValidationError(`${field}.record`, 'expected an object');
   const value = record as Record<string, unknown>;
   validateIdentifier(value.id, `${field}.record.id`);
   const text = validateText(value.memory, `${field}.record.memory`);
@@ -604,12 +634,19 @@ function validateExported(item: unknown, field: string): ExportedMemory {
     if (value[key] === undefined) throw new ValidationError(`${field}.record.${key}`, 'is required');
   }
   const metadata = validateMetadata(value.metadata, `${field}.record.metadata`);
-  if (!Array.isArray(history)) throw new ValidationError(`${field}.history`, 'expected an array (may be empty)');
+  if (!Array.isArray(history))
+    throw new ValidationError(`${field}.history`, 'expected an array (may be empty)');
   const kind = typeof value.kind === 'string' ? value.kind : 'message';
   const hash = typeof value.hash === 'string' ? value.hash : hashText(text);
   return {
     type: 'memory',
-    record: { ...(value as unknown as MemoryRecord), memory: text, metadata, kind: kind as MemoryRecord['kind'], hash },
+    record: {
+      ...(value as unknown as MemoryRecord),
+      memory: text,
+      metadata,
+      kind: kind as MemoryRecord['kind'],
+      hash,
+    },
     history: history as HistoryEvent[],
   };
 }

@@ -93,7 +93,12 @@ export function fuseCandidates(options: {
     results.push({
       ...entry.record,
       score: round(score),
-      scores: { dense: round(entry.dense), keyword: round(entry.keyword), recency: round(recency), rrf: round(entry.rrf) },
+      scores: {
+        dense: round(entry.dense),
+        keyword: round(entry.keyword),
+        recency: round(recency),
+        rrf: round(entry.rrf),
+      },
     });
   }
   return results.sort(

@@ -32,3 +32,19 @@ export function pickScope(source: Scope): Scope {
   }
   return scope;
 }
+
+/**
+ * The scope that owns long-lived facts: the scope without `runId` when it names a user, agent or app (a
+ * preference stated in one run is the same user's preference in the next), else the scope itself.
+ * Duplicate detection and superseding compare owners, so "I prefer tabs" said in two sessions is one memory.
+ */
+export function ownerScope(scope: Scope): Scope {
+  const { runId, ...rest } = scope;
+  return Object.keys(rest).length > 0 ? rest : scope;
+}
+
+/** True when `record` belongs to exactly the owner of `scope` (see {@link ownerScope}). */
+export function hasSameOwner(record: Scope, scope: Scope): boolean {
+  const owner = ownerScope(scope);
+  return SCOPE_KEYS.every((key) => (key === 'runId' && owner.runId === undefined) || record[key] === owner[key]);
+}

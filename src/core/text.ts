@@ -111,9 +111,19 @@ const LOW_SIGNAL = new Set(
 
 /** Greetings and thanks that may be followed by a name ("thanks claude") and still say nothing. */
 const ADDRESSABLE = new Set(
-  ['hi', 'hello', 'hey', 'hi there', 'hey there', 'thanks', 'thank you', 'thx', 'bye', 'goodbye', 'cheers'].concat(
-    ['good morning', 'good afternoon', 'good evening', 'good night', 'see you', 'thanks a lot'],
-  ),
+  [
+    'hi',
+    'hello',
+    'hey',
+    'hi there',
+    'hey there',
+    'thanks',
+    'thank you',
+    'thx',
+    'bye',
+    'goodbye',
+    'cheers',
+  ].concat(['good morning', 'good afternoon', 'good evening', 'good night', 'see you', 'thanks a lot']),
 );
 
 /**
@@ -125,7 +135,10 @@ export function isLowSignal(text: string): boolean {
   if (normalised.length === 0) return true;
   if (!/[\p{L}\p{N}]/u.test(normalised)) return true;
   if (LOW_SIGNAL.has(normalised)) return true;
-  const words = normalised.replace(/[^\p{L}\p{N}' ]+/gu, ' ').trim().split(/\s+/);
+  const words = normalised
+    .replace(/[^\p{L}\p{N}' ]+/gu, ' ')
+    .trim()
+    .split(/\s+/);
   if (words.length <= 4) {
     const joined = words.join(' ');
     if (LOW_SIGNAL.has(joined)) return true;

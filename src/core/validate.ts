@@ -27,7 +27,8 @@ export function validateIdentifier(value: unknown, field: string): string {
   if (typeof value !== 'string' || value.trim().length === 0) {
     throw new ValidationError(field, 'expected a non-empty string');
   }
-  if (value.length > LIMITS.idLength) throw new ValidationError(field, `at most ${LIMITS.idLength} characters`);
+  if (value.length > LIMITS.idLength)
+    throw new ValidationError(field, `at most ${LIMITS.idLength} characters`);
   if (!IDENTIFIER.test(value)) throw new ValidationError(field, 'control characters are not allowed');
   return value;
 }
@@ -63,12 +64,18 @@ export function validateMessages(input: unknown): Message[] {
   const list = Array.isArray(input) ? input : [input];
   if (list.length === 0) throw new ValidationError('messages', 'expected a string or at least one message');
   if (list.length > LIMITS.messagesPerAdd) {
-    throw new ValidationError('messages', `at most ${LIMITS.messagesPerAdd} messages per call; split the batch`);
+    throw new ValidationError(
+      'messages',
+      `at most ${LIMITS.messagesPerAdd} messages per call; split the batch`,
+    );
   }
   return list.map((item, index) => {
     const field = `messages[${index}]`;
     if (typeof item !== 'object' || item === null) {
-      throw new ValidationError(field, 'expected { role: "user" | "assistant" | "system" | "tool", content: string }');
+      throw new ValidationError(
+        field,
+        'expected { role: "user" | "assistant" | "system" | "tool", content: string }',
+      );
     }
     const record = item as Record<string, unknown>;
     if (typeof record.role !== 'string' || !ROLES.has(record.role)) {
@@ -129,21 +136,25 @@ export function validateMetadata(value: unknown, field = 'metadata'): Metadata {
 }
 
 function checkJson(value: unknown, field: string, depth: number): asserts value is JsonValue {
-  if (depth > LIMITS.metadataDepth) throw new ValidationError(field, `nested deeper than ${LIMITS.metadataDepth}`);
+  if (depth > LIMITS.metadataDepth)
+    throw new ValidationError(field, `nested deeper than ${LIMITS.metadataDepth}`);
   if (value === null || typeof value === 'string' || typeof value === 'boolean') return;
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) throw new ValidationError(field, 'numbers must be finite');
     return;
   }
   if (Array.isArray(value)) {
-    value.forEach((item, index) => checkJson(item, `${field}[${index}]`, depth + 1));
+    for (const [index, item] of value.entries()) checkJson(item, `${field}[${index}]`, depth + 1);
     return;
   }
   if (typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
     for (const [key, item] of Object.entries(value)) checkJson(item, `${field}.${key}`, depth + 1);
     return;
   }
-  throw new ValidationError(field, 'expected JSON values only (string, number, boolean, null, array, object)');
+  throw new ValidationError(
+    field,
+    'expected JSON values only (string, number, boolean, null, array, object)',
+  );
 }
 
 /** Validates an optional date, returning its ISO form. */
@@ -153,7 +164,12 @@ export function validateOptionalDate(value: unknown, field: string): string | un
 }
 
 /** Validates a positive integer option within bounds. */
-export function validatePositiveInteger(value: unknown, field: string, fallback: number, max: number): number {
+export function validatePositiveInteger(
+  value: unknown,
+  field: string,
+  fallback: number,
+  max: number,
+): number {
   if (value === undefined || value === null) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
     throw new ValidationError(field, `expected an integer from 1 to ${max}`);
@@ -175,6 +191,7 @@ export function validateQuery(value: unknown): string {
   if (typeof value !== 'string' || value.trim().length === 0) {
     throw new ValidationError('query', 'expected a non-empty string');
   }
-  if (value.length > LIMITS.queryLength) throw new ValidationError('query', `at most ${LIMITS.queryLength} characters`);
+  if (value.length > LIMITS.queryLength)
+    throw new ValidationError('query', `at most ${LIMITS.queryLength} characters`);
   return value;
 }

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../core/logger.js';
-import { hasExactScope } from '../core/scope.js';
+import { hasSameOwner, ownerScope } from '../core/scope.js';
 import { hashText } from '../core/text.js';
 import type { MemoryRecord } from '../core/types.js';
 import type { Embedder } from '../embedders/types.js';
@@ -26,7 +26,10 @@ export interface IngestionDependencies {
 }
 
 /** Plans the store changes for one ingestion request. Reads the store; writes nothing. */
-export async function planIngestion(request: IngestRequest, dependencies: IngestionDependencies): Promise<IngestPlan> {
+export async function planIngestion(
+  request: IngestRequest,
+  dependencies: IngestionDependencies,
+): Promise<IngestPlan> {
   if (request.infer && dependencies.llm && dependencies.inferencePlanner) {
     return dependencies.inferencePlanner(request, dependencies);
   }
@@ -68,10 +71,10 @@ export async function planCandidates(
   }
 
   const stored = unique.length
-    ? await store.findByHash({ scope: request.scope, hashes: unique.map((item) => item.hash), temporal })
+    ? await store.findByHash({ scope: ownerScope(request.scope), hashes: unique.map((item) => item.hash), temporal })
     : [];
   const storedByHash = new Map(
-    stored.filter((record) => hasExactScope(record, request.scope)).map((record) => [record.hash, record]),
+    stored.filter((record) => hasSameOwner(record, request.scope)).map((record) => [record.hash, record]),
   );
   const fresh: Array<CandidateMemory & { hash: string }> = [];
   for (const candidate of unique) {
@@ -81,7 +84,7 @@ export async function planCandidates(
       changes.push({
         type: 'note',
         id: existing.id,
-        scope: request.scope,
+        scope: ownerScope(request.scope),
         event: { event: 'NOOP', reason: 'stated again', actor: request.actor, createdAt: request.now },
       });
     } else {
@@ -103,8 +106,8 @@ export async function planCandidates(
       (topic): topic is string => topic !== undefined,
     );
     const previous = topics.length
-      ? (await store.findByTopic({ scope: request.scope, topics, temporal })).filter(
-          (old) => hasExactScope(old, request.scope) && !superseded.has(old.id),
+      ? (await store.findByTopic({ scope: ownerScope(request.scope), topics, temporal })).filter(
+          (old) => hasSameOwner(old, request.scope) && !superseded.has(old.id),
         )
       : [];
     const older = previous.filter((old) => old.observedAt <= record.observedAt);
@@ -132,7 +135,7 @@ export async function planCandidates(
       changes.push({
         type: 'update',
         id: old.id,
-        scope: request.scope,
+        scope: ownerScope(request.scope),
         patch: { validTo: record.observedAt, supersededBy: id, updatedAt: request.now },
         event: {
           event: 'SUPERSEDE',
@@ -147,7 +150,12 @@ export async function planCandidates(
     const replaced = older[0];
     results.push(
       replaced
-        ? { id, memory: record.memory, event: 'SUPERSEDE', previous: { id: replaced.id, memory: replaced.memory } }
+        ? {
+            id,
+            memory: record.memory,
+            event: 'SUPERSEDE',
+            previous: { id: replaced.id, memory: replaced.memory },
+          }
         : { id, memory: record.memory, event: 'ADD' },
     );
   }
@@ -159,7 +167,11 @@ export async function planCandidates(
   };
 }
 
-function buildRecord(id: string, candidate: CandidateMemory & { hash: string }, request: IngestRequest): MemoryRecord {
+function buildRecord(
+  id: string,
+  candidate: CandidateMemory & { hash: string },
+  request: IngestRequest,
+): MemoryRecord {
   const record: MemoryRecord = {
     id,
     memory: candidate.text,

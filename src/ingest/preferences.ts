@@ -22,9 +22,15 @@ export interface PreferenceStatement {
 
 const SUBJECT = String.raw`(?:^|[.!?;]\s+|,\s*)(?:(?:and|but|so|also|actually|honestly|well),?\s+)*`;
 const LIKE = String.raw`(?:really\s+|definitely\s+|much\s+|strongly\s+|now\s+|also\s+|still\s+)*`;
-const PATTERNS: Array<{ regex: RegExp; build: (match: RegExpMatchArray) => PreferenceStatement | undefined }> = [
+const PATTERNS: Array<{
+  regex: RegExp;
+  build: (match: RegExpMatchArray) => PreferenceStatement | undefined;
+}> = [
   {
-    regex: new RegExp(String.raw`${SUBJECT}i(?:'ve| have)?\s+(?:switched|moved|changed|migrated)\s+from\s+(.+?)\s+to\s+(.+)`, 'i'),
+    regex: new RegExp(
+      String.raw`${SUBJECT}i(?:'ve| have)?\s+(?:switched|moved|changed|migrated)\s+from\s+(.+?)\s+to\s+(.+)`,
+      'i',
+    ),
     build: (match) => {
       const forClause = /^(.+?)\s+for\s+(.+)$/i.exec(match[2] ?? '');
       if (forClause) {
@@ -35,22 +41,34 @@ const PATTERNS: Array<{ regex: RegExp; build: (match: RegExpMatchArray) => Prefe
     },
   },
   {
-    regex: new RegExp(String.raw`${SUBJECT}i\s+(?:no longer|don't|do not)\s+use\s+(.+?)(?:\s+(?:anymore|any more))?(?:,|;|\.|$)`, 'i'),
+    regex: new RegExp(
+      String.raw`${SUBJECT}i\s+(?:no longer|don't|do not)\s+use\s+(.+?)(?:\s+(?:anymore|any more))?(?:,|;|\.|$)`,
+      'i',
+    ),
     build: (match) => withReplaced(topicOf('pref', match[1]), []),
   },
   {
-    regex: new RegExp(String.raw`${SUBJECT}my\s+fa(?:v|vou)rite\s+([\p{L}\p{N}\s-]{1,40}?)\s+(?:is|are)\s+(.+)`, 'iu'),
+    regex: new RegExp(
+      String.raw`${SUBJECT}my\s+favou?rite\s+([\p{L}\p{N}\s-]{1,40}?)\s+(?:is|are)\s+(.+)`,
+      'iu',
+    ),
     build: (match) => {
       const noun = headOf(match[1]);
       return noun ? { topic: `favorite:${noun}`, replacesTopics: [] } : undefined;
     },
   },
   {
-    regex: new RegExp(String.raw`${SUBJECT}(?:from now on|going forward|in future|in the future),?\s+(?:please\s+)?(?:always\s+|never\s+)?(.+)`, 'i'),
+    regex: new RegExp(
+      String.raw`${SUBJECT}(?:from now on|going forward|in future|in the future),?\s+(?:please\s+)?(?:always\s+|never\s+)?(.+)`,
+      'i',
+    ),
     build: (match) => withReplaced(topicOf('instruction', match[1]), []),
   },
   {
-    regex: new RegExp(String.raw`${SUBJECT}for\s+(.+?),\s*i\s+${LIKE}(?:prefer|like|love|want|use)\s+(.+)`, 'i'),
+    regex: new RegExp(
+      String.raw`${SUBJECT}for\s+(.+?),\s*i\s+${LIKE}(?:prefer|like|love|want|use)\s+(.+)`,
+      'i',
+    ),
     build: (match) => withReplaced(topicOf('pref:for', match[1]), []),
   },
   {
@@ -83,7 +101,10 @@ export function detectPreference(text: string): PreferenceStatement | undefined 
   return undefined;
 }
 
-function withReplaced(topic: string | undefined, replaced: Array<string | undefined>): PreferenceStatement | undefined {
+function withReplaced(
+  topic: string | undefined,
+  replaced: Array<string | undefined>,
+): PreferenceStatement | undefined {
   if (!topic) return undefined;
   const replacesTopics = replaced.filter((item): item is string => item !== undefined && item !== topic);
   return { topic, replacesTopics };
@@ -97,13 +118,25 @@ function topicOf(prefix: string, phrase: string | undefined): string | undefined
 /** The last content word of a phrase (cut at the first clause boundary), singularised. */
 function headOf(phrase: string | undefined): string | undefined {
   if (!phrase) return undefined;
-  const clause = phrase.split(/[,;:.!?()]|\s(?:because|since|when|but|as|so|and then|which|that)\s/i)[0] ?? '';
+  const clause =
+    phrase.split(/[,;:.!?()]|\s(?:because|since|when|but|as|so|and then|which|that)\s/i)[0] ?? '';
   const terms = keywordTerms(clause).filter((term) => !FILLER.has(term));
   const last = terms[terms.length - 1];
   return last ? singular(last) : undefined;
 }
 
-const FILLER = new Set(['lot', 'much', 'really', 'always', 'never', 'please', 'use', 'using', 'anymore', 'now']);
+const FILLER = new Set([
+  'lot',
+  'much',
+  'really',
+  'always',
+  'never',
+  'please',
+  'use',
+  'using',
+  'anymore',
+  'now',
+]);
 
 function singular(word: string): string {
   if (word.length > 4 && word.endsWith('ies')) return `${word.slice(0, -3)}y`;

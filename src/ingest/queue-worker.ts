@@ -50,7 +50,9 @@ export class QueueWorker {
     if (this.stopped || this.timer) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.drain().catch((error: unknown) => this.options.logger.error('ingestion drain failed', describeError(error)));
+      this.drain().catch((error: unknown) =>
+        this.options.logger.error('ingestion drain failed', describeError(error)),
+      );
     }, delayMs);
     this.timer.unref();
   }
@@ -110,7 +112,12 @@ export class QueueWorker {
           }
           const delay = Math.min(300_000, (this.options.retryBaseMs ?? 1000) * 2 ** (attempts - 1));
           nextRetryMs = Math.min(nextRetryMs ?? delay, delay);
-          logger.warn('ingestion failed; will retry', { itemId: item.id, attempts, retryInMs: delay, ...describeError(error) });
+          logger.warn('ingestion failed; will retry', {
+            itemId: item.id,
+            attempts,
+            retryInMs: delay,
+            ...describeError(error),
+          });
           await store.failQueueItem({
             id: item.id,
             error: String(describeError(error).error),

@@ -54,7 +54,9 @@ function extractObject(
   if (trimmed === '') throw fail('it is empty');
 
   const fence = FENCE.exec(trimmed);
-  if (fence) {
+  const firstBrace = trimmed.indexOf('{');
+  // A fence only counts when it opens before the object: "```" inside a JSON string is content.
+  if (fence && (firstBrace === -1 || fence.index < firstBrace)) {
     const after = trimmed.slice(fence.index + fence[0].length);
     if (after.trim() !== '') throw fail('text follows the code fence');
     const inner = (fence[1] ?? '').trim();
@@ -68,7 +70,7 @@ function extractObject(
   let problem: string | undefined;
   let from = 0;
   for (let tries = 0; tries < MAX_OBJECT_STARTS; tries++) {
-    const start = trimmed.indexOf('{', from);
+    const start = from === 0 ? firstBrace : trimmed.indexOf('{', from);
     if (start === -1) break;
     const end = closingBrace(trimmed, start);
     if (end === -1) throw fail('its JSON object is never closed (was the reply cut short by maxTokens?)');

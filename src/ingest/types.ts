@@ -3,7 +3,7 @@
  * store changes to apply atomically, the per-memory results reported to the caller, what was skipped and why,
  * and what it cost.
  */
-import type { Metadata, Message, MemoryKind, Role, Scope } from '../core/types.js';
+import type { MemoryKind, Message, Metadata, Role, Scope } from '../core/types.js';
 import type { MemoryChange } from '../stores/types.js';
 
 /** What `add` reports per memory it touched. */

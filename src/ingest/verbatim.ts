@@ -9,7 +9,10 @@ import { detectPreference } from './preferences.js';
 import type { CandidateMemory, IngestRequest, SkippedMessage } from './types.js';
 
 /** Splits messages into candidates and skipped messages. */
-export function extractVerbatim(request: IngestRequest): { candidates: CandidateMemory[]; skipped: SkippedMessage[] } {
+export function extractVerbatim(request: IngestRequest): {
+  candidates: CandidateMemory[];
+  skipped: SkippedMessage[];
+} {
   const candidates: CandidateMemory[] = [];
   const skipped: SkippedMessage[] = [];
   const recalled = new Set((request.recalled ?? []).map((text) => normaliseText(text)));

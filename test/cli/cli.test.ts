@@ -14,7 +14,15 @@ function tempStore(): { url: string; path: string; dir: string } {
 describe('mneme CLI (spawned, real SQLite file, default offline embedder)', () => {
   test('add in one process, search --json in another returns the memory with scores', async () => {
     const store = tempStore();
-    const added = await runMneme(['add', '--user', 'alice', '--store', store.url, '--json', 'I prefer function-level docstrings and no inline comments']);
+    const added = await runMneme([
+      'add',
+      '--user',
+      'alice',
+      '--store',
+      store.url,
+      '--json',
+      'I prefer function-level docstrings and no inline comments',
+    ]);
     assert.equal(added.code, 0, added.stderr);
     const addResult = JSON.parse(added.stdout) as { results: Array<{ id: string; event: string }> };
     assert.equal(addResult.results[0]?.event, 'ADD');
@@ -26,7 +34,13 @@ describe('mneme CLI (spawned, real SQLite file, default offline embedder)', () =
     });
     assert.equal(searched.code, 0, searched.stderr);
     const body = JSON.parse(searched.stdout) as {
-      results: Array<{ id: string; memory: string; userId: string; score: number; scores: Record<string, number> }>;
+      results: Array<{
+        id: string;
+        memory: string;
+        userId: string;
+        score: number;
+        scores: Record<string, number>;
+      }>;
     };
     assert.equal(body.results[0]?.id, addResult.results[0]?.id);
     assert.equal(body.results[0]?.memory, 'I prefer function-level docstrings and no inline comments');
@@ -41,7 +55,19 @@ describe('mneme CLI (spawned, real SQLite file, default offline embedder)', () =
     const store = tempStore();
     const id = (
       JSON.parse(
-        (await runMneme(['add', '--user', 'carol', '--agent', 'coach', '--store', store.url, '--json', 'I train for a marathon in April'])).stdout,
+        (
+          await runMneme([
+            'add',
+            '--user',
+            'carol',
+            '--agent',
+            'coach',
+            '--store',
+            store.url,
+            '--json',
+            'I train for a marathon in April',
+          ])
+        ).stdout,
       ) as { results: Array<{ id: string }> }
     ).results[0]?.id;
     assert.ok(id);
@@ -51,7 +77,9 @@ describe('mneme CLI (spawned, real SQLite file, default offline embedder)', () =
     assert.equal((JSON.parse(got.stdout) as { agentId: string }).agentId, 'coach');
     const history = await runMneme(['history', id, '--store', store.url, '--json']);
     assert.deepEqual(
-      (JSON.parse(history.stdout) as { history: Array<{ event: string }> }).history.map((event) => event.event),
+      (JSON.parse(history.stdout) as { history: Array<{ event: string }> }).history.map(
+        (event) => event.event,
+      ),
       ['ADD'],
     );
     const exported = await runMneme(['export', '--user', 'carol', '--store', store.url]);
@@ -92,7 +120,13 @@ describe('mneme CLI (spawned, real SQLite file, default offline embedder)', () =
     assert.equal(demo.code, 0, demo.stderr);
     const report = JSON.parse(demo.stdout) as {
       monday: { pid: number };
-      tuesday: { pid: number; isolated: boolean; checks: number; users: Record<string, { context: string }>; change: { event: string } };
+      tuesday: {
+        pid: number;
+        isolated: boolean;
+        checks: number;
+        users: Record<string, { context: string }>;
+        change: { event: string };
+      };
     };
     assert.notEqual(report.monday.pid, report.tuesday.pid);
     assert.equal(report.tuesday.isolated, true);

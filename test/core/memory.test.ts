@@ -46,9 +46,15 @@ describe('Memory service: add', () => {
     const { memory } = await createMemoryFixture();
     const first = await memory.add('I drink green tea every morning', { userId: 'alice' });
     const again = await memory.add('i drink green tea every morning.', { userId: 'alice' });
-    const inBatch = await memory.add(['Tea is great with honey', 'tea is great with honey'].map((content) => ({ role: 'user' as const, content })), {
-      userId: 'alice',
-    });
+    const inBatch = await memory.add(
+      ['Tea is great with honey', 'tea is great with honey'].map((content) => ({
+        role: 'user' as const,
+        content,
+      })),
+      {
+        userId: 'alice',
+      },
+    );
     const bob = await memory.add('I drink green tea every morning', { userId: 'bob' });
     assert.equal(first.results[0]?.event, 'ADD');
     assert.equal(again.results[0]?.event, 'NOOP');
@@ -59,6 +65,20 @@ describe('Memory service: add', () => {
     assert.notEqual(bob.results[0]?.id, first.results[0]?.id);
     const listed = await memory.list({ userId: 'alice' });
     assert.equal(listed.results.length, 2);
+    await memory.close();
+  });
+
+  test('duplicates and superseding compare the owner (user/agent/app), not the run', async () => {
+    const { memory } = await createMemoryFixture();
+    const monday = await memory.add('I prefer Python for scripts', { userId: 'alice', runId: 'monday' });
+    const again = await memory.add('I prefer Python for scripts', { userId: 'alice', runId: 'tuesday' });
+    assert.equal(again.results[0]?.event, 'NOOP');
+    assert.equal(again.results[0]?.id, monday.results[0]?.id);
+    const otherAgent = await memory.add('I prefer Python for scripts', { userId: 'alice', agentId: 'coder' });
+    assert.equal(otherAgent.results[0]?.event, 'ADD');
+    const change = await memory.add('I switched from Python to Bash for scripts', { userId: 'alice', runId: 'friday' });
+    assert.equal(change.results[0]?.event, 'SUPERSEDE');
+    assert.equal(change.results[0]?.previous?.id, monday.results[0]?.id);
     await memory.close();
   });
 
@@ -118,7 +138,10 @@ describe('Memory service: search', () => {
       ].map((content) => ({ role: 'user' as const, content })),
       { userId: 'alice' },
     );
-    const { results } = await memory.search('how should I write docstrings and comments?', { userId: 'alice', limit: 2 });
+    const { results } = await memory.search('how should I write docstrings and comments?', {
+      userId: 'alice',
+      limit: 2,
+    });
     assert.equal(results.length, 2);
     assert.equal(results[0]?.memory, 'I prefer function-level docstrings and no inline comments');
     const top = results[0];
@@ -131,7 +154,10 @@ describe('Memory service: search', () => {
   test('threshold drops weak results and limit caps the count', async () => {
     const { memory } = await createMemoryFixture();
     await memory.add(
-      Array.from({ length: 30 }, (_, index) => ({ role: 'user' as const, content: `Fact number ${index} about topic ${index % 3}` })),
+      Array.from({ length: 30 }, (_, index) => ({
+        role: 'user' as const,
+        content: `Fact number ${index} about topic ${index % 3}`,
+      })),
       { userId: 'alice' },
     );
     const limited = await memory.search('fact topic', { userId: 'alice', limit: 7 });
@@ -163,13 +189,19 @@ describe('Memory service: search', () => {
       mem0Style.results.map((result) => result.userId),
       ['bob'],
     );
-    const orFilter = await memory.search('repo', { userId: 'alice', filters: { or: [{ repo: 'web' }, { repo: 'api' }] } });
+    const orFilter = await memory.search('repo', {
+      userId: 'alice',
+      filters: { or: [{ repo: 'web' }, { repo: 'api' }] },
+    });
     assert.equal(orFilter.results.length, 2);
     await assert.rejects(
       memory.search('repo', { userId: 'alice', filters: { user_id: 'bob' } }),
       (error: unknown) => error instanceof ValidationError && error.field === 'filters',
     );
-    const widen = await memory.search('repo', { userId: 'alice', filters: { or: [{ userId: 'bob' }, { repo: 'api' }] } });
+    const widen = await memory.search('repo', {
+      userId: 'alice',
+      filters: { or: [{ userId: 'bob' }, { repo: 'api' }] },
+    });
     assert.ok(widen.results.every((result) => result.userId === 'alice'));
     await assert.rejects(memory.search('repo', { filters: { $where: 'x' } }), ValidationError);
     await memory.close();
@@ -178,9 +210,12 @@ describe('Memory service: search', () => {
   test('dense-only and keyword-only modes use one signal each', async () => {
     const { memory } = await createMemoryFixture();
     await memory.add(
-      ['Kubernetes runs our services', 'I had pasta for lunch', 'My sister lives in Oslo', 'The build uses make'].map(
-        (content) => ({ role: 'user' as const, content }),
-      ),
+      [
+        'Kubernetes runs our services',
+        'I had pasta for lunch',
+        'My sister lives in Oslo',
+        'The build uses make',
+      ].map((content) => ({ role: 'user' as const, content })),
       { userId: 'alice' },
     );
     const dense = await memory.search('kubernetes services', { userId: 'alice', mode: 'dense' });
@@ -195,14 +230,20 @@ describe('Memory service: search', () => {
 describe('Memory service: isolation', () => {
   test("a user can never see or change another user's memories through any method", async () => {
     const { memory } = await createMemoryFixture();
-    const alice = await memory.add('Alice secret: the vault code is 4711', { userId: 'alice', agentId: 'a1' });
+    const alice = await memory.add('Alice secret: the vault code is 4711', {
+      userId: 'alice',
+      agentId: 'a1',
+    });
     await memory.add('Bob likes hiking in the Alps', { userId: 'bob' });
     const aliceId = alice.results[0]?.id;
     assert.ok(aliceId);
     const bobScope = { userId: 'bob' };
     const bobSearch = await memory.search('vault code secret', bobScope);
     assert.ok(bobSearch.results.every((result) => result.userId === 'bob' && result.id !== aliceId));
-    assert.equal((await memory.list(bobScope)).results.some((record) => record.id === aliceId), false);
+    assert.equal(
+      (await memory.list(bobScope)).results.some((record) => record.id === aliceId),
+      false,
+    );
     assert.equal(await memory.get(aliceId, bobScope), null);
     assert.equal(await memory.get(aliceId, { userId: 'alice', agentId: 'other' }), null);
     await assert.rejects(memory.update(aliceId, { text: 'hacked' }, bobScope), NotFoundError);
@@ -248,9 +289,15 @@ describe('Memory service: update, delete, history', () => {
 
   test('deleteAll erases only the named scope and requires one', async () => {
     const { memory } = await createMemoryFixture();
-    await memory.add(['one fact about apples', 'another fact about pears'].map((content) => ({ role: 'user' as const, content })), {
-      userId: 'alice',
-    });
+    await memory.add(
+      ['one fact about apples', 'another fact about pears'].map((content) => ({
+        role: 'user' as const,
+        content,
+      })),
+      {
+        userId: 'alice',
+      },
+    );
     await memory.add('bob fact about plums', { userId: 'bob' });
     assert.deepEqual(await memory.deleteAll({ userId: 'alice' }), { deleted: 2 });
     assert.equal((await memory.list({ userId: 'alice' })).results.length, 0);
@@ -273,7 +320,10 @@ describe('Memory service: preferences without an LLM', () => {
       current.results.map((result) => result.memory),
       ['I switched from Python to Go for backend services'],
     );
-    const all = await memory.search('backend language preference', { userId: 'alice', includeSuperseded: true });
+    const all = await memory.search('backend language preference', {
+      userId: 'alice',
+      includeSuperseded: true,
+    });
     assert.equal(all.results.length, 2);
     const firstId = first.results[0]?.id ?? '';
     const old = await memory.get(firstId);
@@ -283,7 +333,10 @@ describe('Memory service: preferences without an LLM', () => {
       (await memory.history(firstId)).map((event) => event.event),
       ['ADD', 'SUPERSEDE'],
     );
-    const asOf = await memory.search('backend language preference', { userId: 'alice', asOf: '2026-03-02T12:00:00Z' });
+    const asOf = await memory.search('backend language preference', {
+      userId: 'alice',
+      asOf: '2026-03-02T12:00:00Z',
+    });
     assert.deepEqual(
       asOf.results.map((result) => result.memory),
       ['I prefer Python for backend services'],
@@ -327,9 +380,17 @@ describe('Memory service: durable queue', () => {
     assert.equal(first.pending, 1);
     assert.ok(logs.some((line) => line.level === 'warn' && line.message.includes('retry')));
     failing = false;
-    const [item] = await memory.store.claimQueue({ limit: 1, leaseMs: 1000, now: '2030-01-01T00:00:00.000Z' });
+    const [item] = await memory.store.claimQueue({
+      limit: 1,
+      leaseMs: 1000,
+      now: '2030-01-01T00:00:00.000Z',
+    });
     assert.equal(item?.attempts, 1);
-    await memory.store.failQueueItem({ id: item?.id ?? '', error: 'reset for test', retryAt: '2000-01-01T00:00:00.000Z' });
+    await memory.store.failQueueItem({
+      id: item?.id ?? '',
+      error: 'reset for test',
+      retryAt: '2000-01-01T00:00:00.000Z',
+    });
     const second = await memory.flush();
     assert.equal(second.processed, 1);
     assert.equal((await memory.list({ userId: 'alice' })).results[0]?.memory, 'I run every Sunday');
@@ -340,7 +401,10 @@ describe('Memory service: durable queue', () => {
 describe('Memory service: export and import', () => {
   test('round trip keeps ids, times, scope and history', async () => {
     const source = await createMemoryFixture();
-    const { results } = await source.memory.add('I collect vinyl records', { userId: 'alice', metadata: { hobby: true } });
+    const { results } = await source.memory.add('I collect vinyl records', {
+      userId: 'alice',
+      metadata: { hobby: true },
+    });
     await source.memory.update(results[0]?.id ?? '', { text: 'I collect jazz vinyl records' });
     const exported = [];
     for await (const item of source.memory.exportMemories({ userId: 'alice' })) exported.push(item);

@@ -15,8 +15,10 @@ export const addCommand: Command = {
   async run(context) {
     const scope = requireScope(context);
     const text = context.positionals.join(' ');
-    if (text.trim().length === 0) throw new UsageError('give the memory text, e.g. mneme add --user alice "I prefer tabs"');
-    if (context.values.infer && context.values['no-infer']) throw new UsageError('use either --infer or --no-infer');
+    if (text.trim().length === 0)
+      throw new UsageError('give the memory text, e.g. mneme add --user alice "I prefer tabs"');
+    if (context.values.infer && context.values['no-infer'])
+      throw new UsageError('use either --infer or --no-infer');
     const metadataText = optionalString(context, 'metadata');
     let metadata: unknown;
     if (metadataText !== undefined) {
@@ -38,7 +40,8 @@ export const addCommand: Command = {
       context.out(JSON.stringify(result));
     } else {
       for (const item of result.results) context.out(`${item.event.padEnd(9)} ${item.id}  ${item.memory}`);
-      for (const item of result.skipped) context.out(`skipped (${item.reason}): ${JSON.stringify(item.text)}`);
+      for (const item of result.skipped)
+        context.out(`skipped (${item.reason}): ${JSON.stringify(item.text)}`);
     }
     return 0;
   },

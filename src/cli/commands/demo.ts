@@ -22,7 +22,10 @@ const MONDAY: Record<string, Array<{ role: 'user' | 'assistant'; content: string
     { role: 'user', content: 'thanks!' },
   ],
   bob: [
-    { role: 'user', content: 'I prefer tabs over spaces, and I like long, detailed review explanations with examples.' },
+    {
+      role: 'user',
+      content: 'I prefer tabs over spaces, and I like long, detailed review explanations with examples.',
+    },
     { role: 'user', content: 'My favorite language is Rust; our services run on Kubernetes.' },
     { role: 'user', content: 'ok' },
   ],
@@ -51,7 +54,8 @@ type Context = Parameters<Command['run']>[0];
 
 async function orchestrate(context: Context): Promise<number> {
   const store =
-    optionalString(context, 'store') ?? `sqlite://${join(mkdtempSync(join(tmpdir(), 'mneme-demo-')), 'demo.db')}`;
+    optionalString(context, 'store') ??
+    `sqlite://${join(mkdtempSync(join(tmpdir(), 'mneme-demo-')), 'demo.db')}`;
   const say = (text: string) => {
     if (!context.json) context.out(text);
   };
@@ -62,13 +66,18 @@ async function orchestrate(context: Context): Promise<number> {
   const mondayReport = JSON.parse(mondayOutput) as MondayReport;
   const tuesdayReport = JSON.parse(tuesdayOutput) as TuesdayReport;
   if (context.json) {
-    context.out(JSON.stringify({ store, monday: mondayReport, tuesday: tuesdayReport, ms: Date.now() - started }));
+    context.out(
+      JSON.stringify({ store, monday: mondayReport, tuesday: tuesdayReport, ms: Date.now() - started }),
+    );
     return tuesdayReport.isolated ? 0 : 1;
   }
   say(`── Monday (process ${mondayReport.pid}) ──`);
   for (const [user, outcome] of Object.entries(mondayReport.users)) {
-    say(`${user} says ${outcome.messages} things: ${outcome.stored} remembered, ${outcome.skipped.length} skipped`);
-    for (const skipped of outcome.skipped) say(`   skipped (${skipped.reason}): ${JSON.stringify(skipped.text)}`);
+    say(
+      `${user} says ${outcome.messages} things: ${outcome.stored} remembered, ${outcome.skipped.length} skipped`,
+    );
+    for (const skipped of outcome.skipped)
+      say(`   skipped (${skipped.reason}): ${JSON.stringify(skipped.text)}`);
   }
   say(`\n── Tuesday (process ${tuesdayReport.pid}, a new session) ──`);
   for (const [user, outcome] of Object.entries(tuesdayReport.users)) {
@@ -78,7 +87,9 @@ async function orchestrate(context: Context): Promise<number> {
     say('');
   }
   say(`Tuesday afternoon alice says: ${JSON.stringify(tuesdayReport.change.said)}`);
-  say(`-> ${tuesdayReport.change.event}: ${JSON.stringify(tuesdayReport.change.previous)} is no longer current`);
+  say(
+    `-> ${tuesdayReport.change.event}: ${JSON.stringify(tuesdayReport.change.previous)} is no longer current`,
+  );
   say(`   alice's current language preference: ${JSON.stringify(tuesdayReport.change.currentTop)}\n`);
   say(
     tuesdayReport.isolated
@@ -91,7 +102,10 @@ async function orchestrate(context: Context): Promise<number> {
 
 interface MondayReport {
   pid: number;
-  users: Record<string, { messages: number; stored: number; skipped: Array<{ reason: string; text: string }> }>;
+  users: Record<
+    string,
+    { messages: number; stored: number; skipped: Array<{ reason: string; text: string }> }
+  >;
 }
 
 async function monday(context: Context): Promise<number> {
@@ -142,14 +156,18 @@ async function tuesday(context: Context): Promise<number> {
     for (const probe of probes) {
       const { results } = await memory.search(probe, { userId: user, limit: 20 });
       report.checks += 1;
-      if (results.some((result) => result.userId !== user || owner.get(result.id) !== user)) report.isolated = false;
+      if (results.some((result) => result.userId !== user || owner.get(result.id) !== user))
+        report.isolated = false;
     }
   }
   const said = 'I switched from Python to TypeScript for backend services.';
   const change = await memory.add(said, { userId: 'alice', runId: 'tuesday' });
   const first = change.results[0];
   if (!first) throw new MnemeError('the demo statement was not stored', { code: 'demo_failed' });
-  const top = await memory.search('which language does alice prefer for backend services?', { userId: 'alice', limit: 1 });
+  const top = await memory.search('which language does alice prefer for backend services?', {
+    userId: 'alice',
+    limit: 1,
+  });
   report.change = {
     said,
     event: first.event,
@@ -175,7 +193,12 @@ function runChild(args: string[], env: Record<string, string | undefined>): Prom
     child.on('error', reject);
     child.on('close', (code) => {
       if (code === 0) resolve(stdout.trim().split('\n').at(-1) ?? '');
-      else reject(new MnemeError(`demo step ${args[1]} failed (exit ${code}): ${stderr.trim()}`, { code: 'demo_failed' }));
+      else
+        reject(
+          new MnemeError(`demo step ${args[1]} failed (exit ${code}): ${stderr.trim()}`, {
+            code: 'demo_failed',
+          }),
+        );
     });
   });
 }

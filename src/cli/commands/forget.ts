@@ -8,7 +8,8 @@ export const forgetCommand: Command = {
   options: { ...SCOPE_OPTIONS, all: { type: 'boolean' } },
   async run(context) {
     if (context.values.all) {
-      if (context.positionals.length > 0) throw new UsageError('give either an id or --all with a scope, not both');
+      if (context.positionals.length > 0)
+        throw new UsageError('give either an id or --all with a scope, not both');
       const scope = requireScope(context);
       const memory = await context.openMemory();
       const { deleted } = await memory.deleteAll(scope);

@@ -21,7 +21,10 @@ export const importCommand: Command = {
       try {
         items.push(JSON.parse(line) as ExportedMemory);
       } catch {
-        throw new ValidationError(`line ${index + 1}`, 'is not valid JSON; expected one exported memory per line');
+        throw new ValidationError(
+          `line ${index + 1}`,
+          'is not valid JSON; expected one exported memory per line',
+        );
       }
     });
     const memory = await context.openMemory();
@@ -31,20 +34,23 @@ export const importCommand: Command = {
       const result = await memory.importMemories(items.slice(start, start + BATCH));
       imported += result.imported;
       skipped += result.skipped;
-      if (context.isTTY && !context.json) drawProgress(context.err, Math.min(items.length, start + BATCH), items.length);
+      if (context.isTTY && !context.json)
+        drawProgress(Math.min(items.length, start + BATCH), items.length);
     }
     if (context.isTTY && !context.json) context.err('');
     const summary = { imported, skipped, total: items.length };
-    context.out(context.json ? JSON.stringify(summary) : `imported ${imported}, skipped ${skipped} already present`);
+    context.out(
+      context.json ? JSON.stringify(summary) : `imported ${imported}, skipped ${skipped} already present`,
+    );
     return 0;
   },
 };
 
-function drawProgress(err: (text: string) => void, done: number, total: number): void {
+// Redraws one stderr line in place; only on a TTY.
+function drawProgress(done: number, total: number): void {
   const width = 30;
   const filled = total === 0 ? width : Math.round((done / total) * width);
   process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}`);
-  void err;
 }
 
 async function readStdin(): Promise<string> {

@@ -1,4 +1,11 @@
-import { type Command, optionalInteger, optionalString, requireScope, SCOPE_OPTIONS, UsageError } from '../command.js';
+import {
+  type Command,
+  optionalInteger,
+  optionalString,
+  requireScope,
+  SCOPE_OPTIONS,
+  UsageError,
+} from '../command.js';
 import { formatSearchLine } from '../format.js';
 
 /** `mneme search --user U [--limit N] QUERY` */
@@ -17,11 +24,13 @@ export const searchCommand: Command = {
   async run(context) {
     const scope = requireScope(context);
     const query = context.positionals.join(' ');
-    if (query.trim().length === 0) throw new UsageError('give a query, e.g. mneme search --user alice "code style"');
+    if (query.trim().length === 0)
+      throw new UsageError('give a query, e.g. mneme search --user alice "code style"');
     const limit = optionalInteger(context, 'limit');
     const thresholdText = optionalString(context, 'threshold');
     const threshold = thresholdText === undefined ? undefined : Number(thresholdText);
-    if (threshold !== undefined && Number.isNaN(threshold)) throw new UsageError('--threshold must be a number from 0 to 1');
+    if (threshold !== undefined && Number.isNaN(threshold))
+      throw new UsageError('--threshold must be a number from 0 to 1');
     const filtersText = optionalString(context, 'filters');
     let filters: unknown;
     if (filtersText !== undefined) {

@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { hashText, isLowSignal, keywordTerms, normaliseText } from '../../src/core/text.js';
+
+test('low-signal messages are recognised; informative short ones are kept', () => {
+  for (const text of [
+    'ok',
+    'OK!',
+    'thanks',
+    'Thank you so much!',
+    'hi there',
+    'Thanks Claude',
+    'ok great',
+    '👍',
+    '...',
+    '',
+    'Good morning!',
+  ]) {
+    assert.equal(isLowSignal(text), true, text);
+  }
+  for (const text of [
+    'yes python',
+    'I like Go',
+    'ok do it in Rust',
+    'thanks, I prefer tabs',
+    'no inline comments',
+    'My name is Bo',
+  ]) {
+    assert.equal(isLowSignal(text), false, text);
+  }
+});
+
+test('normalisation makes trivially different texts hash the same, and different texts differ', () => {
+  assert.equal(hashText('I prefer tabs.'), hashText('  i PREFER   tabs '));
+  assert.equal(hashText('Café au lait'), hashText('cafe au lait'));
+  assert.notEqual(hashText('I prefer tabs'), hashText('I prefer spaces'));
+  assert.equal(normaliseText('  Hello,\n World!! '), 'hello, world');
+});
+
+test('keyword terms drop stopwords and one-letter tokens and keep unicode words', () => {
+  assert.deepEqual(keywordTerms('What is the Zürich office address, and who runs it?'), [
+    'zurich',
+    'office',
+    'address',
+    'runs',
+  ]);
+  assert.deepEqual(keywordTerms('東京 2024 a'), ['東京', '2024']);
+  assert.equal(
+    keywordTerms('word '.repeat(100) + Array.from({ length: 50 }, (_, i) => `w${i}`).join(' ')).length,
+    32,
+  );
+});
