@@ -57,6 +57,11 @@ export interface MemoryOptions {
     /** Lease on a claimed item, after which another process may take it. @default 120000 */
     leaseMs?: number;
   };
+  /**
+   * Secret redaction before anything is stored (see ingest/redact.ts). `false` disables it; `patterns` adds
+   * to the built-in list. @default enabled with the built-in patterns
+   */
+  redaction?: false | { patterns?: Array<{ kind: string; pattern: RegExp; group?: number }> };
   /** The clock, for tests. @default () => new Date() */
   clock?: () => Date;
   /** Environment to read instead of `process.env` (tests). */

@@ -6,6 +6,7 @@
 import type { Embedder } from '../embedders/types.js';
 import { embedInBatches, type IngestionDependencies, planIngestion } from '../ingest/pipeline.js';
 import { type DrainResult, QueueWorker } from '../ingest/queue-worker.js';
+import { redactSecrets, SECRET_PATTERNS, type SecretPattern } from '../ingest/redact.js';
 import type { AddResult, IngestRequest } from '../ingest/types.js';
 import type { LanguageModel } from '../llm/types.js';
 import type { MemoryPatch, MemoryStore, QueueItem, TemporalOptions } from '../stores/types.js';
@@ -111,6 +112,8 @@ export class Memory {
     clock: () => Date;
     ranking: RankingOptions;
     ingestion: { background: boolean; maxAttempts: number; leaseMs: number };
+    /** Patterns redacted from every stored text; null disables redaction. */
+    secretPatterns: readonly SecretPattern[] | null;
     inferencePlanner?: IngestionDependencies['inferencePlanner'];
   }) {
     this.store = options.store;
@@ -135,9 +138,11 @@ export class Memory {
       process: (item) => this.processQueueItem(item),
     });
     this.backgroundIngestion = options.ingestion.background;
+    this.secretPatterns = options.secretPatterns;
   }
 
   private readonly backgroundIngestion: boolean;
+  private readonly secretPatterns: readonly SecretPattern[] | null;
 
   /**
    * Stores memories from a string, a message, or a list of messages. Without an LLM each message is stored
@@ -281,9 +286,9 @@ export class Memory {
       const text = validateText(input.text, 'text').trim();
       if (text.length === 0)
         throw new ValidationError('text', 'must not be empty; use delete() to remove a memory');
-      patch.memory = text;
-      patch.hash = hashText(text);
-      [embedding] = await embedInBatches(this.embedder, [text]);
+      patch.memory = this.redact(text);
+      patch.hash = hashText(patch.memory);
+      [embedding] = await embedInBatches(this.embedder, [patch.memory]);
     }
     if (input.metadata !== undefined) patch.metadata = validateMetadata(input.metadata);
     await this.store.apply({
@@ -443,7 +448,7 @@ export class Memory {
 
   private buildRequest(input: string | Message | Message[], options: AddOptions): IngestRequest {
     const scope = validateScope(options, { required: true });
-    const messages = validateMessages(input);
+    const messages = validateMessages(input).map((message) => ({ ...message, content: this.redact(message.content) }));
     const now = this.now();
     const observedAt = validateOptionalDate(options.observedAt, 'observedAt') ?? now;
     const expiresAt = validateOptionalDate(options.expiresAt, 'expiresAt');
@@ -500,6 +505,10 @@ export class Memory {
       ...(options.includeExpired ? { includeExpired: true } : {}),
     };
     return { scope, temporal, ...(filter ? { filter } : {}) };
+  }
+
+  private redact(text: string): string {
+    return this.secretPatterns ? redactSecrets(text, this.secretPatterns).text : text;
   }
 
   private now(): string {
@@ -600,6 +609,8 @@ export async function createMemory(options: MemoryOptions = {}): Promise<Memory>
     clock: options.clock ?? (() => new Date()),
     ranking,
     ingestion: config.ingestion,
+    secretPatterns:
+      options.redaction === false ? null : [...SECRET_PATTERNS, ...(options.redaction?.patterns ?? [])],
     ...(inferencePlanner ? { inferencePlanner } : {}),
   });
   memory.resumeIngestion();

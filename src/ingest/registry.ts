@@ -1,7 +1,8 @@
 /**
- * The LLM-backed ingestion planner, loaded by `createMemory` only when an LLM is configured.
- * Until the LLM extraction + reconciliation pipeline lands, there is none and `add` stores messages verbatim.
+ * The LLM-backed ingestion planner, loaded by `createMemory` only when an LLM is configured
+ * (so a process without an LLM never loads the prompts or zod schemas).
  */
+import { planWithLanguageModel } from './llm-planner.js';
 import type { IngestionDependencies } from './pipeline.js';
 
-export const inferencePlanner: IngestionDependencies['inferencePlanner'] = undefined;
+export const inferencePlanner: IngestionDependencies['inferencePlanner'] = planWithLanguageModel;

@@ -20,7 +20,15 @@ export interface AddResultItem {
 export interface SkippedMessage {
   /** Index in the messages given to `add`. */
   index: number;
-  reason: 'empty' | 'low_signal' | 'system_message' | 'tool_message' | 'duplicate' | 'recall_echo';
+  reason:
+    | 'empty'
+    | 'low_signal'
+    | 'system_message'
+    | 'tool_message'
+    | 'duplicate'
+    | 'recall_echo'
+    /** An LLM-extracted fact that no user message states (an assistant guess). */
+    | 'not_user_stated';
   text: string;
 }
 

@@ -1,0 +1,82 @@
+/**
+ * Secret redaction: API keys, tokens, passwords and private keys in messages are replaced with
+ * `[REDACTED:<kind>]` before anything is stored (memories, history, the ingestion queue) or sent to an LLM.
+ *
+ * The built-in pattern list ({@link SECRET_PATTERNS}) covers: Anthropic, OpenAI, AWS, GitHub, GitLab, Slack,
+ * Google, Stripe keys; JWTs; PEM private key blocks; `Authorization: Bearer` tokens; credentials inside URLs
+ * (`scheme://user:password@host`); and assignments or statements such as `password=...`, `api_key: ...`,
+ * "my password is ...". Add patterns with the `redaction.patterns` option of `createMemory`; disable with
+ * `redaction: false` (not recommended). Redaction is a safety net, not a guarantee: a secret in an unknown format
+ * is stored as said.
+ */
+
+/** A named secret pattern. `group` (optional) redacts only that capture group, keeping the rest. */
+export interface SecretPattern {
+  kind: string;
+  pattern: RegExp;
+  /** Capture group holding the secret; the whole match when absent. */
+  group?: number;
+}
+
+export const SECRET_PATTERNS: readonly SecretPattern[] = [
+  {
+    kind: 'private_key',
+    pattern: /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g,
+  },
+  { kind: 'anthropic_key', pattern: /\bsk-ant-[A-Za-z0-9_-]{16,}/g },
+  { kind: 'openai_key', pattern: /\bsk-(?:proj-|svcacct-)?[A-Za-z0-9_-]{20,}/g },
+  { kind: 'aws_access_key', pattern: /\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/g },
+  { kind: 'github_token', pattern: /\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{22,})/g },
+  { kind: 'gitlab_token', pattern: /\bglpat-[A-Za-z0-9_-]{20,}/g },
+  { kind: 'slack_token', pattern: /\bxox[abprs]-[A-Za-z0-9-]{10,}/g },
+  { kind: 'google_api_key', pattern: /\bAIza[0-9A-Za-z_-]{35}\b/g },
+  { kind: 'stripe_key', pattern: /\b(?:sk|rk|pk)_(?:live|test)_[0-9A-Za-z]{16,}/g },
+  { kind: 'jwt', pattern: /\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g },
+  { kind: 'bearer_token', pattern: /\b(Bearer\s+)([A-Za-z0-9._~+/-]{16,}=*)/gi, group: 2 },
+  { kind: 'url_credentials', pattern: /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@]+:)([^\s@/]+)(@)/gi, group: 2 },
+  {
+    // `password=anything`: after "=" every value is taken as a secret.
+    kind: 'secret_assignment',
+    pattern:
+      /\b((?:password|passwd|pwd|secret|client_secret|token|access_token|api[_-]?key|apikey|aws_secret_access_key)\s*=\s*)("[^"\n]+"|'[^'\n]+'|[^\s,;]+)/gi,
+    group: 2,
+  },
+  {
+    // `api_key: value`: after ":" only quoted values or values that look like secrets (6+ characters with a digit
+    // or symbol), so prose such as "my secret: the garden" is left alone.
+    kind: 'secret_assignment',
+    pattern:
+      /\b((?:password|passwd|pwd|secret|client_secret|token|access_token|api[_-]?key|apikey|aws_secret_access_key)\s*:\s*)("[^"\n]+"|'[^'\n]+'|(?=[^\s,;]*[\d\W_])[^\s,;]{6,})/gi,
+    group: 2,
+  },
+  {
+    kind: 'secret_statement',
+    pattern: /\b((?:password|passcode|passphrase|pin|api key|secret key|token)\s+(?:is|was)\s*:?\s+)("[^"\n]+"|'[^'\n]+'|[^\s,;]+)/gi,
+    group: 2,
+  },
+];
+
+/** Result of {@link redactSecrets}. */
+export interface Redaction {
+  text: string;
+  /** Kinds of secrets found, in order of appearance (one entry per occurrence). */
+  found: string[];
+}
+
+/** Replaces secrets in `text` with `[REDACTED:<kind>]`. */
+export function redactSecrets(text: string, patterns: readonly SecretPattern[] = SECRET_PATTERNS): Redaction {
+  const found: string[] = [];
+  let result = text;
+  for (const { kind, pattern, group } of patterns) {
+    const regex = new RegExp(pattern.source, pattern.flags.includes('g') ? pattern.flags : `${pattern.flags}g`);
+    result = result.replace(regex, (...args: unknown[]) => {
+      const match = String(args[0]);
+      if (match.includes('[REDACTED:')) return match;
+      found.push(kind);
+      if (group === undefined) return `[REDACTED:${kind}]`;
+      const groups = args.slice(1, -2).map((item) => (item === undefined ? '' : String(item)));
+      return groups.map((part, index) => (index + 1 === group ? `[REDACTED:${kind}]` : part)).join('');
+    });
+  }
+  return { text: result, found };
+}
