@@ -96,7 +96,8 @@ export class Memory {
   readonly store: MemoryStore;
   readonly embedder: Embedder;
   readonly llm: LanguageModel | null;
-  private readonly logger: Logger;
+  /** The logger this memory reports to (option `logger`, or JSON lines on stderr at `logLevel`). */
+  readonly logger: Logger;
   private readonly clock: () => Date;
   private readonly ranking: RankingOptions;
   private readonly worker: QueueWorker;
