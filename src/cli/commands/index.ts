@@ -1,14 +1,20 @@
 /** The command registry: one row per command file. */
 import type { Command } from '../command.js';
 import { addCommand } from './add.js';
+import { copyCommand } from './copy.js';
 import { demoCommand } from './demo.js';
+import { doctorCommand } from './doctor.js';
 import { exportCommand } from './export.js';
 import { forgetCommand } from './forget.js';
 import { getCommand } from './get.js';
 import { historyCommand } from './history.js';
 import { importCommand } from './import.js';
+import { keysCommand } from './keys.js';
 import { listCommand } from './list.js';
+import { mcpCommand } from './mcp.js';
+import { migrateCommand } from './migrate.js';
 import { searchCommand } from './search.js';
+import { serveCommand } from './serve.js';
 
 export const COMMANDS: Command[] = [
   addCommand,
@@ -20,4 +26,10 @@ export const COMMANDS: Command[] = [
   exportCommand,
   importCommand,
   demoCommand,
+  serveCommand,
+  keysCommand,
+  mcpCommand,
+  doctorCommand,
+  migrateCommand,
+  copyCommand,
 ];
