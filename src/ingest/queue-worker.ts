@@ -8,6 +8,7 @@
  * `maxAttempts` the item is dead-lettered (dropped with an error log naming it). Nothing is thrown to the
  * caller that enqueued.
  */
+import { NotFoundError } from '../core/errors.js';
 import { describeError, type Logger } from '../core/logger.js';
 import type { MemoryStore, QueueItem } from '../stores/types.js';
 
@@ -103,11 +104,13 @@ export class QueueWorker {
               attempts,
               ...describeError(error),
             });
-            await store.dropQueueItem({
-              id: item.id,
-              reason: `failed ${attempts} times: ${describeError(error).error}`,
-              now: clock().toISOString(),
-            });
+            await ignoreVanished(
+              store.dropQueueItem({
+                id: item.id,
+                reason: `failed ${attempts} times: ${describeError(error).error}`,
+                now: clock().toISOString(),
+              }),
+            );
             continue;
           }
           const delay = Math.min(300_000, (this.options.retryBaseMs ?? 1000) * 2 ** (attempts - 1));
@@ -118,15 +121,26 @@ export class QueueWorker {
             retryInMs: delay,
             ...describeError(error),
           });
-          await store.failQueueItem({
-            id: item.id,
-            error: String(describeError(error).error),
-            retryAt: new Date(clock().getTime() + delay).toISOString(),
-          });
+          await ignoreVanished(
+            store.failQueueItem({
+              id: item.id,
+              error: String(describeError(error).error),
+              retryAt: new Date(clock().getTime() + delay).toISOString(),
+            }),
+          );
         }
       }
     }
     if (nextRetryMs !== undefined) this.kick(nextRetryMs);
     return { processed, failed, pending: await store.queueSize() };
+  }
+}
+
+// An item erased meanwhile (deleteAll of its scope) is gone: nothing is left to retry or drop.
+async function ignoreVanished(operation: Promise<void>): Promise<void> {
+  try {
+    await operation;
+  } catch (error) {
+    if (!(error instanceof NotFoundError)) throw error;
   }
 }

@@ -60,7 +60,7 @@ export type MemoryChange =
       type: 'update';
       id: string;
       scope?: Scope;
-      /** Fields to set; `undefined` values are left alone. `validTo: null` clears it. */
+      /** Fields to set; absent fields are left alone. `validTo: null` clears it. */
       patch: MemoryPatch;
       /** New vector when the text changed. */
       embedding?: Float32Array;
@@ -144,7 +144,11 @@ export interface MemoryStore {
   findByHash(options: { scope: Scope; hashes: string[]; temporal: TemporalOptions }): Promise<MemoryRecord[]>;
 
   /** Current memories in `scope` with one of `topics`, for superseding (newest first). */
-  findByTopic(options: { scope: Scope; topics: string[]; temporal: TemporalOptions }): Promise<MemoryRecord[]>;
+  findByTopic(options: {
+    scope: Scope;
+    topics: string[];
+    temporal: TemporalOptions;
+  }): Promise<MemoryRecord[]>;
 
   /** Memories in `scope` matching `filter`, newest `createdAt` first (ties by id), paginated. */
   list(options: {

@@ -1,0 +1,149 @@
+/**
+ * Helpers every MemoryStore backend shares so they agree exactly: scope checks, temporal visibility, opaque
+ * cursors and argument validation. Backends compile the same rules to SQL; the in-memory store calls these.
+ */
+import { EmbedderMismatchError, StoreError, ValidationError } from '../core/errors.js';
+import type { MemoryRecord, Scope, ScopeKey } from '../core/types.js';
+import { SCOPE_KEYS } from '../core/types.js';
+import type { EmbedderIdentity, TemporalOptions } from './types.js';
+
+/** The named fields of a scope, in canonical order, as `[key, value]` pairs. */
+export function scopeEntries(scope: Scope): Array<[ScopeKey, string]> {
+  const entries: Array<[ScopeKey, string]> = [];
+  for (const key of SCOPE_KEYS) {
+    const value = scope[key];
+    if (value !== undefined) entries.push([key, value]);
+  }
+  return entries;
+}
+
+/**
+ * Checks that `scope` names at least one field with a string value.
+ * @throws ValidationError naming `field` otherwise.
+ */
+export function assertScope(scope: Scope | undefined, field = 'scope'): asserts scope is Scope {
+  if (typeof scope !== 'object' || scope === null) {
+    throw new ValidationError(field, 'a scope object such as { userId: "alice" } is required');
+  }
+  for (const key of SCOPE_KEYS) {
+    const value = scope[key];
+    if (value !== undefined && typeof value !== 'string') {
+      throw new ValidationError(`${field}.${key}`, 'scope fields must be strings');
+    }
+  }
+  if (scopeEntries(scope).length === 0) {
+    throw new ValidationError(field, `name at least one of ${SCOPE_KEYS.join(', ')}`);
+  }
+}
+
+/** The scope fields of a record (the ones that are set). */
+export function scopeOf(record: Scope): Scope {
+  const scope: Scope = {};
+  for (const [key, value] of scopeEntries(record)) scope[key] = value;
+  return scope;
+}
+
+/** True when every field named by `scope` equals the record's field. */
+export function inScope(record: Scope, scope: Scope): boolean {
+  return scopeEntries(scope).every(([key, value]) => record[key] === value);
+}
+
+/**
+ * The visibility rule of the seam, for instant `T = asOf ?? now`:
+ * - unless `includeSuperseded`: no `validTo` at or before T;
+ * - unless `includeExpired`: no `expiresAt` at or before T;
+ * - with `asOf` only: the memory had begun by T (`validFrom`, or `observedAt` when unset, at or before T).
+ * Instants are compared as ISO strings (all are `toISOString()` UTC, so text order is time order).
+ */
+export function isVisible(record: MemoryRecord, temporal: TemporalOptions): boolean {
+  const instant = temporal.asOf ?? temporal.now;
+  if (temporal.includeSuperseded !== true && record.validTo !== undefined && record.validTo <= instant) {
+    return false;
+  }
+  if (temporal.includeExpired !== true && record.expiresAt !== undefined && record.expiresAt <= instant) {
+    return false;
+  }
+  if (temporal.asOf !== undefined && (record.validFrom ?? record.observedAt) > temporal.asOf) return false;
+  return true;
+}
+
+/**
+ * Checks that a page or result limit is a positive integer.
+ * @throws ValidationError naming `field`.
+ */
+export function assertLimit(limit: number, field: string): void {
+  if (!Number.isInteger(limit) || limit < 1) {
+    throw new ValidationError(field, `expected a positive integer, got ${String(limit)}`);
+  }
+}
+
+/** Encodes cursor parts as an opaque URL-safe string. */
+export function encodeCursor(parts: string[]): string {
+  return Buffer.from(JSON.stringify(parts), 'utf8').toString('base64url');
+}
+
+/**
+ * Decodes a cursor made by {@link encodeCursor} with exactly `length` parts.
+ * @throws ValidationError naming `field` when the cursor is malformed.
+ */
+export function decodeCursor(cursor: string, length: number, field: string): string[] {
+  let parts: unknown;
+  try {
+    parts = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    parts = undefined;
+  }
+  if (!Array.isArray(parts) || parts.length !== length || !parts.every((part) => typeof part === 'string')) {
+    throw new ValidationError(field, 'invalid cursor: pass the nextCursor of a previous page unchanged');
+  }
+  return parts as string[];
+}
+
+/** Adds `ms` milliseconds to an ISO instant. */
+export function addMilliseconds(instant: string, ms: number): string {
+  const time = Date.parse(instant);
+  if (Number.isNaN(time)) throw new ValidationError('now', `expected an ISO-8601 instant, got "${instant}"`);
+  return new Date(time + ms).toISOString();
+}
+
+/**
+ * Checks that a vector has the dimension the store was opened with.
+ * @throws ValidationError naming `field`.
+ */
+export function assertDimension(vector: Float32Array, dimension: number, field: string): void {
+  if (!(vector instanceof Float32Array) || vector.length !== dimension) {
+    const got = vector instanceof Float32Array ? `${vector.length} dimensions` : typeof vector;
+    throw new ValidationError(field, `expected a Float32Array of ${dimension} dimensions, got ${got}`);
+  }
+}
+
+/** The error for a call on a store that is not open (never opened, or closed). */
+export function notOpenError(name: string, closed: boolean): StoreError {
+  return new StoreError(
+    closed
+      ? `the ${name} store is closed: create a new store to keep using it`
+      : `the ${name} store is not open: call open({ embedder }) before using it`,
+    { code: 'store_not_open' },
+  );
+}
+
+/**
+ * Validates the embedder passed to `open()` and, when the store instance is already open, checks it is the same.
+ * @returns a copy to record.
+ * @throws ValidationError for a malformed identity, EmbedderMismatchError for a different one.
+ */
+export function checkEmbedder(
+  embedder: EmbedderIdentity,
+  current: EmbedderIdentity | undefined,
+): EmbedderIdentity {
+  const { id, dimension } = embedder;
+  if (typeof id !== 'string' || id.length === 0)
+    throw new ValidationError('embedder.id', 'expected a string');
+  if (!Number.isInteger(dimension) || dimension < 1) {
+    throw new ValidationError('embedder.dimension', 'expected a positive integer');
+  }
+  if (current && (current.id !== id || current.dimension !== dimension)) {
+    throw new EmbedderMismatchError(current, { id, dimension });
+  }
+  return { id, dimension };
+}

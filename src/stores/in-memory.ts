@@ -1,0 +1,524 @@
+/**
+ * A pure-JavaScript {@link MemoryStore} that keeps everything in process memory: for tests and demos. It follows
+ * the seam's contract exactly (it runs the shared conformance suite): filters through `matchesFilter`, dense
+ * search by dot product of the (normalised) vectors, keyword search by BM25 computed like FTS5
+ * (`keyword-index.ts`), and all-or-nothing `apply` by copy-on-write. Nothing survives `close()`.
+ */
+import { randomUUID } from 'node:crypto';
+import { NotFoundError, StoreError } from '../core/errors.js';
+import type { FilterNode } from '../core/filters.js';
+import { matchesFilter } from '../core/filters.js';
+import type { HistoryEvent, MemoryRecord, Scope } from '../core/types.js';
+import { SCOPE_KEYS } from '../core/types.js';
+import {
+  addMilliseconds,
+  assertDimension,
+  assertLimit,
+  assertScope,
+  checkEmbedder,
+  decodeCursor,
+  encodeCursor,
+  inScope,
+  isVisible,
+  notOpenError,
+  scopeEntries,
+  scopeOf,
+} from './common.js';
+import { KeywordIndex } from './keyword-index.js';
+import type {
+  DenseHit,
+  EmbedderIdentity,
+  KeywordHit,
+  MemoryChange,
+  MemoryPatch,
+  MemoryStore,
+  NewHistoryEvent,
+  QueueItem,
+  StoreCapabilities,
+  StoreStats,
+  TemporalOptions,
+} from './types.js';
+
+interface StoredEvent {
+  event: HistoryEvent;
+  scope: Scope;
+}
+
+interface StoredQueueItem {
+  item: QueueItem;
+  sequence: number;
+  leasedUntil?: string;
+}
+
+/** Everything the store holds; `apply` works on a copy and swaps it in when every change succeeded. */
+interface State {
+  records: Map<string, MemoryRecord>;
+  vectors: Map<string, Float32Array>;
+  keywords: KeywordIndex;
+  history: StoredEvent[];
+  queue: Map<string, StoredQueueItem>;
+  queueSequence: number;
+}
+
+function emptyState(): State {
+  return {
+    records: new Map(),
+    vectors: new Map(),
+    keywords: new KeywordIndex(),
+    history: [],
+    queue: new Map(),
+    queueSequence: 0,
+  };
+}
+
+function cloneState(state: State): State {
+  return {
+    records: new Map(state.records),
+    vectors: new Map(state.vectors),
+    keywords: state.keywords.clone(),
+    history: [...state.history],
+    queue: new Map(state.queue),
+    queueSequence: state.queueSequence,
+  };
+}
+
+const PATCH_KEYS = [
+  'memory',
+  'hash',
+  'metadata',
+  'updatedAt',
+  'validFrom',
+  'validTo',
+  'supersededBy',
+  'expiresAt',
+  'topic',
+  'kind',
+] as const satisfies ReadonlyArray<keyof MemoryPatch>;
+
+function applyPatch(record: MemoryRecord, patch: MemoryPatch): MemoryRecord {
+  const next: Record<string, unknown> = { ...record };
+  for (const key of PATCH_KEYS) {
+    const value = patch[key];
+    if (value === undefined) continue;
+    if (value === null) delete next[key];
+    else next[key] = value;
+  }
+  return copy(next) as unknown as MemoryRecord;
+}
+
+/** A deep copy without `undefined` properties, so records read back like the SQL stores return them. */
+function copy<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
+}
+
+function byNewest(left: MemoryRecord, right: MemoryRecord): number {
+  if (left.createdAt !== right.createdAt) return left.createdAt < right.createdAt ? 1 : -1;
+  return left.id < right.id ? 1 : left.id > right.id ? -1 : 0;
+}
+
+function dot(left: Float32Array, right: Float32Array): number {
+  let sum = 0;
+  for (let index = 0; index < left.length; index += 1) sum += (left[index] ?? 0) * (right[index] ?? 0);
+  return sum;
+}
+
+/** Options for {@link createInMemoryStore}. Currently none; kept for symmetry with the other backends. */
+export type InMemoryStoreOptions = Record<string, never>;
+
+/** The in-memory backend. Prefer {@link createInMemoryStore} or `createStore('memory://')`. */
+export class InMemoryStore implements MemoryStore {
+  readonly name = 'memory';
+  readonly capabilities: StoreCapabilities = { persistent: false, multiProcess: false };
+  private state = emptyState();
+  private embedder: EmbedderIdentity | undefined;
+  private closed = false;
+
+  async open(options: { embedder: EmbedderIdentity }): Promise<void> {
+    if (this.closed) throw notOpenError(this.name, true);
+    this.embedder = checkEmbedder(options.embedder, this.embedder);
+  }
+
+  async apply(options: { changes: MemoryChange[]; completeQueueItem?: string }): Promise<void> {
+    const dimension = this.requireOpen();
+    const next = cloneState(this.state);
+    for (const [index, change] of options.changes.entries()) {
+      this.applyChange(next, change, dimension, `changes[${index}]`);
+    }
+    if (options.completeQueueItem !== undefined && !next.queue.delete(options.completeQueueItem)) {
+      throw new NotFoundError(
+        `queue item ${options.completeQueueItem} not found (already completed, dropped or erased); nothing was applied`,
+      );
+    }
+    this.state = next;
+  }
+
+  private applyChange(state: State, change: MemoryChange, dimension: number, field: string): void {
+    if (change.type === 'insert') {
+      const record = change.record;
+      assertScope(scopeOf(record), `${field}.record`);
+      assertDimension(change.embedding, dimension, `${field}.embedding`);
+      if (state.records.has(record.id)) {
+        throw new StoreError(`memory ${record.id} already exists: inserts need a new id`, {
+          code: 'conflict',
+        });
+      }
+      state.records.set(record.id, copy(record));
+      state.vectors.set(record.id, Float32Array.from(change.embedding));
+      state.keywords.set(record.id, record.memory, scopeEntries(record).length);
+      this.pushEvent(state, record, change.event);
+      return;
+    }
+    const current = this.findRecord(state, change.id, change.scope);
+    if (!current) {
+      throw new NotFoundError(`memory ${change.id} not found${change.scope ? ' in this scope' : ''}`);
+    }
+    if (change.type === 'update') {
+      const updated = applyPatch(current, change.patch);
+      state.records.set(current.id, updated);
+      if (change.embedding !== undefined) {
+        assertDimension(change.embedding, dimension, `${field}.embedding`);
+        state.vectors.set(current.id, Float32Array.from(change.embedding));
+      }
+      if (updated.memory !== current.memory) {
+        state.keywords.set(current.id, updated.memory, scopeEntries(current).length);
+      }
+    } else if (change.type === 'delete') {
+      state.records.delete(current.id);
+      state.vectors.delete(current.id);
+      state.keywords.delete(current.id);
+    }
+    this.pushEvent(state, current, change.event);
+  }
+
+  private pushEvent(state: State, record: MemoryRecord, event: NewHistoryEvent): void {
+    state.history.push({
+      event: copy({ ...event, id: randomUUID(), memoryId: record.id }),
+      scope: scopeOf(record),
+    });
+  }
+
+  private findRecord(state: State, id: string, scope: Scope | undefined): MemoryRecord | undefined {
+    if (scope !== undefined) assertScope(scope);
+    const record = state.records.get(id);
+    if (!record || (scope !== undefined && !inScope(record, scope))) return undefined;
+    return record;
+  }
+
+  async get(options: { id: string; scope?: Scope }): Promise<MemoryRecord | null> {
+    this.requireOpen();
+    const record = this.findRecord(this.state, options.id, options.scope);
+    return record ? structuredClone(record) : null;
+  }
+
+  private visible(scope: Scope, temporal: TemporalOptions, filter?: FilterNode): MemoryRecord[] {
+    assertScope(scope);
+    const records: MemoryRecord[] = [];
+    for (const record of this.state.records.values()) {
+      if (inScope(record, scope) && isVisible(record, temporal) && matchesFilter(record, filter)) {
+        records.push(record);
+      }
+    }
+    return records;
+  }
+
+  async findByHash(options: {
+    scope: Scope;
+    hashes: string[];
+    temporal: TemporalOptions;
+  }): Promise<MemoryRecord[]> {
+    this.requireOpen();
+    const hashes = new Set(options.hashes);
+    return this.visible(options.scope, options.temporal)
+      .filter((record) => hashes.has(record.hash))
+      .sort(byNewest)
+      .map((record) => structuredClone(record));
+  }
+
+  async findByTopic(options: {
+    scope: Scope;
+    topics: string[];
+    temporal: TemporalOptions;
+  }): Promise<MemoryRecord[]> {
+    this.requireOpen();
+    const topics = new Set(options.topics);
+    return this.visible(options.scope, options.temporal)
+      .filter((record) => record.topic !== undefined && topics.has(record.topic))
+      .sort(byNewest)
+      .map((record) => structuredClone(record));
+  }
+
+  async list(options: {
+    scope: Scope;
+    filter?: FilterNode;
+    temporal: TemporalOptions;
+    page: { limit: number; cursor?: string };
+  }): Promise<{ records: MemoryRecord[]; nextCursor?: string }> {
+    this.requireOpen();
+    assertLimit(options.page.limit, 'page.limit');
+    let records = this.visible(options.scope, options.temporal, options.filter).sort(byNewest);
+    if (options.page.cursor !== undefined) {
+      const [createdAt = '', id = ''] = decodeCursor(options.page.cursor, 2, 'page.cursor');
+      records = records.filter(
+        (record) => record.createdAt < createdAt || (record.createdAt === createdAt && record.id < id),
+      );
+    }
+    const page = records.slice(0, options.page.limit);
+    const last = page.at(-1);
+    const result: { records: MemoryRecord[]; nextCursor?: string } = {
+      records: page.map((record) => structuredClone(record)),
+    };
+    if (records.length > page.length && last) result.nextCursor = encodeCursor([last.createdAt, last.id]);
+    return result;
+  }
+
+  async searchDense(options: {
+    scope: Scope;
+    filter?: FilterNode;
+    temporal: TemporalOptions;
+    embedding: Float32Array;
+    limit: number;
+  }): Promise<DenseHit[]> {
+    const dimension = this.requireOpen();
+    assertLimit(options.limit, 'limit');
+    assertDimension(options.embedding, dimension, 'embedding');
+    const hits: DenseHit[] = [];
+    for (const record of this.visible(options.scope, options.temporal, options.filter)) {
+      const vector = this.state.vectors.get(record.id);
+      if (vector) hits.push({ record, similarity: dot(vector, options.embedding) });
+    }
+    return hits
+      .sort((left, right) => right.similarity - left.similarity || compareIds(left.record, right.record))
+      .slice(0, options.limit)
+      .map((hit) => ({ record: structuredClone(hit.record), similarity: hit.similarity }));
+  }
+
+  async searchKeyword(options: {
+    scope: Scope;
+    filter?: FilterNode;
+    temporal: TemporalOptions;
+    terms: string[];
+    limit: number;
+  }): Promise<KeywordHit[]> {
+    this.requireOpen();
+    assertLimit(options.limit, 'limit');
+    const candidates = new Map(
+      this.visible(options.scope, options.temporal, options.filter).map((record) => [record.id, record]),
+    );
+    const terms = [...new Set(options.terms)];
+    const hits: KeywordHit[] = [];
+    for (const [id, bm25] of this.state.keywords.score(terms, (candidate) => candidates.has(candidate))) {
+      const record = candidates.get(id);
+      if (record) hits.push({ record, bm25 });
+    }
+    return hits
+      .sort((left, right) => right.bm25 - left.bm25 || compareIds(left.record, right.record))
+      .slice(0, options.limit)
+      .map((hit) => ({ record: structuredClone(hit.record), bm25: hit.bm25 }));
+  }
+
+  async history(options: { id: string; scope?: Scope }): Promise<HistoryEvent[]> {
+    this.requireOpen();
+    if (options.scope !== undefined) assertScope(options.scope);
+    const { scope } = options;
+    return this.state.history
+      .filter(
+        (stored) =>
+          stored.event.memoryId === options.id && (scope === undefined || inScope(stored.scope, scope)),
+      )
+      .map((stored) => structuredClone(stored.event));
+  }
+
+  async eraseScope(options: { scope: Scope; now: string; actor: string }): Promise<number> {
+    this.requireOpen();
+    assertScope(options.scope);
+    const next = cloneState(this.state);
+    const erased = new Map<string, Scope>();
+    for (const record of this.state.records.values()) {
+      if (!inScope(record, options.scope)) continue;
+      next.records.delete(record.id);
+      next.vectors.delete(record.id);
+      next.keywords.delete(record.id);
+      erased.set(record.id, scopeOf(record));
+    }
+    const touched = new Map<string, Scope>();
+    next.history = next.history.map((stored) => {
+      const { previousValue, newValue, reason, ...kept } = stored.event;
+      if (!inScope(stored.scope, options.scope)) return stored;
+      if (previousValue === undefined && newValue === undefined && reason === undefined) return stored;
+      touched.set(stored.event.memoryId, stored.scope);
+      return { event: kept, scope: stored.scope };
+    });
+    for (const [memoryId, scope] of new Map([...touched, ...erased])) {
+      next.history.push({
+        event: { id: randomUUID(), memoryId, event: 'ERASE', actor: options.actor, createdAt: options.now },
+        scope,
+      });
+    }
+    for (const [id, stored] of this.state.queue) {
+      if (inScope(stored.item.scope, options.scope)) next.queue.delete(id);
+    }
+    this.state = next;
+    return erased.size;
+  }
+
+  async listScopes(options: { within?: Scope }): Promise<Array<Scope & { count: number }>> {
+    this.requireOpen();
+    const counts = new Map<string, Scope & { count: number }>();
+    for (const record of this.state.records.values()) {
+      if (options.within !== undefined && !inScope(record, options.within)) continue;
+      const scope = scopeOf(record);
+      const key = JSON.stringify(SCOPE_KEYS.map((name) => scope[name] ?? null));
+      const entry = counts.get(key) ?? { ...scope, count: 0 };
+      entry.count += 1;
+      counts.set(key, entry);
+    }
+    return [...counts.entries()].sort(([left], [right]) => (left < right ? -1 : 1)).map(([, entry]) => entry);
+  }
+
+  async enqueue(options: { scope: Scope; payload: unknown; now: string }): Promise<QueueItem> {
+    this.requireOpen();
+    assertScope(options.scope);
+    const item: QueueItem = {
+      id: randomUUID(),
+      scope: scopeOf(options.scope),
+      payload: JSON.parse(JSON.stringify(options.payload ?? null)),
+      attempts: 0,
+      enqueuedAt: options.now,
+      availableAt: options.now,
+    };
+    this.state.queueSequence += 1;
+    this.state.queue.set(item.id, { item, sequence: this.state.queueSequence });
+    return structuredClone(item);
+  }
+
+  async claimQueue(options: { limit: number; leaseMs: number; now: string }): Promise<QueueItem[]> {
+    this.requireOpen();
+    assertLimit(options.limit, 'limit');
+    const leasedUntil = addMilliseconds(options.now, options.leaseMs);
+    const claimable = [...this.state.queue.values()]
+      .filter(
+        (stored) =>
+          stored.item.availableAt <= options.now &&
+          (stored.leasedUntil === undefined || stored.leasedUntil <= options.now),
+      )
+      .sort(
+        (left, right) =>
+          (left.item.availableAt < right.item.availableAt
+            ? -1
+            : left.item.availableAt > right.item.availableAt
+              ? 1
+              : 0) || left.sequence - right.sequence,
+      )
+      .slice(0, options.limit);
+    for (const stored of claimable) stored.leasedUntil = leasedUntil;
+    return claimable.map((stored) => structuredClone(stored.item));
+  }
+
+  async failQueueItem(options: { id: string; error: string; retryAt: string }): Promise<void> {
+    this.requireOpen();
+    const stored = this.state.queue.get(options.id);
+    if (!stored) throw new NotFoundError(`queue item ${options.id} not found`);
+    stored.item = {
+      ...stored.item,
+      attempts: stored.item.attempts + 1,
+      lastError: options.error,
+      availableAt: options.retryAt,
+    };
+    delete stored.leasedUntil;
+  }
+
+  async dropQueueItem(options: { id: string; reason: string; now: string }): Promise<void> {
+    this.requireOpen();
+    if (!this.state.queue.delete(options.id)) throw new NotFoundError(`queue item ${options.id} not found`);
+  }
+
+  async queueSize(): Promise<number> {
+    this.requireOpen();
+    return this.state.queue.size;
+  }
+
+  async stats(): Promise<StoreStats> {
+    this.requireOpen();
+    return {
+      memories: this.state.records.size,
+      vectors: this.state.vectors.size,
+      keywordEntries: this.state.keywords.size,
+      historyEvents: this.state.history.length,
+      queueItems: this.state.queue.size,
+    };
+  }
+
+  async scan(options: { cursor?: string; limit: number }): Promise<{
+    items: Array<{ record: MemoryRecord; embedding: Float32Array; history: HistoryEvent[] }>;
+    nextCursor?: string;
+  }> {
+    this.requireOpen();
+    assertLimit(options.limit, 'limit');
+    const after = options.cursor === undefined ? undefined : decodeCursor(options.cursor, 1, 'cursor')[0];
+    const ids = [...this.state.records.keys()].filter((id) => after === undefined || id > after).sort();
+    const page = ids.slice(0, options.limit);
+    const items = page.map((id) => {
+      const record = this.state.records.get(id) as MemoryRecord;
+      return {
+        record: structuredClone(record),
+        embedding: Float32Array.from(this.state.vectors.get(id) ?? []),
+        history: this.state.history
+          .filter((stored) => stored.event.memoryId === id)
+          .map((stored) => structuredClone(stored.event)),
+      };
+    });
+    const last = page.at(-1);
+    return ids.length > page.length && last !== undefined
+      ? { items, nextCursor: encodeCursor([last]) }
+      : { items };
+  }
+
+  async restore(options: {
+    items: Array<{ record: MemoryRecord; embedding: Float32Array; history: HistoryEvent[] }>;
+  }): Promise<number> {
+    const dimension = this.requireOpen();
+    const next = cloneState(this.state);
+    const eventIds = new Set(next.history.map((stored) => stored.event.id));
+    let written = 0;
+    for (const [index, item] of options.items.entries()) {
+      const { record } = item;
+      if (next.records.has(record.id)) continue;
+      assertScope(scopeOf(record), `items[${index}].record`);
+      assertDimension(item.embedding, dimension, `items[${index}].embedding`);
+      next.records.set(record.id, copy(record));
+      next.vectors.set(record.id, Float32Array.from(item.embedding));
+      next.keywords.set(record.id, record.memory, scopeEntries(record).length);
+      for (const event of item.history) {
+        if (eventIds.has(event.id)) continue;
+        eventIds.add(event.id);
+        next.history.push({
+          event: copy({ ...event, memoryId: record.id }),
+          scope: scopeOf(record),
+        });
+      }
+      written += 1;
+    }
+    this.state = next;
+    return written;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.state = emptyState();
+  }
+
+  /** Throws unless open; returns the vector dimension. */
+  private requireOpen(): number {
+    if (this.closed || !this.embedder) throw notOpenError(this.name, this.closed);
+    return this.embedder.dimension;
+  }
+}
+
+function compareIds(left: MemoryRecord, right: MemoryRecord): number {
+  return left.id < right.id ? -1 : left.id > right.id ? 1 : 0;
+}
+
+/** Creates an empty in-memory store (`memory://`). Call `open({ embedder })` before use. */
+export function createInMemoryStore(_options: InMemoryStoreOptions = {}): InMemoryStore {
+  return new InMemoryStore();
+}

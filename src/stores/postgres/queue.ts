@@ -1,0 +1,87 @@
+/**
+ * The durable ingestion queue in PostgreSQL. Items carry their scope (so `eraseScope` removes them) and a
+ * lease: a claim sets `leased_until`, and only items whose lease has ended can be claimed again. Claims use
+ * `FOR UPDATE SKIP LOCKED`, so workers on many servers claiming at once never block on, or double-claim, an item.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Scope } from '../../core/types.js';
+import type { QueueItem } from '../types.js';
+import type { Queryable } from './pool.js';
+import { QUEUE_COLUMNS, type QueueRow, rowToQueueItem } from './rows.js';
+import type { SchemaNames } from './schema.js';
+
+/** Inserts an item, claimable from `now`. */
+export async function enqueueItem(
+  client: Queryable,
+  names: SchemaNames,
+  scope: Scope,
+  payload: unknown,
+  now: string,
+): Promise<QueueItem> {
+  const { rows } = await client.query<QueueRow>(
+    `INSERT INTO ${names.queue} (id, user_id, agent_id, run_id, app_id, payload, enqueued_at, available_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING ${QUEUE_COLUMNS}`,
+    [
+      randomUUID(),
+      scope.userId ?? null,
+      scope.agentId ?? null,
+      scope.runId ?? null,
+      scope.appId ?? null,
+      JSON.stringify(payload ?? null),
+      now,
+    ],
+  );
+  const [row] = rows;
+  if (!row) throw new Error('INSERT ... RETURNING returned no row');
+  return rowToQueueItem(row);
+}
+
+/** Leases up to `limit` available items until `leasedUntil`, oldest available first. */
+export async function claimItems(
+  client: Queryable,
+  names: SchemaNames,
+  limit: number,
+  now: string,
+  leasedUntil: string,
+): Promise<QueueItem[]> {
+  const { rows } = await client.query<QueueRow & { seq: string }>(
+    `UPDATE ${names.queue} q SET leased_until = $1 WHERE q.seq IN (
+       SELECT seq FROM ${names.queue} WHERE available_at <= $2 AND (leased_until IS NULL OR leased_until <= $2)
+       ORDER BY available_at, seq LIMIT $3 FOR UPDATE SKIP LOCKED)
+     RETURNING q.seq::text AS seq, ${QUEUE_COLUMNS.split(', ')
+       .map((column) => `q.${column}`)
+       .join(', ')}`,
+    [leasedUntil, now, limit],
+  );
+  // RETURNING has no defined order.
+  rows.sort((left, right) =>
+    left.available_at === right.available_at
+      ? Number(left.seq) - Number(right.seq)
+      : left.available_at < right.available_at
+        ? -1
+        : 1,
+  );
+  return rows.map(rowToQueueItem);
+}
+
+/** Records a failed attempt and releases the lease. @returns the number of items changed (0 or 1). */
+export async function failItem(
+  client: Queryable,
+  names: SchemaNames,
+  id: string,
+  error: string,
+  retryAt: string,
+): Promise<number> {
+  const result = await client.query(
+    `UPDATE ${names.queue} SET attempts = attempts + 1, last_error = $1, available_at = $2, leased_until = NULL
+     WHERE id = $3`,
+    [error, retryAt, id],
+  );
+  return result.rowCount ?? 0;
+}
+
+/** Deletes an item. @returns the number of items deleted (0 or 1). */
+export async function dropItem(client: Queryable, names: SchemaNames, id: string): Promise<number> {
+  const result = await client.query(`DELETE FROM ${names.queue} WHERE id = $1`, [id]);
+  return result.rowCount ?? 0;
+}

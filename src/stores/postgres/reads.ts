@@ -1,0 +1,338 @@
+/**
+ * The PostgreSQL store's queries. Each builds its WHERE clause from the scope, the temporal rule and the filter
+ * with bound parameters only (`sql-filter.ts`, PostgreSQL dialect with the schema's JavaScript-exact text
+ * functions), and maps rows to the seam's objects.
+ *
+ * Keyword scores are FTS5's BM25 (k1 = 1.2, b = 0.75, idf floored at 1e-6, each term a phrase, terms ORed),
+ * computed in SQL over the same tokens SQLite indexes, with the corpus statistics (document count, average
+ * length, documents per term) taken over the memories of the searched scope. A document's length counts its
+ * text tokens plus one per scope field, as FTS5 counts the SQLite store's second (`scope`) column. On a store
+ * holding one scope's memories this equals SQLite's `bm25()`; with many tenants SQLite counts the whole file,
+ * PostgreSQL only the tenant (so scores never depend on, or reveal, other tenants' data).
+ */
+import type { FilterNode } from '../../core/filters.js';
+import type { HistoryEvent, MemoryRecord, Scope } from '../../core/types.js';
+import { encodeCursor, scopeEntries } from '../common.js';
+import { keywordTokens } from '../keyword-index.js';
+import { createPostgresDialect, SQL_COLUMNS, SqlConditions, type SqlDialect } from '../sql-filter.js';
+import type { DenseHit, KeywordHit, TemporalOptions } from '../types.js';
+import type { Queryable } from './pool.js';
+import {
+  HISTORY_COLUMNS,
+  type HistoryRow,
+  MEMORY_COLUMNS,
+  type MemoryRow,
+  rowScope,
+  rowToEvent,
+  rowToRecord,
+  textToVector,
+  vectorToText,
+} from './rows.js';
+import type { SchemaNames, VectorNames } from './schema.js';
+
+/** Which memories a query may see: the scope (validated by the caller), the temporal rule and a filter. */
+export interface Visibility {
+  scope: Scope;
+  temporal: TemporalOptions;
+  filter?: FilterNode | undefined;
+}
+
+/**
+ * The PostgreSQL filter dialect with JavaScript-exact `contains` (the schema's `mneme_lower`) and string order
+ * (`mneme_compare_text`, UTF-16 code units) in place of `lower()` and `COLLATE "C"`.
+ */
+export function storeDialect(names: SchemaNames, alias = 'm'): SqlDialect {
+  return {
+    ...createPostgresDialect(alias),
+    contains: (haystack, needle) =>
+      `(strpos(${names.fn('mneme_lower')}(${haystack}), ${names.fn('mneme_lower')}(${needle}::text)) > 0)`,
+    compareText: (left, operator, right) =>
+      `(${names.fn('mneme_compare_text')}(${left}, ${right}::text) ${operator} 0)`,
+  };
+}
+
+function where(conditions: SqlConditions, visibility: Visibility): string {
+  return [
+    conditions.scope(visibility.scope),
+    conditions.temporal(visibility.temporal),
+    conditions.filter(visibility.filter),
+  ].join(' AND ');
+}
+
+/** The memory row with `id` (inside `scope` when given), or undefined; `forUpdate` locks it. */
+export async function findRow(
+  client: Queryable,
+  names: SchemaNames,
+  id: string,
+  scope: Scope | undefined,
+  forUpdate = false,
+): Promise<MemoryRow | undefined> {
+  const conditions = new SqlConditions(storeDialect(names));
+  let sql = `SELECT ${MEMORY_COLUMNS} FROM ${names.memories} m WHERE m.id = ${conditions.bind(id)}`;
+  if (scope !== undefined) sql += ` AND ${conditions.scope(scope)}`;
+  if (forUpdate) sql += ' FOR UPDATE';
+  return (await client.query<MemoryRow>(sql, conditions.params)).rows[0];
+}
+
+/** Visible memories whose `column` is one of `values`, newest first. */
+export async function selectByValues(
+  client: Queryable,
+  names: SchemaNames,
+  visibility: Visibility,
+  column: 'hash' | 'topic',
+  values: readonly string[],
+): Promise<MemoryRecord[]> {
+  const unique = [...new Set(values)];
+  if (unique.length === 0) return [];
+  const conditions = new SqlConditions(storeDialect(names));
+  const clause = where(conditions, visibility);
+  const list = unique.map((value) => conditions.bind(value)).join(', ');
+  const sql = `SELECT ${MEMORY_COLUMNS} FROM ${names.memories} m WHERE ${clause} AND m.${column} IN (${list})
+    ORDER BY m.created_at DESC, m.id DESC`;
+  return (await client.query<MemoryRow>(sql, conditions.params)).rows.map(rowToRecord);
+}
+
+/** One page of visible memories, newest `createdAt` first (ties by id, descending), after `cursor`. */
+export async function selectPage(
+  client: Queryable,
+  names: SchemaNames,
+  visibility: Visibility,
+  limit: number,
+  after: { createdAt: string; id: string } | undefined,
+): Promise<{ records: MemoryRecord[]; nextCursor?: string }> {
+  const conditions = new SqlConditions(storeDialect(names));
+  let clause = where(conditions, visibility);
+  if (after) {
+    clause += ` AND (m.created_at, m.id) < (${conditions.bind(after.createdAt)}, ${conditions.bind(after.id)})`;
+  }
+  const sql = `SELECT ${MEMORY_COLUMNS} FROM ${names.memories} m WHERE ${clause}
+    ORDER BY m.created_at DESC, m.id DESC LIMIT ${conditions.bind(limit + 1)}`;
+  const rows = (await client.query<MemoryRow>(sql, conditions.params)).rows;
+  const records = rows.slice(0, limit).map(rowToRecord);
+  const last = records.at(-1);
+  return rows.length > limit && last
+    ? { records, nextCursor: encodeCursor([last.createdAt, last.id]) }
+    : { records };
+}
+
+/** How many memories `scope` holds, counting at most `cap` (a cheap bound for choosing a search plan). */
+export async function countScope(
+  client: Queryable,
+  names: SchemaNames,
+  scope: Scope,
+  cap: number,
+): Promise<number> {
+  const conditions = new SqlConditions(storeDialect(names));
+  const sql = `SELECT count(*)::integer AS n FROM (
+    SELECT 1 FROM ${names.memories} m WHERE ${conditions.scope(scope)} LIMIT ${conditions.bind(cap)}) capped`;
+  return (await client.query<{ n: number }>(sql, conditions.params)).rows[0]?.n ?? 0;
+}
+
+/**
+ * A cosine distance that is 1 (similarity 0) where pgvector returns NaN: a zero vector has no direction, and
+ * the seam ranks it between the positive and the negative similarities.
+ */
+function safeDistance(distance: string): string {
+  return `COALESCE(NULLIF(${distance}, 'NaN'::float8), 1)`;
+}
+
+/**
+ * Exact dense search: cosine distance to every visible row, best first (ties by id). The candidates are a
+ * MATERIALIZED CTE, so the planner cannot answer the ORDER BY from the HNSW index (which could return fewer).
+ */
+export async function selectDenseExact(
+  client: Queryable,
+  names: SchemaNames,
+  vector: VectorNames,
+  visibility: Visibility,
+  embedding: Float32Array,
+  limit: number,
+): Promise<DenseHit[]> {
+  const conditions = new SqlConditions(storeDialect(names));
+  const query = conditions.bind(vectorToText(embedding));
+  const sql = `WITH candidates AS MATERIALIZED (
+      SELECT ${MEMORY_COLUMNS}, m.embedding FROM ${names.memories} m WHERE ${where(conditions, visibility)})
+    SELECT ${MEMORY_COLUMNS.replaceAll('m.', 'c.')},
+      ${safeDistance(`c.embedding ${vector.cosineDistance} ${query}::${vector.type}`)} AS distance
+    FROM candidates c ORDER BY distance ASC, c.id ASC LIMIT ${conditions.bind(limit)}`;
+  const rows = (await client.query<MemoryRow & { distance: number }>(sql, conditions.params)).rows;
+  return rows.map((row) => ({ record: rowToRecord(row), similarity: 1 - row.distance }));
+}
+
+/**
+ * Approximate dense search through the HNSW index (`ORDER BY embedding <=> query LIMIT n`), within the
+ * caller's transaction (which sets `hnsw.ef_search` and, where supported, `hnsw.iterative_scan`). With a
+ * selective scope or filter the index can return fewer than `limit` rows: the caller checks and falls back.
+ */
+export async function selectDenseApproximate(
+  client: Queryable,
+  names: SchemaNames,
+  vector: VectorNames,
+  visibility: Visibility,
+  embedding: Float32Array,
+  limit: number,
+): Promise<DenseHit[]> {
+  const conditions = new SqlConditions(storeDialect(names));
+  const query = `${conditions.bind(vectorToText(embedding))}::${vector.type}`;
+  const sql = `SELECT ${MEMORY_COLUMNS}, ${safeDistance(`m.embedding ${vector.cosineDistance} ${query}`)} AS distance
+    FROM ${names.memories} m WHERE ${where(conditions, visibility)}
+    ORDER BY m.embedding ${vector.cosineDistance} ${query} LIMIT ${conditions.bind(limit)}`;
+  const rows = (await client.query<MemoryRow & { distance: number }>(sql, conditions.params)).rows;
+  rows.sort((left, right) => left.distance - right.distance || (left.id < right.id ? -1 : 1));
+  return rows.map((row) => ({ record: rowToRecord(row), similarity: 1 - row.distance }));
+}
+
+/** tsquery literals accept at most this many bytes per lexeme; longer tokens are not indexed either. */
+const MAX_LEXEME_BYTES = 2046;
+
+/**
+ * The phrases (token lists) of keyword `terms`, as SQLite builds its FTS5 query: distinct terms, NULs removed,
+ * terms without a letter or digit dropped, each term tokenized like the index (a multi-token term is a phrase).
+ */
+export function keywordPhrases(terms: readonly string[]): string[][] {
+  return [...new Set(terms)]
+    .map((term) => term.replaceAll('\u0000', ''))
+    .filter((term) => /[\p{L}\p{N}]/u.test(term))
+    .map((term) => keywordTokens(term))
+    .filter(
+      (tokens) =>
+        tokens.length > 0 && tokens.every((token) => Buffer.byteLength(token, 'utf8') <= MAX_LEXEME_BYTES),
+    );
+}
+
+/** A tsquery literal matching any of `phrases` (each a `<->` chain of quoted lexemes). Bound, never spliced. */
+export function tsqueryText(phrases: readonly string[][]): string {
+  const lexeme = (token: string) => `'${token.replaceAll('\\', '\\\\').replaceAll("'", "''")}'`;
+  return phrases.map((tokens) => `(${tokens.map(lexeme).join(' <-> ')})`).join(' | ');
+}
+
+/** BM25's document length of row `alias`: its text tokens plus one token per scope field (see the module comment). */
+function documentLength(alias: string): string {
+  return `(${alias}.keyword_length + num_nonnulls(${alias}.user_id, ${alias}.agent_id, ${alias}.run_id, ${alias}.app_id))`;
+}
+
+/** Keyword search over the visible rows, scored by BM25 as described in the module comment. */
+export async function selectKeyword(
+  client: Queryable,
+  names: SchemaNames,
+  visibility: Visibility,
+  terms: readonly string[],
+  limit: number,
+): Promise<KeywordHit[]> {
+  const phrases = keywordPhrases(terms);
+  if (phrases.length === 0) return [];
+  const conditions = new SqlConditions(storeDialect(names));
+  const phraseRows = phrases
+    .map(
+      (tokens) =>
+        `(${conditions.bind(tsqueryText([tokens]))}::tsquery, string_to_array(${conditions.bind(tokens.join(' '))}, ' '))`,
+    )
+    .join(', ');
+  const corpusScope = conditions.scope(visibility.scope);
+  const hitScope = conditions.scope(visibility.scope);
+  const anyPhrase = `${conditions.bind(tsqueryText(phrases))}::tsquery`;
+  const visible = where(conditions, visibility);
+  const output = MEMORY_COLUMNS.replaceAll('m.', 'x.');
+  const sql = `WITH phrases (query, tokens) AS (VALUES ${phraseRows}),
+    corpus AS MATERIALIZED (
+      SELECT count(*)::float8 AS documents, COALESCE(sum(${documentLength('m')}), 0)::float8 AS tokens
+      FROM ${names.memories} m WHERE ${corpusScope}),
+    weights AS MATERIALIZED (
+      SELECT p.tokens, ln((c.documents - h.hits + 0.5) / (h.hits + 0.5)) AS idf
+      FROM phrases p CROSS JOIN corpus c
+      CROSS JOIN LATERAL (
+        SELECT count(*)::float8 AS hits FROM ${names.memories} m WHERE ${hitScope} AND m.keyword @@ p.query) h),
+    matches AS (
+      SELECT ${MEMORY_COLUMNS}, string_to_array(m.keyword_tokens, ' ') AS token_array,
+        ${documentLength('m')} AS document_length FROM ${names.memories} m
+      WHERE m.keyword @@ ${anyPhrase} AND ${visible})
+    SELECT ${output}, s.score FROM matches x CROSS JOIN corpus c
+    CROSS JOIN LATERAL (
+      SELECT sum(
+        (CASE WHEN w.idf <= 0 THEN 1e-6 ELSE w.idf END) * f.frequency * 2.2
+        / (f.frequency + 1.2 * (0.25 + 0.75 * x.document_length / (c.tokens / c.documents)))) AS score
+      FROM weights w
+      CROSS JOIN LATERAL (
+        SELECT (CASE WHEN cardinality(w.tokens) = 1
+          THEN cardinality(array_positions(x.token_array, w.tokens[1]))
+          ELSE ${names.fn('mneme_phrase_frequency')}(x.token_array, w.tokens) END)::float8 AS frequency) f) s
+    ORDER BY s.score DESC, x.id ASC LIMIT ${conditions.bind(limit)}`;
+  const rows = (await client.query<MemoryRow & { score: number }>(sql, conditions.params)).rows;
+  return rows.map((row) => ({ record: rowToRecord(row), bm25: row.score }));
+}
+
+/** History of memory `id`, oldest first, limited to events recorded in `scope` when given. */
+export async function selectHistory(
+  client: Queryable,
+  names: SchemaNames,
+  id: string,
+  scope: Scope | undefined,
+): Promise<HistoryEvent[]> {
+  const conditions = new SqlConditions(storeDialect(names));
+  let sql = `SELECT ${HISTORY_COLUMNS} FROM ${names.history} h WHERE h.memory_id = ${conditions.bind(id)}`;
+  if (scope !== undefined) sql += ` AND ${conditions.scope(scope, (key) => `h.${SQL_COLUMNS[key]}`)}`;
+  const rows = (await client.query<HistoryRow>(`${sql} ORDER BY h.seq`, conditions.params)).rows;
+  return rows.map(rowToEvent);
+}
+
+/** Distinct scopes holding memories, with counts, optionally within a scope. */
+export async function selectScopes(
+  client: Queryable,
+  names: SchemaNames,
+  within: Scope | undefined,
+): Promise<Array<Scope & { count: number }>> {
+  const conditions = new SqlConditions(storeDialect(names));
+  const clause =
+    within !== undefined && scopeEntries(within).length > 0 ? `WHERE ${conditions.scope(within)}` : '';
+  const sql = `SELECT m.user_id, m.agent_id, m.run_id, m.app_id, count(*)::integer AS count
+    FROM ${names.memories} m ${clause}
+    GROUP BY m.user_id, m.agent_id, m.run_id, m.app_id ORDER BY m.user_id, m.agent_id, m.run_id, m.app_id`;
+  const rows = (
+    await client.query<Pick<MemoryRow, 'user_id' | 'agent_id' | 'run_id' | 'app_id'> & { count: number }>(
+      sql,
+      conditions.params,
+    )
+  ).rows;
+  return rows.map((row) => ({ ...rowScope(row), count: row.count }));
+}
+
+/** One page of every memory with its vector and history, by id, after id `after`. */
+export async function scanPage(
+  client: Queryable,
+  names: SchemaNames,
+  after: string,
+  limit: number,
+): Promise<{
+  items: Array<{ record: MemoryRecord; embedding: Float32Array; history: HistoryEvent[] }>;
+  nextCursor?: string;
+}> {
+  const rows = (
+    await client.query<MemoryRow & { embedding_text: string }>(
+      `SELECT ${MEMORY_COLUMNS}, m.embedding::text AS embedding_text FROM ${names.memories} m
+       WHERE m.id > $1 ORDER BY m.id LIMIT $2`,
+      [after, limit + 1],
+    )
+  ).rows;
+  const page = rows.slice(0, limit);
+  const byMemory = new Map<string, HistoryEvent[]>();
+  if (page.length > 0) {
+    const events = (
+      await client.query<HistoryRow>(
+        `SELECT ${HISTORY_COLUMNS} FROM ${names.history} WHERE memory_id = ANY ($1::text[]) ORDER BY seq`,
+        [page.map((row) => row.id)],
+      )
+    ).rows;
+    for (const row of events) {
+      const list = byMemory.get(row.memory_id) ?? [];
+      list.push(rowToEvent(row));
+      byMemory.set(row.memory_id, list);
+    }
+  }
+  const items = page.map((row) => ({
+    record: rowToRecord(row),
+    embedding: textToVector(row.embedding_text),
+    history: byMemory.get(row.id) ?? [],
+  }));
+  const last = items.at(-1);
+  return rows.length > limit && last ? { items, nextCursor: encodeCursor([last.record.id]) } : { items };
+}

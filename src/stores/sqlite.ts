@@ -1,0 +1,407 @@
+/**
+ * The default {@link MemoryStore}: one SQLite file (better-sqlite3) holding memories, float32 vectors ranked
+ * exactly with sqlite-vec's `vec_distance_cosine` over the scope's rows, an FTS5 keyword index (BM25), history
+ * and the durable ingestion queue. Schema and pragmas live in `sqlite/schema.ts`.
+ *
+ * Durability and concurrency: WAL with `synchronous = FULL` (a resolved write survives power loss), writes in
+ * `BEGIN IMMEDIATE` transactions, `busy_timeout` plus a bounded retry so SQLITE_BUSY never reaches callers when
+ * several processes share the file. better-sqlite3 is synchronous: each call blocks the event loop for its
+ * duration (sub-millisecond to a few ms at per-user sizes).
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import * as sqliteVec from 'sqlite-vec';
+import { NotFoundError, StoreError } from '../core/errors.js';
+import type { FilterNode } from '../core/filters.js';
+import type { HistoryEvent, MemoryRecord, Scope } from '../core/types.js';
+import {
+  addMilliseconds,
+  assertDimension,
+  assertLimit,
+  assertScope,
+  checkEmbedder,
+  decodeCursor,
+  notOpenError,
+} from './common.js';
+import { type BusyRetryOptions, toStoreError, withBusyRetry } from './sqlite/errors.js';
+import { claimItems, dropItem, enqueueItem, failItem } from './sqlite/queue.js';
+import {
+  scanPage,
+  selectByValues,
+  selectDense,
+  selectHistory,
+  selectKeyword,
+  selectPage,
+  selectScopes,
+} from './sqlite/reads.js';
+import { rowToRecord } from './sqlite/rows.js';
+import { configureConnection, migrate } from './sqlite/schema.js';
+import { applyChanges, eraseScopeRows, findRow, type Prepare, restoreItems } from './sqlite/writes.js';
+import type {
+  DenseHit,
+  EmbedderIdentity,
+  KeywordHit,
+  MemoryChange,
+  MemoryStore,
+  QueueItem,
+  StoreCapabilities,
+  StoreStats,
+  TemporalOptions,
+} from './types.js';
+
+/** Options for {@link createSqliteStore}. */
+export interface SqliteStoreOptions {
+  /** Database file (created with its parent directories), or `:memory:` for a private in-memory database. */
+  path: string;
+  /** How long a statement waits for another connection's lock before failing, in ms. @default 5000 */
+  busyTimeoutMs?: number;
+  /** Attempts (first included) for an operation that still hits SQLITE_BUSY after the timeout. @default 4 */
+  busyAttempts?: number;
+}
+
+/** Connection settings and versions, for `mneme doctor` and tests. */
+export interface SqliteDiagnostics {
+  path: string;
+  journalMode: string;
+  /** 2 = FULL. */
+  synchronous: number;
+  foreignKeys: boolean;
+  secureDelete: boolean;
+  busyTimeoutMs: number;
+  schemaVersion: number;
+  sqliteVersion: string;
+  sqliteVecVersion: string;
+  /** Result of `PRAGMA quick_check` ("ok" when the file is sound). */
+  quickCheck: string;
+}
+
+const STATEMENT_CACHE_SIZE = 200;
+
+/** The SQLite backend. Prefer {@link createSqliteStore} or `createStore('sqlite://./mneme.db')`. */
+export class SqliteStore implements MemoryStore {
+  readonly name = 'sqlite';
+  readonly capabilities: StoreCapabilities;
+  /** Absolute path of the database file, or `:memory:`. */
+  readonly path: string;
+  private db: Database.Database | undefined;
+  /** The pending connection, so concurrent `open()` calls share one. */
+  private connecting: Promise<Database.Database> | undefined;
+  private embedder: EmbedderIdentity | undefined;
+  private closed = false;
+  private readonly statements = new Map<string, Database.Statement>();
+  private readonly busyTimeoutMs: number;
+  private readonly retry: BusyRetryOptions;
+
+  constructor(options: SqliteStoreOptions) {
+    const inMemory = options.path === ':memory:';
+    this.path = inMemory ? ':memory:' : resolve(options.path);
+    this.capabilities = { persistent: !inMemory, multiProcess: !inMemory };
+    this.busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+    this.retry = { attempts: options.busyAttempts ?? 4, initialDelayMs: 25 };
+  }
+
+  async open(options: { embedder: EmbedderIdentity }): Promise<void> {
+    if (this.closed) throw notOpenError(this.name, true);
+    const embedder = checkEmbedder(options.embedder, this.embedder);
+    this.connecting ??= this.connect();
+    let db: Database.Database;
+    try {
+      db = await this.connecting;
+    } catch (error) {
+      this.connecting = undefined;
+      throw error;
+    }
+    await withBusyRetry(() => migrate(db, embedder, this.path), {
+      path: this.path,
+      action: 'opening (migrations)',
+      retry: this.retry,
+    });
+    this.embedder = embedder;
+  }
+
+  private async connect(): Promise<Database.Database> {
+    if (this.path !== ':memory:') {
+      try {
+        mkdirSync(dirname(this.path), { recursive: true });
+      } catch (error) {
+        throw new StoreError(
+          `SQLite store ${this.path}: cannot create its directory (${String(error)}). Choose a writable path ` +
+            'with option `store` / env MNEME_STORE.',
+          { cause: error, code: 'store_cannot_open' },
+        );
+      }
+    }
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(this.path, { timeout: this.busyTimeoutMs });
+      sqliteVec.load(db);
+      const connection = db;
+      await withBusyRetry(() => configureConnection(connection, this.busyTimeoutMs), {
+        path: this.path,
+        action: 'opening',
+        retry: this.retry,
+      });
+    } catch (error) {
+      db?.close();
+      throw toStoreError(error, this.path, 'opening');
+    }
+    if (this.closed) {
+      db.close();
+      throw notOpenError(this.name, true);
+    }
+    this.db = db;
+    return db;
+  }
+
+  async apply(options: { changes: MemoryChange[]; completeQueueItem?: string }): Promise<void> {
+    const dimension = this.requireOpen();
+    await this.write('apply', () =>
+      applyChanges(this.prepare, options.changes, dimension, options.completeQueueItem),
+    );
+  }
+
+  async get(options: { id: string; scope?: Scope }): Promise<MemoryRecord | null> {
+    this.requireOpen();
+    const row = await this.read('get', () => findRow(this.prepare, options.id, options.scope));
+    return row ? rowToRecord(row) : null;
+  }
+
+  async findByHash(options: {
+    scope: Scope;
+    hashes: string[];
+    temporal: TemporalOptions;
+  }): Promise<MemoryRecord[]> {
+    this.requireOpen();
+    assertScope(options.scope);
+    return this.read('findByHash', () => selectByValues(this.prepare, options, 'hash', options.hashes));
+  }
+
+  async findByTopic(options: {
+    scope: Scope;
+    topics: string[];
+    temporal: TemporalOptions;
+  }): Promise<MemoryRecord[]> {
+    this.requireOpen();
+    assertScope(options.scope);
+    return this.read('findByTopic', () => selectByValues(this.prepare, options, 'topic', options.topics));
+  }
+
+  async list(options: {
+    scope: Scope;
+    filter?: FilterNode;
+    temporal: TemporalOptions;
+    page: { limit: number; cursor?: string };
+  }): Promise<{ records: MemoryRecord[]; nextCursor?: string }> {
+    this.requireOpen();
+    assertScope(options.scope);
+    assertLimit(options.page.limit, 'page.limit');
+    const { cursor, limit } = options.page;
+    const [createdAt = '', id = ''] = cursor === undefined ? [] : decodeCursor(cursor, 2, 'page.cursor');
+    const after = cursor === undefined ? undefined : { createdAt, id };
+    return this.read('list', () => selectPage(this.prepare, options, limit, after));
+  }
+
+  async searchDense(options: {
+    scope: Scope;
+    filter?: FilterNode;
+    temporal: TemporalOptions;
+    embedding: Float32Array;
+    limit: number;
+  }): Promise<DenseHit[]> {
+    const dimension = this.requireOpen();
+    assertScope(options.scope);
+    assertLimit(options.limit, 'limit');
+    assertDimension(options.embedding, dimension, 'embedding');
+    return this.read('searchDense', () =>
+      selectDense(this.prepare, options, options.embedding, options.limit),
+    );
+  }
+
+  async searchKeyword(options: {
+    scope: Scope;
+    filter?: FilterNode;
+    temporal: TemporalOptions;
+    terms: string[];
+    limit: number;
+  }): Promise<KeywordHit[]> {
+    this.requireOpen();
+    assertScope(options.scope);
+    assertLimit(options.limit, 'limit');
+    return this.read('searchKeyword', () =>
+      selectKeyword(this.prepare, options, options.terms, options.limit),
+    );
+  }
+
+  async history(options: { id: string; scope?: Scope }): Promise<HistoryEvent[]> {
+    this.requireOpen();
+    if (options.scope !== undefined) assertScope(options.scope);
+    return this.read('history', () => selectHistory(this.prepare, options.id, options.scope));
+  }
+
+  async eraseScope(options: { scope: Scope; now: string; actor: string }): Promise<number> {
+    this.requireOpen();
+    assertScope(options.scope);
+    const erased = await this.write('eraseScope', () =>
+      eraseScopeRows(this.prepare, options.scope, options.now, options.actor),
+    );
+    // Copy the zeroed pages into the main file and empty the WAL, so erased text leaves the disk now.
+    await this.read('eraseScope (checkpoint)', () => this.requireDb().pragma('wal_checkpoint(TRUNCATE)'));
+    return erased;
+  }
+
+  async listScopes(options: { within?: Scope }): Promise<Array<Scope & { count: number }>> {
+    this.requireOpen();
+    return this.read('listScopes', () => selectScopes(this.prepare, options.within));
+  }
+
+  async enqueue(options: { scope: Scope; payload: unknown; now: string }): Promise<QueueItem> {
+    this.requireOpen();
+    assertScope(options.scope);
+    return this.write('enqueue', () =>
+      enqueueItem(this.prepare, options.scope, options.payload, options.now),
+    );
+  }
+
+  async claimQueue(options: { limit: number; leaseMs: number; now: string }): Promise<QueueItem[]> {
+    this.requireOpen();
+    assertLimit(options.limit, 'limit');
+    const leasedUntil = addMilliseconds(options.now, options.leaseMs);
+    return this.write('claimQueue', () => claimItems(this.prepare, options.limit, options.now, leasedUntil));
+  }
+
+  async failQueueItem(options: { id: string; error: string; retryAt: string }): Promise<void> {
+    this.requireOpen();
+    const changes = await this.write('failQueueItem', () =>
+      failItem(this.prepare, options.id, options.error, options.retryAt),
+    );
+    if (changes === 0) throw new NotFoundError(`queue item ${options.id} not found`);
+  }
+
+  async dropQueueItem(options: { id: string; reason: string; now: string }): Promise<void> {
+    this.requireOpen();
+    const changes = await this.write('dropQueueItem', () => dropItem(this.prepare, options.id));
+    if (changes === 0) throw new NotFoundError(`queue item ${options.id} not found`);
+  }
+
+  async queueSize(): Promise<number> {
+    this.requireOpen();
+    return this.read(
+      'queueSize',
+      () => (this.prepare('SELECT COUNT(*) AS n FROM queue').get() as { n: number }).n,
+    );
+  }
+
+  async stats(): Promise<StoreStats> {
+    this.requireOpen();
+    const count = (table: string) =>
+      (this.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
+    return this.read('stats', () => ({
+      memories: count('memories'),
+      vectors: count('memory_vectors'),
+      keywordEntries: count('memory_fts'),
+      historyEvents: count('history'),
+      queueItems: count('queue'),
+    }));
+  }
+
+  async scan(options: { cursor?: string; limit: number }): Promise<{
+    items: Array<{ record: MemoryRecord; embedding: Float32Array; history: HistoryEvent[] }>;
+    nextCursor?: string;
+  }> {
+    this.requireOpen();
+    assertLimit(options.limit, 'limit');
+    const after = options.cursor === undefined ? '' : (decodeCursor(options.cursor, 1, 'cursor')[0] ?? '');
+    return this.read('scan', () => scanPage(this.prepare, after, options.limit));
+  }
+
+  async restore(options: {
+    items: Array<{ record: MemoryRecord; embedding: Float32Array; history: HistoryEvent[] }>;
+  }): Promise<number> {
+    const dimension = this.requireOpen();
+    return this.write('restore', () => restoreItems(this.prepare, options.items, dimension));
+  }
+
+  /** Reports the connection's settings and runs `PRAGMA quick_check`. */
+  async diagnostics(): Promise<SqliteDiagnostics> {
+    this.requireOpen();
+    const db = this.requireDb();
+    return this.read('diagnostics', () => {
+      const pragma = (name: string) => db.pragma(name, { simple: true });
+      const versions = db.prepare('SELECT sqlite_version() AS sqlite, vec_version() AS vec').get() as {
+        sqlite: string;
+        vec: string;
+      };
+      const schema = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as
+        | { value: string }
+        | undefined;
+      return {
+        path: this.path,
+        journalMode: String(pragma('journal_mode')),
+        synchronous: Number(pragma('synchronous')),
+        foreignKeys: Number(pragma('foreign_keys')) === 1,
+        secureDelete: Number(pragma('secure_delete')) === 1,
+        busyTimeoutMs: Number(pragma('busy_timeout')),
+        schemaVersion: Number(schema?.value ?? 0),
+        sqliteVersion: versions.sqlite,
+        sqliteVecVersion: versions.vec,
+        quickCheck: String(pragma('quick_check')),
+      };
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.statements.clear();
+    const db = this.db;
+    this.db = undefined;
+    if (db?.open) db.close();
+  }
+
+  /** Throws unless open; returns the vector dimension. */
+  private requireOpen(): number {
+    if (this.closed || !this.db || !this.embedder) throw notOpenError(this.name, this.closed);
+    return this.embedder.dimension;
+  }
+
+  private requireDb(): Database.Database {
+    if (!this.db) throw notOpenError(this.name, this.closed);
+    return this.db;
+  }
+
+  /** A prepared statement, cached (least recently used first out). */
+  private readonly prepare: Prepare = (sql) => {
+    const cached = this.statements.get(sql);
+    if (cached) {
+      this.statements.delete(sql);
+      this.statements.set(sql, cached);
+      return cached;
+    }
+    const prepared = this.requireDb().prepare(sql);
+    this.statements.set(sql, prepared);
+    if (this.statements.size > STATEMENT_CACHE_SIZE) {
+      const oldest = this.statements.keys().next().value;
+      if (oldest !== undefined) this.statements.delete(oldest);
+    }
+    return prepared;
+  };
+
+  private read<T>(action: string, operation: () => T): Promise<T> {
+    return withBusyRetry(operation, { path: this.path, action, retry: this.retry });
+  }
+
+  /** Runs `operation` in a `BEGIN IMMEDIATE` transaction (all or nothing), retrying on lock contention. */
+  private write<T>(action: string, operation: () => T): Promise<T> {
+    const db = this.requireDb();
+    return withBusyRetry(() => db.transaction(operation).immediate(), {
+      path: this.path,
+      action,
+      retry: this.retry,
+    });
+  }
+}
+
+/** Creates a SQLite store on `options.path`. Call `open({ embedder })` before use. */
+export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
+  return new SqliteStore(options);
+}

@@ -1,0 +1,189 @@
+/**
+ * The SQLite store's schema: connection pragmas, the ordered migrations, the `meta` table (schema version and
+ * the embedder that wrote the store) and the SQL functions the filter compiler relies on.
+ *
+ * Layout: `memories` (one row per memory, scope in its own indexed columns, `seq` keys the other tables),
+ * `memory_vectors` (float32 BLOBs, ranked with sqlite-vec's `vec_distance_cosine`), `memory_fts` (FTS5,
+ * `porter unicode61 remove_diacritics 2`, rowid = `seq`; the text, plus hashed scope tokens in a second column
+ * that narrow searches to one scope), `history` (events with the scope of their memory, so
+ * history stays scoped after a delete and erasable by scope) and `queue` (the durable ingestion queue).
+ */
+import type Database from 'better-sqlite3';
+import { EmbedderMismatchError, StoreError } from '../../core/errors.js';
+import type { EmbedderIdentity } from '../types.js';
+
+/** One schema step. Versions are consecutive from 1; never edit a released migration, append a new one. */
+export interface Migration {
+  version: number;
+  description: string;
+  sql: string;
+}
+
+const SCOPE_COLUMNS = 'user_id TEXT, agent_id TEXT, run_id TEXT, app_id TEXT';
+
+/** The migrations, applied in order inside one `BEGIN IMMEDIATE` transaction on open. */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'memories, vectors, keyword index, history, queue',
+    sql: `
+      CREATE TABLE memories (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        memory TEXT NOT NULL,
+        ${SCOPE_COLUMNS},
+        role TEXT,
+        speaker TEXT,
+        kind TEXT NOT NULL,
+        topic TEXT,
+        metadata TEXT NOT NULL DEFAULT '{}',
+        hash TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        observed_at TEXT NOT NULL,
+        valid_from TEXT,
+        valid_to TEXT,
+        superseded_by TEXT,
+        expires_at TEXT
+      );
+      CREATE INDEX memories_user ON memories (user_id, created_at);
+      CREATE INDEX memories_agent ON memories (agent_id, created_at);
+      CREATE INDEX memories_run ON memories (run_id, created_at);
+      CREATE INDEX memories_app ON memories (app_id, created_at);
+      CREATE INDEX memories_hash ON memories (hash);
+      CREATE INDEX memories_topic ON memories (topic) WHERE topic IS NOT NULL;
+
+      CREATE TABLE memory_vectors (
+        seq INTEGER PRIMARY KEY REFERENCES memories (seq) ON DELETE CASCADE,
+        embedding BLOB NOT NULL
+      );
+
+      CREATE VIRTUAL TABLE memory_fts USING fts5 (
+        memory, scope, tokenize = 'porter unicode61 remove_diacritics 2'
+      );
+      INSERT INTO memory_fts (memory_fts, rank) VALUES ('secure-delete', 1);
+
+      CREATE TABLE history (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        memory_id TEXT NOT NULL,
+        ${SCOPE_COLUMNS},
+        event TEXT NOT NULL,
+        previous_value TEXT,
+        new_value TEXT,
+        reason TEXT,
+        actor TEXT NOT NULL,
+        related_id TEXT,
+        created_at TEXT NOT NULL
+      );
+      CREATE INDEX history_memory ON history (memory_id, seq);
+      CREATE INDEX history_user ON history (user_id);
+      CREATE INDEX history_agent ON history (agent_id);
+      CREATE INDEX history_run ON history (run_id);
+      CREATE INDEX history_app ON history (app_id);
+
+      CREATE TABLE queue (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        ${SCOPE_COLUMNS},
+        payload TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        enqueued_at TEXT NOT NULL,
+        available_at TEXT NOT NULL,
+        leased_until TEXT
+      );
+      CREATE INDEX queue_available ON queue (available_at, seq);
+      CREATE INDEX queue_user ON queue (user_id);
+      CREATE INDEX queue_agent ON queue (agent_id);
+      CREATE INDEX queue_run ON queue (run_id);
+      CREATE INDEX queue_app ON queue (app_id);
+    `,
+  },
+];
+
+/** The schema version this code writes. */
+export const SCHEMA_VERSION = MIGRATIONS.at(-1)?.version ?? 0;
+
+/**
+ * Per-connection settings. WAL lets readers run beside one writer; `synchronous = FULL` syncs the WAL on every
+ * commit, so an acknowledged write survives power loss (NORMAL could lose the last commits); `secure_delete`
+ * zeroes freed content so erased text does not linger in the file; `mmap_size` (256 MiB) lets reads use the
+ * OS page cache directly, which halves the CPU of a dense search (vectors are read row by row).
+ */
+export function configureConnection(db: Database.Database, busyTimeoutMs: number): void {
+  db.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
+  db.pragma('foreign_keys = ON');
+  db.pragma('secure_delete = ON');
+  db.pragma('synchronous = FULL');
+  db.pragma('mmap_size = 268435456');
+  const mode = db.pragma('journal_mode = WAL', { simple: true });
+  if (mode !== 'wal' && mode !== 'memory') {
+    throw new StoreError(`could not switch the database to WAL mode (journal_mode is ${String(mode)})`);
+  }
+  registerFunctions(db);
+}
+
+/**
+ * SQL functions the filter compiler uses so SQLite agrees with JavaScript exactly: Unicode case folding for
+ * `contains` and UTF-16 code unit order for string comparisons (SQLite's own `lower()` is ASCII-only and its
+ * BINARY collation orders by UTF-8 bytes).
+ */
+function registerFunctions(db: Database.Database): void {
+  db.function('mneme_contains', { deterministic: true }, (haystack: unknown, needle: unknown) =>
+    typeof haystack === 'string' && typeof needle === 'string'
+      ? Number(haystack.toLowerCase().includes(needle.toLowerCase()))
+      : null,
+  );
+  db.function('mneme_compare_text', { deterministic: true }, (left: unknown, right: unknown) => {
+    if (typeof left !== 'string' || typeof right !== 'string') return null;
+    return left < right ? -1 : left > right ? 1 : 0;
+  });
+}
+
+function readMeta(db: Database.Database, key: string): string | undefined {
+  const row = db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
+  return row?.value;
+}
+
+function writeMeta(db: Database.Database, key: string, value: string): void {
+  db.prepare(
+    'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+  ).run(key, value);
+}
+
+/**
+ * Brings the schema up to {@link SCHEMA_VERSION} and records or checks the embedder, in one immediate
+ * transaction (safe when several processes open the same file at once: the second waits, then sees the
+ * migrated schema and does nothing).
+ * @throws EmbedderMismatchError when the store was written by another embedder id or dimension.
+ */
+export function migrate(db: Database.Database, embedder: EmbedderIdentity, path: string): void {
+  db.transaction(() => {
+    db.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
+    const current = Number(readMeta(db, 'schema_version') ?? 0);
+    if (current > SCHEMA_VERSION) {
+      throw new StoreError(
+        `SQLite store ${path} has schema version ${current}, newer than this mneme understands ` +
+          `(${SCHEMA_VERSION}). Upgrade mneme, or use another file (option \`store\` / env MNEME_STORE).`,
+        { code: 'store_schema_newer' },
+      );
+    }
+    for (const migration of MIGRATIONS) {
+      if (migration.version <= current) continue;
+      db.exec(migration.sql);
+      writeMeta(db, 'schema_version', String(migration.version));
+    }
+    const storedId = readMeta(db, 'embedder_id');
+    const storedDimension = readMeta(db, 'embedder_dimension');
+    if (storedId === undefined || storedDimension === undefined) {
+      writeMeta(db, 'embedder_id', embedder.id);
+      writeMeta(db, 'embedder_dimension', String(embedder.dimension));
+      return;
+    }
+    const stored = { id: storedId, dimension: Number(storedDimension) };
+    if (stored.id !== embedder.id || stored.dimension !== embedder.dimension) {
+      throw new EmbedderMismatchError(stored, embedder);
+    }
+  }).immediate();
+}
