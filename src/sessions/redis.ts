@@ -1,0 +1,345 @@
+/**
+ * Redis SessionStore (ioredis). Keys, with `P` the prefix (`?prefix=`, default `mneme`) and `p`, `s`, `t` the
+ * encoded project key, session id and subpath (`encodeKeyPart`: no `:` inside, so keys never collide):
+ * ```
+ * P:sessions:p            ZSET  sessionId -> mtime (sessions with a main transcript)
+ * P:summary:p:s           STRING the summary data (JSON)
+ * P:main:p:s / P:main-seen:p:s        LIST of entry JSON / SET of its uuids
+ * P:sub:p:s:t / P:sub-seen:p:s:t      the same for a subpath transcript
+ * P:subkeys:p:s           SET of encoded subpaths
+ * ```
+ * Appends are Lua scripts, atomic on the server: uuids are added to the seen set and only new entries pushed.
+ * A main append first reads the session's mtime, summary and which uuids are known (one script), folds the
+ * summary in Node, then writes with a second script that checks the mtime is unchanged (compare-and-set) and
+ * stamps the new mtime from the Redis clock (`TIME`); on a conflict with another writer it rereads and retries.
+ * Durability is the server's (AOF / RDB configuration). Not for Redis Cluster (a script spans several slots).
+ */
+import { createHash } from 'node:crypto';
+import type { Redis as RedisClient, RedisOptions } from 'ioredis';
+import { StoreError } from '../core/errors.js';
+import { importOptional, KeyedMutex, sleep, toStoreError } from './internal.js';
+import {
+  decodeKeyPart,
+  encodeKeyPart,
+  entryUuid,
+  newEntryIndexes,
+  serializeEntries,
+  validateKeyPart,
+  validateSessionKey,
+} from './keys.js';
+import { loadSummaryFolder, parseSummaryData } from './summaries.js';
+import type {
+  SessionKey,
+  SessionStore,
+  SessionStoreCapabilities,
+  SessionStoreEntry,
+  SessionSummaryEntry,
+} from './types.js';
+
+/** Options of {@link RedisSessionStore}. */
+export interface RedisSessionStoreOptions {
+  /** `redis://[:password@]host:port/db` (or `rediss://`); a `prefix` query parameter is read and removed. */
+  url: string;
+  /** Key prefix. URL `?prefix=`. @default 'mneme' */
+  prefix?: string;
+}
+
+/** Reads, atomically, what a main append needs: the session's mtime, its summary, which uuids are known. */
+const READ_MAIN = `
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+local summary = redis.call('GET', KEYS[2])
+local known = {}
+for i = 2, #ARGV do known[i - 1] = redis.call('SISMEMBER', KEYS[3], ARGV[i]) end
+return {score, summary, known}
+`;
+
+/** Compare-and-set main append: -1 when another writer changed the session since READ_MAIN, else the new mtime. */
+const WRITE_MAIN = `
+local current = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if (current or '') ~= ARGV[2] then return -1 end
+local clock = redis.call('TIME')
+local mtime = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+if current and mtime <= tonumber(current) then mtime = tonumber(current) + 1 end
+for i = 4, #ARGV, 2 do
+  if ARGV[i] == '' or redis.call('SADD', KEYS[4], ARGV[i]) == 1 then redis.call('RPUSH', KEYS[3], ARGV[i + 1]) end
+end
+redis.call('SET', KEYS[2], ARGV[3])
+redis.call('ZADD', KEYS[1], mtime, ARGV[1])
+return mtime
+`;
+
+/** Subpath append: dedup by uuid and push, atomically; registers the subpath. Returns how many were added. */
+const WRITE_SUB = `
+local added = 0
+for i = 2, #ARGV, 2 do
+  if ARGV[i] == '' or redis.call('SADD', KEYS[2], ARGV[i]) == 1 then
+    redis.call('RPUSH', KEYS[1], ARGV[i + 1])
+    added = added + 1
+  end
+end
+if added > 0 then redis.call('SADD', KEYS[3], ARGV[1]) end
+return added
+`;
+
+/** Deletes a session with its summary and every subpath transcript. */
+const DELETE_SESSION = `
+local subpaths = redis.call('SMEMBERS', KEYS[5])
+for _, t in ipairs(subpaths) do redis.call('DEL', ARGV[2] .. t, ARGV[3] .. t) end
+redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[5])
+redis.call('ZREM', KEYS[1], ARGV[1])
+return #subpaths
+`;
+
+const DELETE_SUB = `
+redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('SREM', KEYS[3], ARGV[1])
+return 1
+`;
+
+/** Redis keys may be long: names are never shortened, so every one decodes back. */
+const UNLIMITED = Number.POSITIVE_INFINITY;
+
+/** A main append retries this many times when other writers keep changing the session under it. */
+const MAX_CONFLICTS = 200;
+
+/** The Redis-backed SessionStore. Create it with `createSessionStore('redis://host:6379/0?prefix=app')` or directly. */
+export class RedisSessionStore implements SessionStore {
+  readonly name = 'redis';
+  readonly capabilities: SessionStoreCapabilities = { multiProcess: true };
+  readonly prefix: string;
+  readonly #url: string;
+  readonly #mutex = new KeyedMutex();
+  #client: Promise<RedisClient> | undefined;
+  #closed = false;
+
+  constructor(options: RedisSessionStoreOptions) {
+    const url = new URL(options.url);
+    const fromUrl = url.searchParams.get('prefix');
+    url.searchParams.delete('prefix');
+    this.#url = url.toString();
+    this.prefix = options.prefix ?? fromUrl ?? 'mneme';
+  }
+
+  async append(key: SessionKey, entries: SessionStoreEntry[]): Promise<void> {
+    validateSessionKey(key);
+    const lines = serializeEntries(entries);
+    if (lines.length === 0) return;
+    const fold = key.subpath === undefined ? await loadSummaryFolder() : undefined;
+    const redis = await this.#connect();
+    const keys = this.#keys(key);
+    const pairs = (indexes: number[]): string[] =>
+      indexes.flatMap((index) => [
+        entryUuid(entries[index] as SessionStoreEntry) ?? '',
+        lines[index] as string,
+      ]);
+    try {
+      if (fold === undefined) {
+        const all = newEntryIndexes(entries, () => false);
+        await this.#eval(
+          redis,
+          WRITE_SUB,
+          [keys.list, keys.seen, keys.subkeys],
+          [keys.subpath, ...pairs(all)],
+        );
+        return;
+      }
+      await this.#mutex.run(keys.list, async () => {
+        for (let attempt = 0; attempt < MAX_CONFLICTS; attempt += 1) {
+          const uuids = entries.map(entryUuid).filter((uuid) => uuid !== undefined);
+          const [score, summary, known] = (await this.#eval(
+            redis,
+            READ_MAIN,
+            [keys.index, keys.summary, keys.seen],
+            [key.sessionId, ...uuids],
+          )) as [string | null, string | null, number[]];
+          const knownUuids = new Set(uuids.filter((_, index) => known[index] === 1));
+          const indexes = newEntryIndexes(entries, (uuid) => knownUuids.has(uuid));
+          if (indexes.length === 0) return;
+          const added = indexes.map((index) => entries[index] as SessionStoreEntry);
+          const previous =
+            score === null || summary === null
+              ? undefined
+              : { mtime: Number(score), data: parseSummaryData(summary, 'redis') };
+          // The mtime is stamped by the script from the Redis clock; the folded data does not depend on it.
+          const folded = fold(previous, key, added, previous?.mtime ?? 0);
+          const result = await this.#eval(
+            redis,
+            WRITE_MAIN,
+            [keys.index, keys.summary, keys.list, keys.seen],
+            [key.sessionId, score ?? '', JSON.stringify(folded.data), ...pairs(indexes)],
+          );
+          if (Number(result) !== -1) return;
+          await sleep(1 + Math.random() * Math.min(20, attempt * 2));
+        }
+        throw new StoreError(
+          `redis session store: append to session ${JSON.stringify(key.sessionId)} lost ${MAX_CONFLICTS} ` +
+            'races with other writers in a row; retry',
+          { retryable: true, code: 'store_conflict' },
+        );
+      });
+    } catch (error) {
+      throw toStoreError('redis', `append to session ${JSON.stringify(key.sessionId)}`, error);
+    }
+  }
+
+  async load(key: SessionKey): Promise<SessionStoreEntry[] | null> {
+    validateSessionKey(key);
+    const redis = await this.#connect();
+    try {
+      const lines = await redis.lrange(this.#keys(key).list, 0, -1);
+      return lines.length === 0 ? null : lines.map((line) => JSON.parse(line) as SessionStoreEntry);
+    } catch (error) {
+      throw toStoreError('redis', `load session ${JSON.stringify(key.sessionId)}`, error);
+    }
+  }
+
+  async listSessions(projectKey: string): Promise<Array<{ sessionId: string; mtime: number }>> {
+    validateKeyPart('projectKey', projectKey);
+    const redis = await this.#connect();
+    try {
+      const flat = await redis.zrange(this.#projectIndex(projectKey), 0, -1, 'WITHSCORES');
+      const sessions: Array<{ sessionId: string; mtime: number }> = [];
+      for (let index = 0; index + 1 < flat.length; index += 2) {
+        sessions.push({ sessionId: flat[index] as string, mtime: Number(flat[index + 1]) });
+      }
+      return sessions;
+    } catch (error) {
+      throw toStoreError('redis', 'listSessions', error);
+    }
+  }
+
+  async listSessionSummaries(projectKey: string): Promise<SessionSummaryEntry[]> {
+    const sessions = await this.listSessions(projectKey);
+    if (sessions.length === 0) return [];
+    const redis = await this.#connect();
+    try {
+      const summaries = await redis.mget(
+        sessions.map((session) => this.#keys({ projectKey, sessionId: session.sessionId }).summary),
+      );
+      return sessions.flatMap((session, index) => {
+        const summary = summaries[index];
+        return typeof summary === 'string' ? [{ ...session, data: parseSummaryData(summary, 'redis') }] : [];
+      });
+    } catch (error) {
+      throw toStoreError('redis', 'listSessionSummaries', error);
+    }
+  }
+
+  async delete(key: SessionKey): Promise<void> {
+    validateSessionKey(key);
+    const redis = await this.#connect();
+    const keys = this.#keys(key);
+    try {
+      if (key.subpath === undefined) {
+        await this.#eval(
+          redis,
+          DELETE_SESSION,
+          [keys.index, keys.summary, keys.list, keys.seen, keys.subkeys],
+          [key.sessionId, keys.subListPrefix, keys.subSeenPrefix],
+        );
+      } else {
+        await this.#eval(redis, DELETE_SUB, [keys.list, keys.seen, keys.subkeys], [keys.subpath]);
+      }
+    } catch (error) {
+      throw toStoreError('redis', `delete session ${JSON.stringify(key.sessionId)}`, error);
+    }
+  }
+
+  async listSubkeys(key: { projectKey: string; sessionId: string }): Promise<string[]> {
+    validateSessionKey({ projectKey: key.projectKey, sessionId: key.sessionId });
+    const redis = await this.#connect();
+    try {
+      const names = await redis.smembers(
+        this.#keys({ projectKey: key.projectKey, sessionId: key.sessionId }).subkeys,
+      );
+      return names.map((name) => {
+        const subpath = decodeKeyPart(name);
+        if (subpath === undefined)
+          throw new StoreError(`redis session store: undecodable subpath key ${name}`);
+        return subpath;
+      });
+    } catch (error) {
+      throw toStoreError('redis', 'listSubkeys', error);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    const client = this.#client;
+    this.#client = undefined;
+    if (client === undefined) return;
+    const redis = await client.catch(() => undefined);
+    if (redis !== undefined) await redis.quit();
+  }
+
+  #projectIndex(projectKey: string): string {
+    return `${this.prefix}:sessions:${encodeKeyPart(projectKey, UNLIMITED).name}`;
+  }
+
+  #keys(key: SessionKey) {
+    const project = encodeKeyPart(key.projectKey, UNLIMITED).name;
+    const session = `${project}:${encodeKeyPart(key.sessionId, UNLIMITED).name}`;
+    const subpath = key.subpath === undefined ? '' : encodeKeyPart(key.subpath, UNLIMITED).name;
+    const subListPrefix = `${this.prefix}:sub:${session}:`;
+    const subSeenPrefix = `${this.prefix}:sub-seen:${session}:`;
+    return {
+      index: this.#projectIndex(key.projectKey),
+      summary: `${this.prefix}:summary:${session}`,
+      subkeys: `${this.prefix}:subkeys:${session}`,
+      list: key.subpath === undefined ? `${this.prefix}:main:${session}` : subListPrefix + subpath,
+      seen: key.subpath === undefined ? `${this.prefix}:main-seen:${session}` : subSeenPrefix + subpath,
+      subpath,
+      subListPrefix,
+      subSeenPrefix,
+    };
+  }
+
+  #connect(): Promise<RedisClient> {
+    if (this.#closed) return Promise.reject(new StoreError('redis session store: used after close()'));
+    this.#client ??= (async () => {
+      const module = await importOptional<{ Redis: new (url: string, options: RedisOptions) => RedisClient }>(
+        'ioredis',
+        'The Redis session store (redis:// URLs)',
+      );
+      const redis = new module.Redis(this.#url, {
+        lazyConnect: true,
+        maxRetriesPerRequest: 2,
+        connectTimeout: 10_000,
+      });
+      // Connection errors also reject the command that hit them; the listener keeps ioredis from reporting them
+      // as unhandled and keeps the first cause of a failed connect (ioredis rejects with "Connection is closed").
+      let connectError: unknown;
+      redis.on('error', (error: unknown) => {
+        connectError ??= error;
+      });
+      try {
+        await redis.connect();
+      } catch (error) {
+        redis.disconnect();
+        throw connectError ?? error;
+      }
+      return redis;
+    })().catch((error: unknown) => {
+      this.#client = undefined;
+      throw toStoreError('redis', `connect to ${redactedUrl(this.#url)}`, error);
+    });
+    return this.#client;
+  }
+
+  /** EVALSHA with a fallback to EVAL when the server does not have the script cached yet. */
+  async #eval(redis: RedisClient, script: string, keys: string[], args: string[]): Promise<unknown> {
+    const sha = createHash('sha1').update(script).digest('hex');
+    try {
+      return await redis.evalsha(sha, keys.length, ...keys, ...args);
+    } catch (error) {
+      if (!String(error).includes('NOSCRIPT')) throw error;
+      return await redis.eval(script, keys.length, ...keys, ...args);
+    }
+  }
+}
+
+function redactedUrl(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.password !== '') parsed.password = '***';
+  return parsed.toString();
+}

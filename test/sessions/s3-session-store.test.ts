@@ -1,0 +1,32 @@
+/**
+ * The S3 SessionStore runs the shared conformance suite against a real S3-compatible server (s3rver on a
+ * random loopback port, started here), through the real `@aws-sdk/client-s3`; each test under its own prefix.
+ */
+import { randomUUID } from 'node:crypto';
+import { after, before } from 'node:test';
+import { createSessionStore } from '../../src/sessions/index.js';
+import { sessionStoreSuite } from '../conformance/session-store-suite.js';
+import type { LocalS3 } from './fixtures/s3-server.js';
+import { startLocalS3 } from './fixtures/s3-server.js';
+
+let s3: LocalS3 | undefined;
+
+before(async () => {
+  s3 = await startLocalS3();
+  // The store reads credentials from the AWS chain, as in production.
+  Object.assign(process.env, s3.env);
+});
+
+after(async () => {
+  await s3?.close();
+});
+
+sessionStoreSuite({
+  name: 's3',
+  capabilities: { multiProcess: true },
+  makeStore: async () => {
+    if (s3 === undefined) throw new Error('the local S3 server did not start');
+    const url = s3.url(`tests/${randomUUID()}`);
+    return { store: createSessionStore(url), reopen: () => createSessionStore(url), url, env: s3.env };
+  },
+});
