@@ -1,8 +1,12 @@
 /**
  * Formats memories for injection into an agent's prompt. Memories are untrusted text: they are rendered as
  * data inside one delimited block, each item JSON-string-escaped on its own line, and the block says plainly
- * that its content is information about the user, not instructions. A memory cannot close the block or pose as
- * the system: the delimiter tag is escaped inside items (`<` becomes `\u003c`), and line breaks are escaped.
+ * that its content is information about the user, not instructions. A memory cannot close the block, start a
+ * new line or turn, or pose as the system: inside items (and the subject) every line break is escaped, including
+ * the ones JSON.stringify leaves raw (U+2028, U+2029, NEL and other C1 controls); `<`, `>` and their Unicode
+ * look-alikes (fullwidth, small, angle brackets, arrowheads) become `\uXXXX`; so do invisible and
+ * direction-changing characters (bidi overrides and isolates, zero-width space, BOM). The date column is only
+ * ever `YYYY-MM-DD`.
  */
 import { estimateTokens } from './text.js';
 import type { MemoryRecord } from './types.js';
@@ -33,7 +37,7 @@ export function formatMemoryContext(
   const lines: string[] = [];
   const includedIds: string[] = [];
   for (const memory of memories) {
-    const date = memory.observedAt.slice(0, 10);
+    const date = /^\d{4}-\d{2}-\d{2}/.test(memory.observedAt) ? memory.observedAt.slice(0, 10) : '????-??-??';
     const line = `- [${date}] ${escapeForBlock(JSON.stringify(memory.memory))}`;
     const cost = estimateTokens(line) + 1;
     if (used + cost > maxTokens) break;
@@ -45,7 +49,15 @@ export function formatMemoryContext(
   return { text: `${header}${lines.join('\n')}\n${footer}`, includedIds };
 }
 
-/** Escapes characters that could open or close markup around the block. JSON.stringify already escapes newlines. */
+/**
+ * Characters escaped inside the block on top of JSON.stringify's own escaping (which covers `"`, `\\` and
+ * U+0000-U+001F): angle brackets and their look-alikes, DEL and C1 controls (NEL), the Unicode line and paragraph
+ * separators, bidi embeddings, overrides and isolates, marks, zero-width space, word joiner and BOM.
+ */
+const UNSAFE =
+  /[<>\u007f-\u009f\u02c2\u02c3\u1433\u1438\u200b\u200e\u200f\u2028-\u202e\u2039\u203a\u2060\u2066-\u2069\u2329\u232a\u276c-\u2771\u27e8-\u27eb\u29fc\u29fd\u3008-\u300b\ufe64\ufe65\ufeff\uff1c\uff1e]/g;
+
+/** Escapes characters that could open or close markup or start a line (see {@link UNSAFE}). */
 function escapeForBlock(json: string): string {
-  return json.replace(/</g, '\\u003c').replace(/>/g, '\\u003e');
+  return json.replace(UNSAFE, (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

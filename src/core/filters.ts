@@ -137,8 +137,9 @@ function parseFieldConditions(
 }
 
 function resolveField(rawKey: string, path: string): FieldRef {
-  if (rawKey in FILTER_COLUMNS) return { kind: 'column', name: rawKey as FilterColumn };
-  const snake = SNAKE_TO_COLUMN[rawKey];
+  // Own keys only: `in` and plain indexing would also match Object.prototype members ("constructor", ...).
+  if (Object.hasOwn(FILTER_COLUMNS, rawKey)) return { kind: 'column', name: rawKey as FilterColumn };
+  const snake = Object.hasOwn(SNAKE_TO_COLUMN, rawKey) ? SNAKE_TO_COLUMN[rawKey] : undefined;
   if (snake) return { kind: 'column', name: snake };
   const key = rawKey.startsWith('metadata.') ? rawKey.slice('metadata.'.length) : rawKey;
   if (key.length === 0 || key.length > LIMITS.metadataKeyLength || !METADATA_KEY.test(key)) {
@@ -216,7 +217,9 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 
 /** Reads the value a field refers to from a record (used by in-process stores and tests). */
 export function readField(record: MemoryRecord, field: FieldRef): JsonValue | undefined {
-  if (field.kind === 'metadata') return record.metadata[field.key];
+  if (field.kind === 'metadata') {
+    return Object.hasOwn(record.metadata, field.key) ? record.metadata[field.key] : undefined;
+  }
   return record[field.name];
 }
 

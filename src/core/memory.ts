@@ -361,28 +361,18 @@ export class Memory {
   }
 
   /**
-   * Every memory of a scope (including superseded and expired ones) with its history, oldest page last.
-   * The export format is portable: vectors are not included; `importMemories` re-embeds.
+   * Every memory of a scope (including superseded and expired ones) with its history, newest first, as one
+   * point-in-time snapshot (the state when the iteration started; writes go on meanwhile, unseen). The export
+   * format is portable: vectors are not included; `importMemories` re-embeds.
    */
   async *exportMemories(scope: Scope): AsyncGenerator<ExportedMemory> {
     this.assertOpen();
     const validScope = validateScope(scope, { required: true, field: 'scope' });
-    let cursor: string | undefined;
-    do {
-      const page = await this.store.list({
-        scope: validScope,
-        temporal: { now: this.now(), includeSuperseded: true, includeExpired: true },
-        page: { limit: 200, ...(cursor ? { cursor } : {}) },
-      });
-      for (const record of page.records) {
-        yield {
-          type: 'memory',
-          record,
-          history: await this.store.history({ id: record.id, scope: validScope }),
-        };
-      }
-      cursor = page.nextCursor;
-    } while (cursor);
+    const snapshot = this.store.exportScope({
+      scope: validScope,
+      temporal: { now: this.now(), includeSuperseded: true, includeExpired: true },
+    });
+    for await (const { record, history } of snapshot) yield { type: 'memory', record, history };
   }
 
   /**
@@ -449,7 +439,10 @@ export class Memory {
 
   private buildRequest(input: string | Message | Message[], options: AddOptions): IngestRequest {
     const scope = validateScope(options, { required: true });
-    const messages = validateMessages(input).map((message) => ({ ...message, content: this.redact(message.content) }));
+    const messages = validateMessages(input).map((message) => ({
+      ...message,
+      content: this.redact(message.content),
+    }));
     const now = this.now();
     const observedAt = validateOptionalDate(options.observedAt, 'observedAt') ?? now;
     const expiresAt = validateOptionalDate(options.expiresAt, 'expiresAt');

@@ -9,42 +9,50 @@
  * - recency = 0.5 ^ (age in days / recencyHalfLifeDays)         in (0, 1], age from `observedAt` to the query time
  * - rrf     = Σ over lists of 1 / (rrfK + rank), normalised so rank 1 in both lists = 1
  * Weights are normalised to sum to 1, so `score` is in [0, 1]. A memory found by only one list gets 0 for the
- * other signal (dense candidates are drawn wide, see `denseCandidates`, so that is rare for relevant ones).
+ * other signal (both lists are drawn wide, see `denseCandidates` / `keywordCandidates`, so that is rare for
+ * relevant ones).
+ *
+ * Default weights (dense 0.25, keyword 0.70, recency 0.05, rrf 0) lean on BM25 because the bundled embedder
+ * (Universal Sentence Encoder Lite) separates relevant from unrelated texts weakly: both land at cosine 0.3-0.7,
+ * so a large dense weight mostly adds noise, while BM25 with a saturation of 8 keeps exact-term matches on top
+ * and the dense term reorders and rescues paraphrases. Rank fusion (rrf) scored below this score fusion in
+ * measurement, so it is off by default. With a stronger embedder, raise `denseWeight`. Measurements behind these
+ * defaults: BENCHMARKS.md (`npm run bench -- locomo`).
  */
 import { ConfigError } from './errors.js';
 import type { MemoryRecord, SearchResult } from './types.js';
 
 export interface RankingOptions {
-  /** @default 0.5 */
-  denseWeight: number;
   /** @default 0.25 */
+  denseWeight: number;
+  /** @default 0.7 */
   keywordWeight: number;
   /** @default 0.05 */
   recencyWeight: number;
-  /** @default 0.2 */
+  /** @default 0 */
   rrfWeight: number;
-  /** BM25 value that maps to keyword = 0.5. @default 4 */
+  /** BM25 value that maps to keyword = 0.5. @default 8 */
   keywordSaturation: number;
   /** @default 60 */
   rrfK: number;
   /** @default 90 */
   recencyHalfLifeDays: number;
-  /** Dense candidates fetched per query: max(limit · 10, this). @default 100 */
+  /** Dense candidates fetched per query: max(limit · 10, this). @default 200 */
   denseCandidates: number;
-  /** Keyword candidates fetched per query: max(limit · 10, this). @default 100 */
+  /** Keyword candidates fetched per query: max(limit · 10, this). @default 200 */
   keywordCandidates: number;
 }
 
 export const DEFAULT_RANKING: RankingOptions = {
-  denseWeight: 0.5,
-  keywordWeight: 0.25,
+  denseWeight: 0.25,
+  keywordWeight: 0.7,
   recencyWeight: 0.05,
-  rrfWeight: 0.2,
-  keywordSaturation: 4,
+  rrfWeight: 0,
+  keywordSaturation: 8,
   rrfK: 60,
   recencyHalfLifeDays: 90,
-  denseCandidates: 100,
-  keywordCandidates: 100,
+  denseCandidates: 200,
+  keywordCandidates: 200,
 };
 
 const DAY_MS = 86_400_000;

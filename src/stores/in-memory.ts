@@ -328,6 +328,31 @@ export class InMemoryStore implements MemoryStore {
       .map((stored) => structuredClone(stored.event));
   }
 
+  async *exportScope(options: {
+    scope: Scope;
+    temporal: TemporalOptions;
+  }): AsyncGenerator<{ record: MemoryRecord; history: HistoryEvent[] }> {
+    this.requireOpen();
+    // `apply` and `eraseScope` swap in a new state and never mutate the old one's records or history, so
+    // holding this state (and copying on the way out) is a point-in-time snapshot.
+    const { history } = this.state;
+    const records = this.visible(options.scope, options.temporal).sort(byNewest);
+    const events = new Map<string, HistoryEvent[]>();
+    for (const stored of history) {
+      if (!inScope(stored.scope, options.scope)) continue;
+      const list = events.get(stored.event.memoryId) ?? [];
+      list.push(stored.event);
+      events.set(stored.event.memoryId, list);
+    }
+    for (const record of records) {
+      this.requireOpen();
+      yield {
+        record: structuredClone(record),
+        history: (events.get(record.id) ?? []).map((event) => structuredClone(event)),
+      };
+    }
+  }
+
   async eraseScope(options: { scope: Scope; now: string; actor: string }): Promise<number> {
     this.requireOpen();
     assertScope(options.scope);

@@ -42,11 +42,13 @@ import {
   type OperationContext,
   type Queryable,
   type RetryOptions,
+  type SnapshotClient,
   withClient,
 } from './postgres/pool.js';
 import { claimItems, dropItem, enqueueItem, failItem } from './postgres/queue.js';
 import {
   countScope,
+  exportSnapshot,
   findRow,
   scanPage,
   selectByValues,
@@ -130,6 +132,9 @@ interface OpenState {
   hnsw: boolean;
 }
 
+/** Memories per page of `exportScope` (all pages read in one transaction). */
+const EXPORT_PAGE_SIZE = 200;
+
 const MNEME_PARAMETERS = ['schema', 'poolSize', 'statementTimeoutMs', 'exactScanMaxRows'] as const;
 
 /** The PostgreSQL backend. Prefer {@link createPostgresStore} or `createStore('postgres://...')`. */
@@ -151,6 +156,8 @@ export class PostgresStore implements MemoryStore {
   private state: OpenState | undefined;
   private embedder: EmbedderIdentity | undefined;
   private closed = false;
+  /** Connections of open `exportScope` snapshots, ended by `close()`. */
+  private readonly snapshots = new Set<SnapshotClient>();
   private readonly densePlans = { exact: 0, approximate: 0, fallback: 0 };
 
   constructor(options: PostgresStoreOptions) {
@@ -329,6 +336,19 @@ export class PostgresStore implements MemoryStore {
     return this.read('history', (client) => selectHistory(client, this.names, options.id, options.scope));
   }
 
+  async *exportScope(options: {
+    scope: Scope;
+    temporal: TemporalOptions;
+  }): AsyncGenerator<{ record: MemoryRecord; history: HistoryEvent[] }> {
+    this.requireOpen();
+    assertScope(options.scope);
+    yield* exportSnapshot(this.requirePoolSync(), this.context('exportScope'), this.names, {
+      ...options,
+      pageSize: EXPORT_PAGE_SIZE,
+      open: this.snapshots,
+    });
+  }
+
   async eraseScope(options: { scope: Scope; now: string; actor: string }): Promise<number> {
     this.requireOpen();
     assertScope(options.scope);
@@ -438,6 +458,9 @@ export class PostgresStore implements MemoryStore {
   async close(): Promise<void> {
     this.closed = true;
     this.state = undefined;
+    // Abandoned exports would keep their connections checked out and make pool.end() wait: end them.
+    for (const client of this.snapshots) client.release(new Error('store closed during an export'));
+    this.snapshots.clear();
     const pool = this.pool;
     this.pool = undefined;
     if (pool) await pool.end();

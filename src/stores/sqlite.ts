@@ -10,6 +10,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import * as sqliteVec from 'sqlite-vec';
 import { NotFoundError, StoreError } from '../core/errors.js';
@@ -24,9 +25,10 @@ import {
   decodeCursor,
   notOpenError,
 } from './common.js';
-import { type BusyRetryOptions, toStoreError, withBusyRetry } from './sqlite/errors.js';
+import { type BusyRetryOptions, isBusy, toStoreError, withBusyRetry } from './sqlite/errors.js';
 import { claimItems, dropItem, enqueueItem, failItem } from './sqlite/queue.js';
 import {
+  exportPage,
   scanPage,
   selectByValues,
   selectDense,
@@ -74,9 +76,18 @@ export interface SqliteDiagnostics {
   sqliteVecVersion: string;
   /** Result of `PRAGMA quick_check` ("ok" when the file is sound). */
   quickCheck: string;
+  /**
+   * An erase could not empty the WAL yet (another connection held a read snapshot): the TRUNCATE checkpoint
+   * is retried after the next write and at close.
+   */
+  pendingWalCleanup: boolean;
 }
 
 const STATEMENT_CACHE_SIZE = 200;
+/** Memories per page of `exportScope` (all pages read in one read transaction). */
+const EXPORT_PAGE_SIZE = 200;
+/** Longest an erase waits (with back-off, never blocking the event loop) for readers to let its checkpoint run. */
+const ERASE_CHECKPOINT_WAIT_MS = 1000;
 
 /** The SQLite backend. Prefer {@link createSqliteStore} or `createStore('sqlite://./mneme.db')`. */
 export class SqliteStore implements MemoryStore {
@@ -92,6 +103,10 @@ export class SqliteStore implements MemoryStore {
   private readonly statements = new Map<string, Database.Statement>();
   private readonly busyTimeoutMs: number;
   private readonly retry: BusyRetryOptions;
+  /** Read-only connections of open `exportScope` snapshots, closed by `close()`. */
+  private readonly readers = new Set<Database.Database>();
+  /** An erase's TRUNCATE checkpoint was blocked by readers; retried after each write and at close. */
+  private pendingCheckpoint = false;
 
   constructor(options: SqliteStoreOptions) {
     const inMemory = options.path === ':memory:';
@@ -245,9 +260,98 @@ export class SqliteStore implements MemoryStore {
     const erased = await this.write('eraseScope', () =>
       eraseScopeRows(this.prepare, options.scope, options.now, options.actor),
     );
-    // Copy the zeroed pages into the main file and empty the WAL, so erased text leaves the disk now.
-    await this.read('eraseScope (checkpoint)', () => this.requireDb().pragma('wal_checkpoint(TRUNCATE)'));
+    // Copy the zeroed pages into the main file and empty the WAL, so erased text leaves the disk now. A reader
+    // holding an older snapshot (another process, an export) blocks that: retry with back-off, and if it still
+    // cannot run, leave it pending for the next write or close.
+    this.pendingCheckpoint = true;
+    const deadline = Date.now() + Math.min(this.busyTimeoutMs, ERASE_CHECKPOINT_WAIT_MS);
+    for (let wait = 5; !this.tryPendingCheckpoint() && Date.now() + wait <= deadline; wait *= 2) {
+      await delay(wait);
+    }
     return erased;
+  }
+
+  /**
+   * Runs the pending TRUNCATE checkpoint once without waiting (busy_timeout 0 for the call: this runs on the
+   * event loop). @returns true when none is pending any more.
+   */
+  private tryPendingCheckpoint(): boolean {
+    const db = this.db;
+    if (!this.pendingCheckpoint || !db?.open || this.path === ':memory:') {
+      this.pendingCheckpoint = false;
+      return true;
+    }
+    db.pragma('busy_timeout = 0');
+    try {
+      const [result] = db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>;
+      if (result?.busy === 0) this.pendingCheckpoint = false;
+    } catch (error) {
+      if (!isBusy(error)) throw toStoreError(error, this.path, 'checkpointing the WAL after an erase');
+    } finally {
+      db.pragma(`busy_timeout = ${Math.max(0, Math.floor(this.busyTimeoutMs))}`);
+    }
+    return !this.pendingCheckpoint;
+  }
+
+  async *exportScope(options: {
+    scope: Scope;
+    temporal: TemporalOptions;
+  }): AsyncGenerator<{ record: MemoryRecord; history: HistoryEvent[] }> {
+    this.requireOpen();
+    assertScope(options.scope);
+    const visibility = { scope: options.scope, temporal: options.temporal };
+    if (this.path === ':memory:') {
+      // A private in-memory database has no second connection; one synchronous read of every page is the
+      // snapshot (nothing else runs in between).
+      const items = await this.read('exportScope', () => {
+        const all: Array<{ record: MemoryRecord; history: HistoryEvent[] }> = [];
+        for (let after: { createdAt: string; id: string } | undefined; ; ) {
+          const page = exportPage(this.prepare, visibility, EXPORT_PAGE_SIZE, after);
+          all.push(...page.items);
+          const last = page.items.at(-1)?.record;
+          if (!page.more || !last) return all;
+          after = { createdAt: last.createdAt, id: last.id };
+        }
+      });
+      for (const item of items) {
+        this.requireOpen();
+        yield item;
+      }
+      return;
+    }
+    // A dedicated read-only connection holding one read transaction across pages: WAL keeps its snapshot while
+    // this store's connection and other processes write, and the writers never wait for it.
+    let reader: Database.Database;
+    try {
+      reader = new Database(this.path, { readonly: true, fileMustExist: true, timeout: this.busyTimeoutMs });
+    } catch (error) {
+      throw toStoreError(error, this.path, 'exportScope (opening a read connection)');
+    }
+    this.readers.add(reader);
+    try {
+      const prepare: Prepare = (sql) => reader.prepare(sql);
+      let after: { createdAt: string; id: string } | undefined;
+      let first = true;
+      for (;;) {
+        const page = await this.read('exportScope', () => {
+          if (first) reader.exec('BEGIN');
+          first = false;
+          return exportPage(prepare, visibility, EXPORT_PAGE_SIZE, after);
+        });
+        for (const item of page.items) {
+          this.requireOpen();
+          yield item;
+        }
+        const last = page.items.at(-1)?.record;
+        if (!page.more || !last) return;
+        after = { createdAt: last.createdAt, id: last.id };
+      }
+    } finally {
+      this.readers.delete(reader);
+      if (reader.open) reader.close();
+      // This snapshot may have been what blocked an erase's checkpoint.
+      if (this.pendingCheckpoint && this.db?.open) this.tryPendingCheckpoint();
+    }
   }
 
   async listScopes(options: { within?: Scope }): Promise<Array<Scope & { count: number }>> {
@@ -346,12 +450,17 @@ export class SqliteStore implements MemoryStore {
         sqliteVersion: versions.sqlite,
         sqliteVecVersion: versions.vec,
         quickCheck: String(pragma('quick_check')),
+        pendingWalCleanup: this.pendingCheckpoint,
       };
     });
   }
 
   async close(): Promise<void> {
     this.closed = true;
+    for (const reader of this.readers) if (reader.open) reader.close();
+    this.readers.clear();
+    // Closing the last connection checkpoints by itself; with other processes still attached it does not.
+    if (this.pendingCheckpoint && this.db?.open) this.tryPendingCheckpoint();
     this.statements.clear();
     const db = this.db;
     this.db = undefined;
@@ -391,13 +500,24 @@ export class SqliteStore implements MemoryStore {
   }
 
   /** Runs `operation` in a `BEGIN IMMEDIATE` transaction (all or nothing), retrying on lock contention. */
-  private write<T>(action: string, operation: () => T): Promise<T> {
+  private async write<T>(action: string, operation: () => T): Promise<T> {
     const db = this.requireDb();
-    return withBusyRetry(() => db.transaction(operation).immediate(), {
+    const result = await withBusyRetry(() => db.transaction(operation).immediate(), {
       path: this.path,
       action,
       retry: this.retry,
     });
+    // An erase's checkpoint was blocked by a reader: try again now (cheap when the WAL is small). The write has
+    // committed, so a failed attempt must not fail it: the checkpoint stays pending (see diagnostics) and is
+    // tried again after the next write and at close.
+    if (this.pendingCheckpoint) {
+      try {
+        this.tryPendingCheckpoint();
+      } catch {
+        this.pendingCheckpoint = true;
+      }
+    }
+    return result;
   }
 }
 

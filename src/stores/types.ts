@@ -183,6 +183,23 @@ export interface MemoryStore {
   history(options: { id: string; scope?: Scope }): Promise<HistoryEvent[]>;
 
   /**
+   * Every memory in `scope` visible under `temporal`, each with its history (oldest first), as ONE
+   * point-in-time snapshot: the state when the iteration started, however long it takes. Writes (by this
+   * store, other connections or processes) go on meanwhile and are never blocked; rows inserted, changed or
+   * deleted after the snapshot began are seen in their state at the snapshot (or not at all when new). Order
+   * is stable: newest `createdAt` first, ties by id descending (as {@link MemoryStore.list}).
+   *
+   * The snapshot holds resources (SQLite: a read-only connection with an open read transaction; PostgreSQL: one
+   * pooled connection in a `REPEATABLE READ READ ONLY` transaction) until the iteration ends, throws, or is
+   * abandoned (`break` / `return()`), so consume it promptly. {@link MemoryStore.close} ends open snapshots:
+   * their next step throws StoreError. An empty scope is a ValidationError (on the first step).
+   */
+  exportScope(options: { scope: Scope; temporal: TemporalOptions }): AsyncIterable<{
+    record: MemoryRecord;
+    history: HistoryEvent[];
+  }>;
+
+  /**
    * Erases every memory in `scope` (which must name at least one field): rows, vectors, keyword entries,
    * queue items, and the text of their history (an ERASE tombstone with ids and times is kept).
    * @returns the number of memories erased.

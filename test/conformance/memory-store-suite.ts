@@ -51,6 +51,11 @@ export interface MemoryStoreSuiteOptions {
   capabilities: StoreCapabilities;
   /** Skip the whole suite with this printed reason (e.g. a missing server URL). */
   skip?: string;
+  /**
+   * Skip the tests that write while an `exportScope` snapshot is open, with this printed reason (for a test
+   * server that cannot run a second transaction beside the snapshot's, e.g. PGlite's single session).
+   */
+  skipWritesDuringSnapshot?: string;
 }
 
 const EMBEDDER: EmbedderIdentity = { id: 'test:conformance', dimension: 8 };
@@ -1245,6 +1250,163 @@ export function memoryStoreSuite(options: MemoryStoreSuiteOptions): void {
           'other memories keep their own history',
         );
       });
+    });
+
+    describe('exportScope', () => {
+      type Exported = { record: MemoryRecord; history: HistoryEvent[] };
+      const collect = async (iterable: AsyncIterable<Exported>): Promise<Exported[]> => {
+        const items: Exported[] = [];
+        for await (const item of iterable) items.push(item);
+        return items;
+      };
+      /** What an export must equal: `list` order with each memory's history, read now. */
+      const expected = async (store: MemoryStore, scope: Scope, temporal: TemporalOptions) =>
+        Promise.all(
+          (await listAll(store, scope, temporal)).map(async (record) => ({
+            record,
+            history: await store.history({ id: record.id, scope }),
+          })),
+        );
+
+      storeTest(
+        'yields the scope’s visible memories newest first with their history, and nothing else',
+        async (store) => {
+          const records = Array.from({ length: 6 }, () => makeRecord());
+          const coach = makeRecord({}, { userId: 'alice', agentId: 'coach' });
+          const bob = makeRecord({}, { userId: 'bob' });
+          await insert(store, ...records, coach, bob);
+          const [first, second] = records;
+          assert.ok(first && second);
+          await store.apply({
+            changes: [
+              {
+                type: 'update',
+                id: first.id,
+                patch: { memory: 'rewritten', updatedAt: at(2000) },
+                event: {
+                  event: 'UPDATE',
+                  previousValue: first.memory,
+                  newValue: 'rewritten',
+                  actor: 'test',
+                  createdAt: at(2000),
+                },
+              },
+              {
+                type: 'update',
+                id: second.id,
+                patch: { validTo: at(2001), supersededBy: first.id },
+                event: { event: 'SUPERSEDE', relatedId: first.id, actor: 'test', createdAt: at(2001) },
+              },
+            ],
+          });
+          const alice = { userId: 'alice' };
+          const everything = await collect(store.exportScope({ scope: alice, temporal: EVERYTHING }));
+          assert.deepEqual(everything, await expected(store, alice, EVERYTHING));
+          assert.equal(everything.length, 7);
+          assert.ok(everything.every((item) => item.record.userId === 'alice'));
+          const rewritten = everything.find((item) => item.record.id === first.id);
+          assert.deepEqual(
+            rewritten?.history.map((event) => event.event),
+            ['ADD', 'UPDATE'],
+            'history comes with the memory, oldest first',
+          );
+          const current = await collect(store.exportScope({ scope: alice, temporal: CURRENT }));
+          assert.deepEqual(current, await expected(store, alice, CURRENT));
+          assert.ok(!ids(current.map((item) => item.record)).includes(second.id), 'superseded one left out');
+          const coachScope = { userId: 'alice', agentId: 'coach' };
+          assert.deepEqual(
+            ids(
+              (await collect(store.exportScope({ scope: coachScope, temporal: EVERYTHING }))).map(
+                (item) => item.record,
+              ),
+            ),
+            [coach.id],
+          );
+          assert.deepEqual(
+            await collect(store.exportScope({ scope: { userId: 'nobody' }, temporal: EVERYTHING })),
+            [],
+          );
+          await assert.rejects(
+            collect(store.exportScope({ scope: {}, temporal: EVERYTHING })),
+            ValidationError,
+          );
+        },
+      );
+
+      storeTest(
+        'is one point-in-time snapshot across pages: inserts, updates, deletes and history written meanwhile are unseen',
+        async (store) => {
+          const alice = { userId: 'alice' };
+          // More than one page (the SQL stores read 200 per page), all in distinct minutes.
+          const records = Array.from({ length: 230 }, (_, index) =>
+            makeRecord({ createdAt: at(3000 + index), updatedAt: at(3000 + index) }),
+          );
+          await insert(store, ...records);
+          const before = await expected(store, alice, EVERYTHING);
+          // Newest first: the oldest records come last, on the second page.
+          const [oldest, secondOldest, thirdOldest] = records;
+          assert.ok(oldest && secondOldest && thirdOldest);
+          const added = makeRecord({ createdAt: at(2999), updatedAt: at(2999) });
+          const exported: Exported[] = [];
+          for await (const item of store.exportScope({ scope: alice, temporal: EVERYTHING })) {
+            exported.push(item);
+            if (exported.length !== 1) continue;
+            await insert(store, added);
+            await store.apply({
+              changes: [
+                { type: 'delete', id: oldest.id, event: deleteEvent(oldest, at(4000)) },
+                {
+                  type: 'update',
+                  id: secondOldest.id,
+                  patch: { memory: 'changed during the export', updatedAt: at(4000) },
+                  event: {
+                    event: 'UPDATE',
+                    newValue: 'changed during the export',
+                    actor: 'test',
+                    createdAt: at(4000),
+                  },
+                },
+                {
+                  type: 'note',
+                  id: thirdOldest.id,
+                  event: { event: 'NOOP', reason: 'seen again', actor: 'test', createdAt: at(4000) },
+                },
+              ],
+            });
+          }
+          assert.equal(
+            new Set(ids(exported.map((item) => item.record))).size,
+            exported.length,
+            'no duplicates',
+          );
+          assert.deepEqual(exported, before, 'the export equals the state when it started');
+          // The writes did happen: a new export sees them.
+          const later = await collect(store.exportScope({ scope: alice, temporal: EVERYTHING }));
+          const laterIds = ids(later.map((item) => item.record));
+          assert.ok(laterIds.includes(added.id));
+          assert.ok(!laterIds.includes(oldest.id));
+          assert.equal(
+            later.find((item) => item.record.id === secondOldest.id)?.record.memory,
+            'changed during the export',
+          );
+        },
+        { skip: options.skipWritesDuringSnapshot },
+      );
+
+      storeTest(
+        'an export abandoned early releases what it held; close() ends an open one',
+        async (store) => {
+          const alice = { userId: 'alice' };
+          await insert(store, makeRecord(), makeRecord(), makeRecord());
+          for await (const _item of store.exportScope({ scope: alice, temporal: EVERYTHING })) break;
+          await insert(store, makeRecord());
+          assert.equal((await collect(store.exportScope({ scope: alice, temporal: EVERYTHING }))).length, 4);
+          const open = store.exportScope({ scope: alice, temporal: EVERYTHING })[Symbol.asyncIterator]();
+          assert.equal((await open.next()).done, false);
+          await store.close();
+          await assert.rejects(open.next(), StoreError);
+        },
+      );
     });
 
     describe('eraseScope', () => {

@@ -212,6 +212,20 @@ async function connect(pool: Pool): Promise<PoolClient> {
 }
 
 /**
+ * Checks out one pooled client for work that spans several calls (an export snapshot), retried like
+ * {@link withRetry} when no connection could be obtained. The caller must release it.
+ */
+export async function checkout(pool: Pool, context: OperationContext): Promise<SnapshotClient> {
+  const client = await withRetry(() => connect(pool), context);
+  return client as unknown as SnapshotClient;
+}
+
+/** A checked-out client: query, then release once (an error discards the connection). */
+export interface SnapshotClient extends Queryable {
+  release(error?: Error | boolean): void;
+}
+
+/**
  * Runs `work` on one pooled connection without an explicit transaction (each statement commits on its own),
  * retried like {@link withRetry}.
  */

@@ -10,13 +10,21 @@
  * holding one scope's memories this equals SQLite's `bm25()`; with many tenants SQLite counts the whole file,
  * PostgreSQL only the tenant (so scores never depend on, or reveal, other tenants' data).
  */
+
+import type { Pool } from 'pg';
 import type { FilterNode } from '../../core/filters.js';
 import type { HistoryEvent, MemoryRecord, Scope } from '../../core/types.js';
-import { encodeCursor, scopeEntries } from '../common.js';
+import { encodeCursor, notOpenError, scopeEntries } from '../common.js';
 import { keywordTokens } from '../keyword-index.js';
 import { createPostgresDialect, SQL_COLUMNS, SqlConditions, type SqlDialect } from '../sql-filter.js';
 import type { DenseHit, KeywordHit, TemporalOptions } from '../types.js';
-import type { Queryable } from './pool.js';
+import {
+  checkout,
+  type OperationContext,
+  type Queryable,
+  type SnapshotClient,
+  toStoreError,
+} from './pool.js';
 import {
   HISTORY_COLUMNS,
   type HistoryRow,
@@ -335,4 +343,85 @@ export async function scanPage(
   }));
   const last = items.at(-1);
   return rows.length > limit && last ? { items, nextCursor: encodeCursor([last.record.id]) } : { items };
+}
+
+/**
+ * One page of {@link selectPage} (no filter) with each memory's history recorded in the scope, oldest first:
+ * the unit of `exportScope`, which runs every page inside one `REPEATABLE READ READ ONLY` transaction.
+ */
+export async function exportPage(
+  client: Queryable,
+  names: SchemaNames,
+  visibility: Visibility,
+  limit: number,
+  after: { createdAt: string; id: string } | undefined,
+): Promise<{ items: Array<{ record: MemoryRecord; history: HistoryEvent[] }>; more: boolean }> {
+  const visible = { scope: visibility.scope, temporal: visibility.temporal };
+  const page = await selectPage(client, names, visible, limit, after);
+  const byMemory = new Map<string, HistoryEvent[]>();
+  if (page.records.length > 0) {
+    const conditions = new SqlConditions(storeDialect(names));
+    const ids = page.records.map((record) => conditions.bind(record.id)).join(', ');
+    const scope = conditions.scope(visibility.scope, (key) => `h.${SQL_COLUMNS[key]}`);
+    const sql = `SELECT ${HISTORY_COLUMNS} FROM ${names.history} h
+      WHERE h.memory_id IN (${ids}) AND ${scope} ORDER BY h.seq`;
+    for (const row of (await client.query<HistoryRow>(sql, conditions.params)).rows) {
+      const events = byMemory.get(row.memory_id) ?? [];
+      events.push(rowToEvent(row));
+      byMemory.set(row.memory_id, events);
+    }
+  }
+  return {
+    items: page.records.map((record) => ({ record, history: byMemory.get(record.id) ?? [] })),
+    more: page.nextCursor !== undefined,
+  };
+}
+
+/**
+ * `exportScope`: every visible memory of `scope` with its history, newest first, read page by page on ONE
+ * pooled connection inside `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`, so all pages see the snapshot
+ * taken by the first query while writers go on unblocked. The connection is in `open` while checked out
+ * (so the store's `close()` can end it) and is released when the iteration ends, throws or is abandoned.
+ */
+export async function* exportSnapshot(
+  pool: Pool,
+  context: OperationContext,
+  names: SchemaNames,
+  options: { scope: Scope; temporal: TemporalOptions; pageSize: number; open: Set<SnapshotClient> },
+): AsyncGenerator<{ record: MemoryRecord; history: HistoryEvent[] }> {
+  const client = await checkout(pool, context);
+  options.open.add(client);
+  let failed = false;
+  try {
+    let after: { createdAt: string; id: string } | undefined;
+    for (;;) {
+      let page: Awaited<ReturnType<typeof exportPage>>;
+      try {
+        if (after === undefined) await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+        page = await exportPage(client, names, options, options.pageSize, after);
+      } catch (error) {
+        failed = true;
+        throw toStoreError(error, context);
+      }
+      for (const item of page.items) {
+        if (!options.open.has(client)) throw notOpenError('postgres', true);
+        yield item;
+      }
+      const last = page.items.at(-1)?.record;
+      if (!page.more || !last) return;
+      after = { createdAt: last.createdAt, id: last.id };
+    }
+  } finally {
+    // Not in `open` any more when the store's close() already ended the connection.
+    if (options.open.delete(client)) {
+      let broken: Error | undefined;
+      try {
+        // Read only, so COMMIT and ROLLBACK are alike; an aborted transaction takes only ROLLBACK.
+        await client.query(failed ? 'ROLLBACK' : 'COMMIT');
+      } catch (error) {
+        broken = error instanceof Error ? error : new Error(String(error));
+      }
+      client.release(broken);
+    }
+  }
 }

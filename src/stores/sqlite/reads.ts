@@ -192,3 +192,32 @@ export function scanPage(
   const last = items.at(-1);
   return rows.length > limit && last ? { items, nextCursor: encodeCursor([last.record.id]) } : { items };
 }
+
+/**
+ * One page of {@link selectPage} (no filter) with each memory's history recorded in the scope, oldest first:
+ * the unit of `exportScope`, which runs every page inside one read transaction.
+ */
+export function exportPage(
+  prepare: Prepare,
+  visibility: Visibility,
+  limit: number,
+  after: { createdAt: string; id: string } | undefined,
+): { items: Array<{ record: MemoryRecord; history: HistoryEvent[] }>; more: boolean } {
+  const page = selectPage(prepare, { scope: visibility.scope, temporal: visibility.temporal }, limit, after);
+  const byMemory = new Map<string, HistoryEvent[]>();
+  if (page.records.length > 0) {
+    const conditions = new SqlConditions(sqliteDialect);
+    const list = page.records.map((record) => conditions.bind(record.id)).join(', ');
+    const scope = conditions.scope(visibility.scope, (key) => `h.${SQL_COLUMNS[key]}`);
+    const sql = `SELECT ${HISTORY_COLUMNS} FROM history h WHERE h.memory_id IN (${list}) AND ${scope} ORDER BY h.seq`;
+    for (const row of prepare(sql).all(...conditions.params) as HistoryRow[]) {
+      const events = byMemory.get(row.memory_id) ?? [];
+      events.push(rowToEvent(row));
+      byMemory.set(row.memory_id, events);
+    }
+  }
+  return {
+    items: page.records.map((record) => ({ record, history: byMemory.get(record.id) ?? [] })),
+    more: page.nextCursor !== undefined,
+  };
+}

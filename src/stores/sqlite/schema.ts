@@ -109,7 +109,8 @@ export const SCHEMA_VERSION = MIGRATIONS.at(-1)?.version ?? 0;
  * Per-connection settings. WAL lets readers run beside one writer; `synchronous = FULL` syncs the WAL on every
  * commit, so an acknowledged write survives power loss (NORMAL could lose the last commits); `secure_delete`
  * zeroes freed content so erased text does not linger in the file; `mmap_size` (256 MiB) lets reads use the
- * OS page cache directly, which halves the CPU of a dense search (vectors are read row by row).
+ * OS page cache directly, which halves the CPU of a dense search (vectors are read row by row);
+ * `journal_size_limit = 0` shrinks the WAL to nothing after each checkpoint that resets it.
  */
 export function configureConnection(db: Database.Database, busyTimeoutMs: number): void {
   db.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
@@ -117,6 +118,8 @@ export function configureConnection(db: Database.Database, busyTimeoutMs: number
   db.pragma('secure_delete = ON');
   db.pragma('synchronous = FULL');
   db.pragma('mmap_size = 268435456');
+  // Truncate the WAL whenever a checkpoint resets it, so old frames (erased text among them) do not linger.
+  db.pragma('journal_size_limit = 0');
   const mode = db.pragma('journal_mode = WAL', { simple: true });
   if (mode !== 'wal' && mode !== 'memory') {
     throw new StoreError(`could not switch the database to WAL mode (journal_mode is ${String(mode)})`);
