@@ -210,6 +210,9 @@ export class Memory {
     if (embedding && embedding.length !== this.embedder.dimension) {
       throw new ValidationError('queryEmbedding', `expected ${this.embedder.dimension} dimensions`);
     }
+    if (options.queryEmbedding && !isUsableVector(options.queryEmbedding)) {
+      throw new ValidationError('queryEmbedding', 'expected finite numbers, not all zero (an L2-normalised vector)');
+    }
     const terms = wantKeyword ? keywordTerms(text) : [];
     const [dense, keyword] = await Promise.all([
       wantDense && embedding
@@ -381,7 +384,14 @@ export class Memory {
    */
   async importMemories(items: ExportedMemory[]): Promise<{ imported: number; skipped: number }> {
     this.assertOpen();
-    const valid = items.map((item, index) => validateExported(item, `items[${index}]`));
+    const valid = items.map((item, index) => {
+      const exported = validateExported(item, `items[${index}]`);
+      // Imports pass the same secret redaction as add: an old export may predate it.
+      const memory = this.redact(exported.record.memory);
+      return memory === exported.record.memory
+        ? exported
+        : { ...exported, record: { ...exported.record, memory, hash: hashText(memory) } };
+    });
     const vectors = await embedInBatches(
       this.embedder,
       valid.map((item) => item.record.memory),
@@ -654,6 +664,15 @@ function validateExported(item: unknown, field: string): ExportedMemory {
     },
     history: history as HistoryEvent[],
   };
+}
+
+function isUsableVector(vector: Float32Array): boolean {
+  let nonZero = false;
+  for (const value of vector) {
+    if (!Number.isFinite(value)) return false;
+    if (value !== 0) nonZero = true;
+  }
+  return nonZero;
 }
 
 function pickRecordScope(record: MemoryRecord): Scope {

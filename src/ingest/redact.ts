@@ -2,10 +2,13 @@
  * Secret redaction: API keys, tokens, passwords and private keys in messages are replaced with
  * `[REDACTED:<kind>]` before anything is stored (memories, history, the ingestion queue) or sent to an LLM.
  *
- * The built-in pattern list ({@link SECRET_PATTERNS}) covers: Anthropic, OpenAI, AWS, GitHub, GitLab, Slack,
- * Google, Stripe keys; JWTs; PEM private key blocks; `Authorization: Bearer` tokens; credentials inside URLs
- * (`scheme://user:password@host`); and assignments or statements such as `password=...`, `api_key: ...`,
- * "my password is ...". Add patterns with the `redaction.patterns` option of `createMemory`; disable with
+ * The built-in pattern list ({@link SECRET_PATTERNS}) covers: Anthropic, OpenAI, AWS, GitHub, GitLab, Slack
+ * (tokens and webhook URLs), Google (API keys and OAuth access tokens), Stripe, npm, Hugging Face, SendGrid and
+ * DigitalOcean keys; JWTs; PEM and PGP private key blocks; `Authorization: Bearer` and `Authorization: Basic`
+ * credentials; credentials inside URLs (`scheme://user:password@host`); assignments such as `password=...`,
+ * `api_key: ...`, `DB_PASSWORD=...` (env style, any prefix), `"password": "..."` (JSON/YAML keys) and
+ * `AccountKey=...` (connection strings); and statements such as "my password is ..." or "the password for my
+ * bank is ...". Add patterns with the `redaction.patterns` option of `createMemory`; disable with
  * `redaction: false` (not recommended). Redaction is a safety net, not a guarantee: a secret in an unknown format
  * is stored as said.
  */
@@ -21,7 +24,8 @@ export interface SecretPattern {
 export const SECRET_PATTERNS: readonly SecretPattern[] = [
   {
     kind: 'private_key',
-    pattern: /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g,
+    pattern:
+      /-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|$)/g,
   },
   { kind: 'anthropic_key', pattern: /\bsk-ant-[A-Za-z0-9_-]{16,}/g },
   { kind: 'openai_key', pattern: /\bsk-(?:proj-|svcacct-)?[A-Za-z0-9_-]{20,}/g },
@@ -29,16 +33,38 @@ export const SECRET_PATTERNS: readonly SecretPattern[] = [
   { kind: 'github_token', pattern: /\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{22,})/g },
   { kind: 'gitlab_token', pattern: /\bglpat-[A-Za-z0-9_-]{20,}/g },
   { kind: 'slack_token', pattern: /\bxox[abprs]-[A-Za-z0-9-]{10,}/g },
+  {
+    kind: 'slack_webhook',
+    pattern: /\bhttps:\/\/hooks\.slack\.com\/(?:services|workflows)\/[A-Za-z0-9/_-]+/g,
+  },
   { kind: 'google_api_key', pattern: /\bAIza[0-9A-Za-z_-]{35}\b/g },
+  { kind: 'google_oauth_token', pattern: /\bya29\.[0-9A-Za-z_-]{20,}/g },
+  { kind: 'npm_token', pattern: /\bnpm_[A-Za-z0-9]{36}\b/g },
+  { kind: 'huggingface_token', pattern: /\bhf_[A-Za-z0-9]{30,}\b/g },
+  { kind: 'sendgrid_key', pattern: /\bSG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}/g },
+  { kind: 'digitalocean_token', pattern: /\bdo[opr]_v1_[a-f0-9]{64}\b/g },
   { kind: 'stripe_key', pattern: /\b(?:sk|rk|pk)_(?:live|test)_[0-9A-Za-z]{16,}/g },
   { kind: 'jwt', pattern: /\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g },
   { kind: 'bearer_token', pattern: /\b(Bearer\s+)([A-Za-z0-9._~+/-]{16,}=*)/gi, group: 2 },
-  { kind: 'url_credentials', pattern: /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@]+:)([^\s@/]+)(@)/gi, group: 2 },
+  {
+    kind: 'basic_auth',
+    pattern: /\b(Authorization\s*:\s*Basic\s+)([A-Za-z0-9+/]{8,}={0,2})/gi,
+    group: 2,
+  },
+  // Quantifiers are bounded throughout: unbounded runs before a literal make a pattern quadratic on long
+  // hostile input (20,000 characters of "a-a-a-..." took 0.3 s per pattern).
+  {
+    kind: 'url_credentials',
+    pattern: /\b([a-z][a-z0-9+.-]{0,30}:\/\/[^\s:/@]{1,256}:)([^\s@/]{1,256})(@)/gi,
+    group: 2,
+  },
+  // Both assignment patterns accept a name with any prefix (DB_PASSWORD, PGPASSWORD, x-api-key, AccountKey) and
+  // a quoted name ("password": ..., 'api_key': ...).
   {
     // `password=anything`: after "=" every value is taken as a secret.
     kind: 'secret_assignment',
     pattern:
-      /\b((?:password|passwd|pwd|secret|client_secret|token|access_token|api[_-]?key|apikey|aws_secret_access_key)\s*=\s*)("[^"\n]+"|'[^'\n]+'|[^\s,;]+)/gi,
+      /\b([A-Za-z0-9_.-]{0,40}?(?:password|passwd|passphrase|pwd|secret|secret[_\s-]?key|client[_-]?secret|token|access[_-]?token|auth[_-]?token|refresh[_-]?token|api[_\s-]?key|apikey|private[_-]?key|access[_-]?key|account[_-]?key|shared[_-]?access[_-]?key|aws_secret_access_key)["']?\s*=\s*)("[^"\n]+"|'[^'\n]+'|[^\s,;"'}]+)/gi,
     group: 2,
   },
   {
@@ -46,12 +72,14 @@ export const SECRET_PATTERNS: readonly SecretPattern[] = [
     // or symbol), so prose such as "my secret: the garden" is left alone.
     kind: 'secret_assignment',
     pattern:
-      /\b((?:password|passwd|pwd|secret|client_secret|token|access_token|api[_-]?key|apikey|aws_secret_access_key)\s*:\s*)("[^"\n]+"|'[^'\n]+'|(?=[^\s,;]*[\d\W_])[^\s,;]{6,})/gi,
+      /\b([A-Za-z0-9_.-]{0,40}?(?:password|passwd|passphrase|pwd|secret|secret[_\s-]?key|client[_-]?secret|token|access[_-]?token|auth[_-]?token|refresh[_-]?token|api[_\s-]?key|apikey|private[_-]?key|access[_-]?key|account[_-]?key|shared[_-]?access[_-]?key|aws_secret_access_key)["']?\s*:\s*)("[^"\n]+"|'[^'\n]+'|(?=[^\s,;]*[\d\W_])[^\s,;"'}]{6,})/gi,
     group: 2,
   },
   {
     kind: 'secret_statement',
-    pattern: /\b((?:password|passcode|passphrase|pin|api key|secret key|token)\s+(?:is|was)\s*:?\s+)("[^"\n]+"|'[^'\n]+'|[^\s,;]+)/gi,
+    // "my password is X", "the password for my bank is X" (up to 40 characters between name and verb).
+    pattern:
+      /\b((?:password|passcode|passphrase|pin|api key|secret key|token)(?:\s+(?:for|to|of|on|at)\s+[^\n,;:.]{1,40}?)?\s+(?:is|was)\s*:?\s+)("[^"\n]+"|'[^'\n]+'|[^\s,;]+)/gi,
     group: 2,
   },
 ];
@@ -68,7 +96,10 @@ export function redactSecrets(text: string, patterns: readonly SecretPattern[] =
   const found: string[] = [];
   let result = text;
   for (const { kind, pattern, group } of patterns) {
-    const regex = new RegExp(pattern.source, pattern.flags.includes('g') ? pattern.flags : `${pattern.flags}g`);
+    const regex = new RegExp(
+      pattern.source,
+      pattern.flags.includes('g') ? pattern.flags : `${pattern.flags}g`,
+    );
     result = result.replace(regex, (...args: unknown[]) => {
       const match = String(args[0]);
       if (match.includes('[REDACTED:')) return match;

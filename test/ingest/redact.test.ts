@@ -37,6 +37,43 @@ const SECRETS: Array<[string, string, string]> = [
     'MIIEowIBAAKCAQEA',
     'private_key',
   ],
+  [
+    '-----BEGIN PGP PRIVATE KEY BLOCK-----\nlQOYBF0pgpsecret\n-----END PGP PRIVATE KEY BLOCK-----',
+    'lQOYBF0pgpsecret',
+    'private_key',
+  ],
+  ['export DB_PASSWORD=hunter2secret', 'hunter2secret', 'secret_assignment'],
+  ['GITHUB_TOKEN=abc123def456ghi in CI', 'abc123def456ghi', 'secret_assignment'],
+  ['psql with PGPASSWORD=pgsecret99', 'pgsecret99', 'secret_assignment'],
+  ['{"password": "jsonsecret42", "user": "bob"}', 'jsonsecret42', 'secret_assignment'],
+  ["config {'api_key': 'yamlish-key-77'}", 'yamlish-key-77', 'secret_assignment'],
+  ['x-api-key: hdr-key-123456', 'hdr-key-123456', 'secret_assignment'],
+  ['secret key: abc123XYZ', 'abc123XYZ', 'secret_assignment'],
+  [
+    'DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=azUREkey123456789abcdef==;EndpointSuffix=core.windows.net',
+    'azUREkey123456789abcdef',
+    'secret_assignment',
+  ],
+  ['the password for my gmail is Tr0ub4dor!', 'Tr0ub4dor!', 'secret_statement'],
+  ['Authorization: Basic dXNlcjpwYXNzd29yZDEyMw==', 'dXNlcjpwYXNzd29yZDEyMw', 'basic_auth'],
+  ['npm npm_abcdefghijklmnopqrstuvwxyz0123456789', 'npm_abcdefghijklmnopqrstuvwxyz0123456789', 'npm_token'],
+  ['hf hf_abcdefghijklmnopqrstuvwxyzABCDEFGH', 'hf_abcdefghijklmnopqrstuvwxyzABCDEFGH', 'huggingface_token'],
+  [
+    'SG.abcdefghijklmnopqrstuv.abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG',
+    'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG',
+    'sendgrid_key',
+  ],
+  [`do dop_v1_${'0a'.repeat(32)}`, '0a'.repeat(32), 'digitalocean_token'],
+  [
+    'post to https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX',
+    'XXXXXXXXXXXXXXXXXXXXXXXX',
+    'slack_webhook',
+  ],
+  [
+    'oauth ya29.a0AfH6SMBx-abcdefghijklmnopqrstuvwxyz',
+    'a0AfH6SMBx-abcdefghijklmnopqrstuvwxyz',
+    'google_oauth_token',
+  ],
 ];
 
 test('every documented secret kind is redacted and reported', () => {
@@ -54,8 +91,26 @@ test('ordinary text is untouched', () => {
     'The password policy requires 12 characters',
     'skiing in Davos',
     'Use Bearer auth',
+    'the token bucket algorithm',
+    'my secret is that I love jazz',
+    'password reset link expired',
+    'set max_tokens to 100 tokens',
+    'Basic Understanding of Databases',
+    'token: the word means a symbol',
+    'git commit -m "fix password field"',
   ]) {
     assert.deepEqual(redactSecrets(text), { text, found: [] });
+  }
+});
+
+test('hostile input cannot make redaction slow (every quantifier is bounded)', () => {
+  // Before the bounds, 20,000 characters of "a-a-a-..." took ~0.7 s (quadratic), per message, 500 messages per add.
+  for (const unit of ['a-', 'a.', 'a:', 'sk-', 'ya29.', 'token="', 'password for ', 'a://a:a']) {
+    const text = unit.repeat(Math.ceil(20_000 / unit.length)).slice(0, 20_000);
+    const started = performance.now();
+    redactSecrets(text);
+    const elapsed = performance.now() - started;
+    assert.ok(elapsed < 150, `${JSON.stringify(unit)} x 20,000 characters took ${elapsed.toFixed(0)} ms`);
   }
 });
 

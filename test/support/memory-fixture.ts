@@ -1,7 +1,7 @@
 /** Builds a Memory on the in-memory store and the deterministic test embedder, with a controllable clock. */
 import type { MemoryOptions } from '../../src/core/config.js';
-import { createMemory, type Memory } from '../../src/core/memory.js';
 import type { Logger } from '../../src/core/logger.js';
+import { createMemory, type Memory } from '../../src/core/memory.js';
 import { createInMemoryStore } from '../../src/stores/in-memory.js';
 import { createTestEmbedder } from './test-embedder.js';
 
@@ -21,7 +21,12 @@ export async function createMemoryFixture(options: MemoryOptions = {}): Promise<
     (message: string, fields?: Record<string, unknown>): void => {
       logs.push({ level, message, ...(fields ? { fields } : {}) });
     };
-  const logger: Logger = { debug: record('debug'), info: record('info'), warn: record('warn'), error: record('error') };
+  const logger: Logger = {
+    debug: record('debug'),
+    info: record('info'),
+    warn: record('warn'),
+    error: record('error'),
+  };
   const memory = await createMemory({
     store: createInMemoryStore(),
     embedder: createTestEmbedder({ dimension: 128 }),

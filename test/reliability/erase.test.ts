@@ -1,0 +1,218 @@
+/**
+ * Erase: `deleteAll({ userId })` and `mneme forget --user U --all` remove the user's memories, vectors, keyword
+ * index entries, queued items and the text of their history (ERASE tombstones with ids and times remain). The
+ * proof reads the raw bytes of the SQLite file and its WAL: none of the erased user's unique words may remain
+ * anywhere on disk, while the other user's data stays intact.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import Database from 'better-sqlite3';
+import type { MemoryOptions } from '../../src/core/config.js';
+import { createMemory, type Memory } from '../../src/core/memory.js';
+import { runMneme } from '../support/cli.js';
+import { type FakeOpenAIApi, startFakeOpenAIApi } from '../support/fake-openai-api.js';
+import { createTestEmbedder } from '../support/test-embedder.js';
+
+let dir: string;
+let api: FakeOpenAIApi;
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'mneme-erase-'));
+  api = await startFakeOpenAIApi({ dimension: 64 });
+});
+after(async () => {
+  await api.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/**
+ * Unique marker words per user. Each starts with "qx" and a distinct letter, so even where FTS5 stores a term
+ * with its prefix shared with the previous term, the part after the third character is stored verbatim: the
+ * test looks for both the whole word and that tail.
+ */
+function markers(owner: string): string[] {
+  return ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'].map((letter) => `qx${letter}${owner}zvork`);
+}
+
+/** Writes every kind of data a user can leave: memories (two scopes), metadata, updates, deletes, queue items. */
+async function populate(memory: Memory, userId: string, words: string[]): Promise<{ ids: string[] }> {
+  const [w0, w1, w2, w3, w4, w5, w6, w7] = words;
+  const ids: string[] = [];
+  const add = async (text: string, options: Record<string, unknown> = {}) => {
+    const { results } = await memory.add(text, { userId, ...options });
+    const id = results[0]?.id;
+    assert.ok(id, `added: ${text}`);
+    ids.push(id);
+    return id;
+  };
+  await add(`${userId} keeps the spare key under the ${w0} flowerpot`);
+  await add(`${userId} works on project ${w1}`, { metadata: { codename: w2 } });
+  const updated = await add(`${userId} drives a ${w3} car`);
+  await memory.update(updated, { text: `${userId} now drives a ${w4} bicycle` });
+  const deleted = await add(`${userId} was born in ${w5}`);
+  await memory.delete(deleted);
+  await add(`${userId} told the coach about ${w6}`, { agentId: 'coach' });
+  await memory.enqueue(`${userId} plans a trip to ${w7}`, { userId });
+  return { ids };
+}
+
+/** Every marker (whole word or its tail) found in the store's files on disk. */
+function onDisk(path: string, words: string[]): string[] {
+  const files = [path, `${path}-wal`, `${path}-shm`, `${path}-journal`].filter((file) => existsSync(file));
+  const found: string[] = [];
+  for (const file of files) {
+    const bytes = readFileSync(file);
+    for (const word of words) {
+      for (const needle of [word, word.slice(3)]) {
+        if (bytes.includes(Buffer.from(needle)))
+          found.push(`${needle} in ${file.slice(path.length) || 'db'}`);
+      }
+    }
+  }
+  return found;
+}
+
+function options(path: string, extra: MemoryOptions = {}): MemoryOptions {
+  return {
+    store: `sqlite://${path}`,
+    embedder: createTestEmbedder({ dimension: 64 }),
+    llm: null,
+    env: {},
+    logLevel: 'silent',
+    ingestion: { background: false },
+    ...extra,
+  };
+}
+
+test("deleteAll({ userId }) leaves none of the user's text on disk; tombstones remain; others intact", async () => {
+  const path = join(dir, 'library.db');
+  const erin = markers('erin');
+  const oscar = markers('oscar');
+  const memory = await createMemory(options(path));
+  try {
+    const erased = await populate(memory, 'erin', erin);
+    const kept = await populate(memory, 'oscar', oscar);
+    assert.equal(onDisk(path, erin).length > 0, true, 'the markers are on disk before the erase');
+
+    const { deleted } = await memory.deleteAll({ userId: 'erin' });
+    assert.equal(deleted, 4, 'four current memories (one was deleted before)');
+    // Checked while the process still has the file open: eraseScope checkpoints and truncates the WAL itself.
+    assert.deepEqual(onDisk(path, erin), [], 'erased text on disk (db, WAL) right after the erase');
+
+    // Tombstones: ids and times only.
+    for (const id of erased.ids) {
+      assert.equal(await memory.get(id), null);
+      const history = await memory.history(id);
+      assert.ok(
+        history.some((event) => event.event === 'ERASE'),
+        `ERASE tombstone for ${id}`,
+      );
+      for (const event of history) {
+        assert.equal(event.previousValue, undefined);
+        assert.equal(event.newValue, undefined);
+        assert.equal(event.reason, undefined);
+        assert.ok(event.createdAt && event.memoryId === id);
+      }
+    }
+    assert.deepEqual((await memory.list({ userId: 'erin' })).results, []);
+    assert.deepEqual((await memory.search(erin[0] ?? '', { userId: 'erin' })).results, []);
+
+    // The other user: memories, search, history, metadata and the queued item are all still there.
+    assert.equal((await memory.list({ userId: 'oscar' })).results.length, 4);
+    const hit = (await memory.search(oscar[0] ?? '', { userId: 'oscar', mode: 'keyword' })).results[0];
+    assert.match(hit?.memory ?? '', new RegExp(oscar[0] ?? ''));
+    const histories = await Promise.all(kept.ids.map((id) => memory.history(id)));
+    assert.ok(
+      histories
+        .flat()
+        .some((event) => event.event === 'DELETE' && event.previousValue?.includes(oscar[5] ?? '')),
+    );
+    const stats = await memory.store.stats();
+    assert.deepEqual(
+      {
+        memories: stats.memories,
+        vectors: stats.vectors,
+        keywordEntries: stats.keywordEntries,
+        queue: stats.queueItems,
+      },
+      { memories: 4, vectors: 4, keywordEntries: 4, queue: 1 },
+    );
+    assert.equal(onDisk(path, oscar).length > 0, true, "the other user's text is still on disk");
+  } finally {
+    await memory.close();
+  }
+  // After close (the queue drained oscar's item, a final checkpoint ran), still nothing of erin's.
+  assert.deepEqual(onDisk(path, erin), []);
+  const db = new Database(path, { readonly: true });
+  try {
+    assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
+  } finally {
+    db.close();
+  }
+});
+
+test('mneme forget --user U --all (the built CLI) erases the same way', {
+  skip: existsSync(new URL('../../dist/cli/main.js', import.meta.url))
+    ? false
+    : 'dist/ is missing: run `npm run build` first (npm test does)',
+}, async () => {
+  const path = join(dir, 'cli.db');
+  const erin = markers('erin');
+  const oscar = markers('oscar');
+  // The CLI cannot load the test embedder: both sides embed through the fake OpenAI-compatible server.
+  const embedder = {
+    embedder: 'openai-compatible:fake-embedding',
+    embedderOptions: { baseURL: api.baseURL, apiKey: 'test', dimension: 64 },
+  };
+  const memory = await createMemory(options(path, embedder));
+  await populate(memory, 'erin', erin);
+  await populate(memory, 'oscar', oscar);
+  await memory.store.close();
+
+  const run = await runMneme(['forget', '--user', 'erin', '--all', '--json', '--store', `sqlite://${path}`], {
+    MNEME_EMBEDDER: 'openai-compatible:fake-embedding',
+    MNEME_EMBEDDER_BASE_URL: api.baseURL,
+    MNEME_EMBEDDER_API_KEY: 'test',
+    MNEME_EMBEDDER_DIMENSION: '64',
+    MNEME_LLM: 'none',
+  });
+  assert.equal(run.code, 0, run.stderr);
+  assert.deepEqual(JSON.parse(run.stdout), { deleted: 4 });
+  assert.deepEqual(onDisk(path, erin), []);
+  assert.ok(onDisk(path, oscar).length > 0);
+
+  const reopened = await createMemory(options(path, embedder));
+  try {
+    assert.deepEqual((await reopened.list({ userId: 'erin' })).results, []);
+    // oscar's 4 memories, plus his queued note, ingested when the CLI process closed.
+    assert.equal((await reopened.list({ userId: 'oscar' })).results.length, 5);
+  } finally {
+    await reopened.close();
+  }
+});
+
+test('erased text leaves the WAL even while another connection holds a read snapshot', async () => {
+  const path = join(dir, 'reader.db');
+  const erin = markers('erin');
+  const memory = await createMemory(options(path));
+  try {
+    await populate(memory, 'erin', erin);
+    await memory.add('oscar likes tea', { userId: 'oscar' });
+    const reader = new Database(path, { readonly: true });
+    try {
+      reader.exec('BEGIN');
+      reader.prepare('SELECT COUNT(*) AS n FROM memories').get();
+      await memory.deleteAll({ userId: 'erin' });
+      reader.exec('COMMIT');
+    } finally {
+      reader.close();
+    }
+    // The reader is gone and the store kept working: by now nothing of erin's may remain on disk.
+    await memory.add('oscar likes coffee too', { userId: 'oscar' });
+    assert.deepEqual(onDisk(path, erin), []);
+  } finally {
+    await memory.close();
+  }
+});
