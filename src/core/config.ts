@@ -41,7 +41,13 @@ export interface MemoryOptions {
    */
   llm?: string | LanguageModel | null;
   /** Settings for the LLM provider. */
-  llmOptions?: { baseURL?: string; apiKey?: string; timeoutMs?: number; maxRetries?: number; retryDelayMs?: number };
+  llmOptions?: {
+    baseURL?: string;
+    apiKey?: string;
+    timeoutMs?: number;
+    maxRetries?: number;
+    retryDelayMs?: number;
+  };
   /** Ranking weights and candidate pool sizes; see ranking.ts. */
   ranking?: Partial<RankingOptions>;
   /** Env `MNEME_LOG_LEVEL`. @default 'warn' */
@@ -76,7 +82,13 @@ export interface ResolvedConfig {
   embedder: string | Embedder;
   embedderOptions: { baseURL?: string; apiKey?: string; dimension?: number; timeoutMs?: number };
   llm: string | LanguageModel | null;
-  llmOptions: { baseURL?: string; apiKey?: string; timeoutMs?: number; maxRetries?: number; retryDelayMs?: number };
+  llmOptions: {
+    baseURL?: string;
+    apiKey?: string;
+    timeoutMs?: number;
+    maxRetries?: number;
+    retryDelayMs?: number;
+  };
   ranking: Partial<RankingOptions>;
   logLevel: LogLevel;
   ingestion: { background: boolean; maxAttempts: number; leaseMs: number };

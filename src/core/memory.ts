@@ -211,7 +211,10 @@ export class Memory {
       throw new ValidationError('queryEmbedding', `expected ${this.embedder.dimension} dimensions`);
     }
     if (options.queryEmbedding && !isUsableVector(options.queryEmbedding)) {
-      throw new ValidationError('queryEmbedding', 'expected finite numbers, not all zero (an L2-normalised vector)');
+      throw new ValidationError(
+        'queryEmbedding',
+        'expected finite numbers, not all zero (an L2-normalised vector)',
+      );
     }
     const terms = wantKeyword ? keywordTerms(text) : [];
     const [dense, keyword] = await Promise.all([

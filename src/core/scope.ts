@@ -46,5 +46,7 @@ export function ownerScope(scope: Scope): Scope {
 /** True when `record` belongs to exactly the owner of `scope` (see {@link ownerScope}). */
 export function hasSameOwner(record: Scope, scope: Scope): boolean {
   const owner = ownerScope(scope);
-  return SCOPE_KEYS.every((key) => (key === 'runId' && owner.runId === undefined) || record[key] === owner[key]);
+  return SCOPE_KEYS.every(
+    (key) => (key === 'runId' && owner.runId === undefined) || record[key] === owner[key],
+  );
 }

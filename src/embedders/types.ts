@@ -18,7 +18,11 @@ export interface Embedder {
   readonly dimension: number;
   /** Largest batch the backend handles in one call; callers split larger inputs. */
   readonly maxBatchSize: number;
-  embed(options: { texts: string[]; purpose: 'document' | 'query'; signal?: AbortSignal }): Promise<Float32Array[]>;
+  embed(options: {
+    texts: string[];
+    purpose: 'document' | 'query';
+    signal?: AbortSignal;
+  }): Promise<Float32Array[]>;
   /** Frees model memory or connections. Idempotent. */
   close(): Promise<void>;
 }
@@ -28,6 +32,7 @@ export function normaliseVector(vector: Float32Array): Float32Array {
   let sum = 0;
   for (const value of vector) sum += value * value;
   const norm = Math.sqrt(sum);
-  if (norm > 0) for (let index = 0; index < vector.length; index += 1) vector[index] = (vector[index] ?? 0) / norm;
+  if (norm > 0)
+    for (let index = 0; index < vector.length; index += 1) vector[index] = (vector[index] ?? 0) / norm;
   return vector;
 }

@@ -71,7 +71,11 @@ export async function planCandidates(
   }
 
   const stored = unique.length
-    ? await store.findByHash({ scope: ownerScope(request.scope), hashes: unique.map((item) => item.hash), temporal })
+    ? await store.findByHash({
+        scope: ownerScope(request.scope),
+        hashes: unique.map((item) => item.hash),
+        temporal,
+      })
     : [];
   const storedByHash = new Map(
     stored.filter((record) => hasSameOwner(record, request.scope)).map((record) => [record.hash, record]),

@@ -76,7 +76,10 @@ describe('Memory service: add', () => {
     assert.equal(again.results[0]?.id, monday.results[0]?.id);
     const otherAgent = await memory.add('I prefer Python for scripts', { userId: 'alice', agentId: 'coder' });
     assert.equal(otherAgent.results[0]?.event, 'ADD');
-    const change = await memory.add('I switched from Python to Bash for scripts', { userId: 'alice', runId: 'friday' });
+    const change = await memory.add('I switched from Python to Bash for scripts', {
+      userId: 'alice',
+      runId: 'friday',
+    });
     assert.equal(change.results[0]?.event, 'SUPERSEDE');
     assert.equal(change.results[0]?.previous?.id, monday.results[0]?.id);
     await memory.close();

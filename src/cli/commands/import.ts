@@ -34,8 +34,7 @@ export const importCommand: Command = {
       const result = await memory.importMemories(items.slice(start, start + BATCH));
       imported += result.imported;
       skipped += result.skipped;
-      if (context.isTTY && !context.json)
-        drawProgress(Math.min(items.length, start + BATCH), items.length);
+      if (context.isTTY && !context.json) drawProgress(Math.min(items.length, start + BATCH), items.length);
     }
     if (context.isTTY && !context.json) context.err('');
     const summary = { imported, skipped, total: items.length };
