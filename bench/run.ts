@@ -1,0 +1,170 @@
+/**
+ * `npm run bench -- <suite> [--quick] [--json] [suite flags]`: the one entry point for every benchmark.
+ *
+ * Suites: locomo, latency, hooks, sessions, http. Progress goes to stderr; tables to stdout; with `--json` the LAST
+ * stdout line is one JSON object (see BENCHMARKS.md for each suite's fields).
+ */
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { type BenchArgs, integerFlag, parseArgs, stringFlag, UsageError } from './support/args.js';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const REPO = resolve(HERE, '..');
+
+const USAGE = `usage: npm run bench -- <suite> [--quick] [--json] [flags]
+
+suites:
+  locomo    retrieval quality on LoCoMo-format data: mneme (hybrid), bm25, dense, mem0
+            --data PATH       default ../shared/data/locomo/locomo-dev.json (relative to the repository)
+            --audit PATH      evidence corrections, default ../shared/data/locomo/locomo-dev-audit-errors.json;
+                              --audit none to use the evidence as published
+            --conversations N only the first N conversations (--quick: 1)
+            --systems LIST    comma-separated subset of mneme,bm25,dense,mem0
+            --embedder SPEC   default local
+            --embedding-cache FILE  keep vectors across runs in FILE
+  latency   search latency, add throughput, RSS and DB size on synthetic memories, mneme and mem0
+            --memories N --users N  one size (default: the full grid; --quick: a small one)
+            --queries N       searches timed per run
+            --no-mem0         skip Mem0
+  hooks     Claude Agent SDK hook overhead per prompt (bench/hooks.ts)
+  sessions  SessionStore append/load throughput (bench/sessions.ts)
+  http      HTTP server search load test (bench/http.ts)
+
+flags for every suite:
+  --quick   a small version that finishes in under a minute
+  --json    print one JSON object as the last stdout line`;
+
+type SuiteResult = { result: object; text: string };
+
+async function main(argv: readonly string[]): Promise<number> {
+  let args: BenchArgs;
+  try {
+    args = parseArgs(argv);
+  } catch (error) {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n\n${USAGE}\n`);
+    return 2;
+  }
+  if (args.flags.has('help') || args.suite === undefined) {
+    process.stderr.write(`${USAGE}\n`);
+    return args.suite === undefined && !args.flags.has('help') ? 2 : 0;
+  }
+  let outcome: SuiteResult | undefined;
+  switch (args.suite) {
+    case 'locomo':
+      outcome = await runLocomo(args);
+      break;
+    case 'latency': {
+      const { runLatencyBench } = await import('./latency.js');
+      const memories = integerFlag(args, 'memories');
+      const users = integerFlag(args, 'users');
+      const queries = integerFlag(args, 'queries');
+      outcome = await runLatencyBench({
+        quick: args.quick,
+        mem0: !args.flags.has('no-mem0'),
+        ...(memories !== undefined ? { memories } : {}),
+        ...(users !== undefined ? { users } : {}),
+        ...(queries !== undefined ? { queries } : {}),
+      });
+      break;
+    }
+    case 'hooks':
+      outcome = await runExternal(args, 'hooks.ts', 'runHooksBench', 'hooks');
+      break;
+    case 'sessions':
+      outcome = await runExternal(args, 'sessions.ts', 'runSessionsBench', 'sessions');
+      break;
+    case 'http':
+      outcome = await runExternal(args, 'http.ts', 'runHttpBench', 'http');
+      break;
+    default:
+      process.stderr.write(`unknown suite "${args.suite}"\n\n${USAGE}\n`);
+      return 2;
+  }
+  if (outcome === undefined) return 1;
+  if (outcome.text) process.stdout.write(`${outcome.text}\n`);
+  if (args.json) process.stdout.write(`${JSON.stringify(outcome.result)}\n`);
+  return 0;
+}
+
+async function runLocomo(args: BenchArgs): Promise<SuiteResult> {
+  const { runLocomoBench, SYSTEM_NAMES } = await import('./locomo/suite.js');
+  const dataPath = resolve(REPO, stringFlag(args, 'data', '../shared/data/locomo/locomo-dev.json'));
+  const auditFlag = stringFlag(args, 'audit', '../shared/data/locomo/locomo-dev-audit-errors.json');
+  const auditPath = auditFlag === 'none' ? undefined : resolve(REPO, auditFlag);
+  if (!existsSync(dataPath)) {
+    throw new UsageError(
+      `LoCoMo data not found at ${dataPath}: pass --data PATH (a LoCoMo-format JSON file)`,
+    );
+  }
+  if (auditPath && !existsSync(auditPath)) {
+    throw new UsageError(`audit file not found at ${auditPath}: pass --audit PATH, or --audit none`);
+  }
+  const systemsFlag = stringFlag(args, 'systems');
+  const systems = systemsFlag?.split(',').map((name) => name.trim());
+  for (const name of systems ?? []) {
+    if (!(SYSTEM_NAMES as readonly string[]).includes(name)) {
+      throw new UsageError(`unknown system "${name}" in --systems: use ${SYSTEM_NAMES.join(', ')}`);
+    }
+  }
+  const conversations = integerFlag(args, 'conversations');
+  const embedder = stringFlag(args, 'embedder');
+  const embeddingCache = stringFlag(args, 'embedding-cache');
+  return runLocomoBench({
+    dataPath,
+    quick: args.quick,
+    ...(auditPath ? { auditPath } : {}),
+    ...(conversations !== undefined ? { conversations } : {}),
+    ...(systems ? { systems: systems as (typeof SYSTEM_NAMES)[number][] } : {}),
+    ...(embedder ? { embedder } : {}),
+    ...(embeddingCache ? { embeddingCache: resolve(embeddingCache) } : {}),
+  });
+}
+
+/** Runs a suite written by another module: `export async function <name>({ quick, json })`. */
+async function runExternal(
+  args: BenchArgs,
+  file: string,
+  exportName: string,
+  suite: string,
+): Promise<SuiteResult | undefined> {
+  const path = join(HERE, file);
+  if (!existsSync(path)) {
+    process.stderr.write(
+      `the ${suite} suite is not available yet: bench/${file} (export ${exportName}) does not exist in this checkout.\n`,
+    );
+    return undefined;
+  }
+  const module = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+  const run = module[exportName];
+  if (typeof run !== 'function') {
+    process.stderr.write(
+      `the ${suite} suite is not available yet: bench/${file} does not export ${exportName}().\n`,
+    );
+    return undefined;
+  }
+  const returned: unknown = await run({ quick: args.quick, json: args.json });
+  const result = {
+    suite,
+    ...(typeof returned === 'object' && returned !== null ? returned : { result: returned }),
+  };
+  // These suites print their own tables; the dispatcher only adds the JSON line.
+  return { result, text: '' };
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (error instanceof UsageError) {
+      process.stderr.write(`${error.message}\n\n${USAGE}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    process.stderr.write(
+      `bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    process.exitCode = 1;
+  },
+);
