@@ -63,6 +63,8 @@ export interface FileSessionStoreOptions {
 
 /** A lock older than this is broken even if its owner seems alive (locks are held for milliseconds). */
 const STALE_LOCK_MS = 60_000;
+/** An ownerless lock (creator killed between creating and writing it) is stale after this long. */
+const OWNERLESS_LOCK_MS = 2_000;
 /** Transcripts whose uuids this process keeps in memory. */
 const TRANSCRIPT_CACHE_SIZE = 256;
 const MAIN_FILE = 'main.jsonl';
@@ -468,14 +470,16 @@ export class FileSessionStore implements SessionStore {
     }
   }
 
-  /** Breaks the lock when its owner is a dead process on this host, or it is older than a minute. */
+  /** Breaks the lock when its owner is a dead process on this host, it is older than a minute, or it has had no owner for 2 s. */
   async #breakIfStale(lockPath: string): Promise<boolean> {
     const holder = await readOwner(lockPath);
     if (holder === undefined) {
       // Released meanwhile (retry now), or not yet written by its creator: judge by its age.
       const info = await statOrUndefined(lockPath);
       if (info === undefined) return true;
-      if (Date.now() - info.mtimeMs < STALE_LOCK_MS) return false;
+      // The owner is written right after the lock file is created: an ownerless lock older than a moment
+      // belongs to a process killed between the two steps.
+      if (Date.now() - info.mtimeMs < OWNERLESS_LOCK_MS) return false;
     } else {
       const dead = holder.host === hostname() && !isProcessAlive(holder.pid);
       if (!dead && Date.now() - holder.at < STALE_LOCK_MS) return false;
