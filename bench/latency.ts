@@ -25,6 +25,8 @@ export interface LatencyBenchOptions {
   mem0?: boolean;
   /** One size instead of the grid (with `users`). */
   memories?: number;
+  /** Several sizes instead of the default 10k, 100k, 1M (ignored when `memories` is given). */
+  sizes?: number[];
   users?: number;
   /** Searches timed per run (a time budget per run may stop it earlier). */
   queries?: number;
@@ -57,7 +59,8 @@ function plan(options: LatencyBenchOptions): { runs: Plan[]; skipped: LatencyBen
     if (withMem0) runs.push({ system: 'mem0', memories: 1000, users: 10 });
     return { runs, skipped: [] };
   }
-  const sizes = options.memories !== undefined ? [options.memories] : [10_000, 100_000, 1_000_000];
+  const sizes =
+    options.memories !== undefined ? [options.memories] : (options.sizes ?? [10_000, 100_000, 1_000_000]);
   const userCounts = options.users !== undefined ? [options.users] : [1, 100, 1000];
   const runs: Plan[] = [];
   const skipped: LatencyBenchResult['skipped'] = [];
@@ -157,7 +160,7 @@ export async function runLatencyBench(
     ? [10_000]
     : options.memories !== undefined
       ? [options.memories]
-      : [10_000, 100_000, 1_000_000];
+      : (options.sizes ?? [10_000, 100_000, 1_000_000]);
   log(`latency: brute-force scan of ${scanSizes.join(', ')} x 512 float32`);
   const scan = await runWorker<ScanRun[]>({ kind: 'scan', sizes: scanSizes, dimension: 512 });
   const result: LatencyBenchResult = {
@@ -213,6 +216,23 @@ export function renderLatency(result: LatencyBenchResult): string {
         run.db_mb,
         run.load_average,
       ]),
+    ),
+    '',
+    'mneme search by signal (ms; hybrid = dense + keyword + fusion):',
+    markdownTable(
+      ['memories', 'users', 'hybrid p50', 'p95', 'dense p50', 'p95', 'keyword p50', 'p95'],
+      result.runs
+        .filter((run) => run.search_dense_ms && run.search_keyword_ms)
+        .map((run) => [
+          run.memories,
+          run.users,
+          run.search_ms.p50,
+          run.search_ms.p95,
+          run.search_dense_ms?.p50 ?? 0,
+          run.search_dense_ms?.p95 ?? 0,
+          run.search_keyword_ms?.p50 ?? 0,
+          run.search_keyword_ms?.p95 ?? 0,
+        ]),
     ),
     '',
     'Brute-force scan (plain JavaScript, one core, top-10 by dot product) vs binary quantisation + exact re-rank of 500:',

@@ -25,6 +25,7 @@ suites:
             --embedding-cache FILE  keep vectors across runs in FILE
   latency   search latency, add throughput, RSS and DB size on synthetic memories, mneme and mem0
             --memories N --users N  one size (default: the full grid; --quick: a small one)
+            --sizes LIST      several sizes, e.g. 10k,100k (default 10k,100k,1m)
             --queries N       searches timed per run
             --no-mem0         skip Mem0
   hooks     Claude Agent SDK hook overhead per prompt (bench/hooks.ts)
@@ -59,12 +60,16 @@ async function main(argv: readonly string[]): Promise<number> {
       const memories = integerFlag(args, 'memories');
       const users = integerFlag(args, 'users');
       const queries = integerFlag(args, 'queries');
+      const sizes = stringFlag(args, 'sizes')
+        ?.split(',')
+        .map((size) => integerFlag({ ...args, flags: new Map([['size', size.trim()]]) }, 'size') ?? 0);
       outcome = await runLatencyBench({
         quick: args.quick,
         mem0: !args.flags.has('no-mem0'),
         ...(memories !== undefined ? { memories } : {}),
         ...(users !== undefined ? { users } : {}),
         ...(queries !== undefined ? { queries } : {}),
+        ...(sizes ? { sizes } : {}),
       });
       break;
     }

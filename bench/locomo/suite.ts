@@ -51,7 +51,13 @@ export interface LocomoBenchResult {
   suite: 'locomo';
   systems: Partial<Record<SystemName, SystemResult>>;
   questions: Record<string, number>;
-  data: LocomoLoadReport & { path: string; audit: string | null };
+  /** The file's load report; `conversations_used` / `turns_used` are what this run ingested. */
+  data: LocomoLoadReport & {
+    path: string;
+    audit: string | null;
+    conversations_used: number;
+    turns_used: number;
+  };
   ingest: Record<string, unknown>;
   /**
    * `computed` / `texts_per_s`: turns and questions embedded up front. `computed_during_search`: texts a system
@@ -173,7 +179,13 @@ export async function runLocomoBench(
       suite: 'locomo',
       systems: results,
       questions: counts,
-      data: { ...loaded.report, path: options.dataPath, audit: options.auditPath ?? null },
+      data: {
+        ...loaded.report,
+        path: options.dataPath,
+        audit: options.auditPath ?? null,
+        conversations_used: conversations.length,
+        turns_used: turns,
+      },
       ingest,
       embedding: {
         embedder: embedder.id,
@@ -324,7 +336,7 @@ export function renderLocomo(result: LocomoBenchResult): string {
     ];
   };
   const sections = [
-    `LoCoMo retrieval (${result.data.path}; ${result.data.conversations} conversations, ${result.data.turns} turns) — ${result.machine.cpuModel}, ${result.machine.cores} cores, Node ${result.machine.node}, ${result.machine.date.slice(0, 10)}`,
+    `LoCoMo retrieval (${result.data.path}; ${result.data.conversations_used} of ${result.data.conversations} conversations, ${result.data.turns_used} turns) — ${result.machine.cpuModel}, ${result.machine.cores} cores, Node ${result.machine.node}, ${result.machine.date.slice(0, 10)}`,
     '',
     `Categories 1-4 (${Object.entries(result.questions)
       .filter(([category]) => category !== '5')

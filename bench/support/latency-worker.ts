@@ -66,6 +66,9 @@ export interface LatencyRun {
   queries_with_embedding: number;
   /** 1-minute load average when this run started (other work on the machine inflates timings). */
   load_average: number;
+  /** mneme only: `mode: 'dense'` and `mode: 'keyword'` searches alone (precomputed query vector). */
+  search_dense_ms?: LatencySummary;
+  search_keyword_ms?: LatencySummary;
 }
 
 /** One row of the brute-force scan measurement. */
@@ -215,6 +218,32 @@ async function measureMneme(task: Extract<LatencyTask, { kind: 'mneme' | 'mem0' 
       },
       'mneme search',
     );
+    // The two signals alone (precomputed query vector), to show which one limits the hybrid search.
+    const denseOnly = await timeRepeated(
+      Math.min(task.queries, 100),
+      task.budgetMs / 2,
+      10,
+      async (index) => {
+        const query = queries[index] ?? corpus.query();
+        await memory.search(query.text, {
+          userId: userFor(),
+          limit: 10,
+          mode: 'dense',
+          queryEmbedding: query.vector,
+        });
+      },
+      'mneme dense',
+    );
+    const keywordOnly = await timeRepeated(
+      Math.min(task.queries, 100),
+      task.budgetMs / 2,
+      10,
+      async (index) => {
+        const query = queries[index] ?? corpus.query();
+        await memory.search(query.text, { userId: userFor(), limit: 10, mode: 'keyword' });
+      },
+      'mneme keyword',
+    );
     // With the embedder: distinct question texts, so none is cached. Load the model first (about a second).
     await local.embed({ texts: ['load the model'], purpose: 'query' });
     const taken = new Set<string>();
@@ -255,6 +284,8 @@ async function measureMneme(task: Extract<LatencyTask, { kind: 'mneme' | 'mem0' 
       queries: search.length,
       queries_with_embedding: withEmbedding.length,
       load_average: startLoad,
+      search_dense_ms: summarise(denseOnly),
+      search_keyword_ms: summarise(keywordOnly),
     };
   } finally {
     rmSync(directory, { recursive: true, force: true });

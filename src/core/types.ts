@@ -79,7 +79,7 @@ export interface MemoryRecord {
 export interface SearchScores {
   /** Cosine similarity of query and memory embeddings, mapped to [0, 1]. */
   dense: number;
-  /** BM25 keyword score, saturated to [0, 1] (`bm25 / (bm25 + 1)`, see ranking.ts). */
+  /** BM25 keyword score, saturated to [0, 1] (`bm25 / (bm25 + keywordSaturation), 8 by default`, see ranking.ts). */
   keyword: number;
   /** Exponential decay over the memory's age (`observedAt`), half-life configurable. */
   recency: number;
