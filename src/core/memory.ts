@@ -15,7 +15,7 @@ import { ConfigError, NotFoundError, ValidationError } from './errors.js';
 import { type FilterNode, parseFilter } from './filters.js';
 import { createConsoleLogger, type Logger } from './logger.js';
 import { fuseCandidates, type RankingOptions, resolveRanking } from './ranking.js';
-import { mergeScopes } from './scope.js';
+import { mergeScopes, pickScope } from './scope.js';
 import { hashText, keywordTerms } from './text.js';
 import type { HistoryEvent, MemoryRecord, Message, Metadata, Scope, SearchResult } from './types.js';
 import { SCOPE_KEYS } from './types.js';
@@ -303,7 +303,7 @@ export class Memory {
         {
           type: 'update',
           id: validId,
-          scope: pickRecordScope(current),
+          scope: pickScope(current),
           patch,
           ...(embedding ? { embedding } : {}),
           event: {
@@ -337,7 +337,7 @@ export class Memory {
         {
           type: 'delete',
           id: validId,
-          scope: pickRecordScope(current),
+          scope: pickScope(current),
           event: { event: 'DELETE', previousValue: current.memory, actor: 'user', createdAt: this.now() },
         },
       ],
@@ -676,15 +676,6 @@ function isUsableVector(vector: Float32Array): boolean {
     if (value !== 0) nonZero = true;
   }
   return nonZero;
-}
-
-function pickRecordScope(record: MemoryRecord): Scope {
-  const scope: Scope = {};
-  for (const key of SCOPE_KEYS) {
-    const value = record[key];
-    if (value !== undefined) scope[key] = value;
-  }
-  return scope;
 }
 
 // Top-level AND equality conditions on scope fields (`{ user_id: 'alice' }`, Mem0 style) act as scope.

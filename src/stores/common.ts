@@ -36,18 +36,6 @@ export function assertScope(scope: Scope | undefined, field = 'scope'): asserts 
   }
 }
 
-/** The scope fields of a record (the ones that are set). */
-export function scopeOf(record: Scope): Scope {
-  const scope: Scope = {};
-  for (const [key, value] of scopeEntries(record)) scope[key] = value;
-  return scope;
-}
-
-/** True when every field named by `scope` equals the record's field. */
-export function inScope(record: Scope, scope: Scope): boolean {
-  return scopeEntries(scope).every(([key, value]) => record[key] === value);
-}
-
 /**
  * The visibility rule of the seam, for instant `T = asOf ?? now`:
  * - unless `includeSuperseded`: no `validTo` at or before T;

@@ -4,10 +4,12 @@
  * search by dot product of the (normalised) vectors, keyword search by BM25 computed like FTS5
  * (`keyword-index.ts`), and all-or-nothing `apply` by copy-on-write. Nothing survives `close()`.
  */
+
 import { randomUUID } from 'node:crypto';
 import { NotFoundError, StoreError } from '../core/errors.js';
 import type { FilterNode } from '../core/filters.js';
 import { matchesFilter } from '../core/filters.js';
+import { isWithinScope, pickScope } from '../core/scope.js';
 import type { HistoryEvent, MemoryRecord, Scope } from '../core/types.js';
 import { SCOPE_KEYS } from '../core/types.js';
 import {
@@ -18,11 +20,9 @@ import {
   checkEmbedder,
   decodeCursor,
   encodeCursor,
-  inScope,
   isVisible,
   notOpenError,
   scopeEntries,
-  scopeOf,
 } from './common.js';
 import { KeywordIndex } from './keyword-index.js';
 import type {
@@ -155,7 +155,7 @@ export class InMemoryStore implements MemoryStore {
   private applyChange(state: State, change: MemoryChange, dimension: number, field: string): void {
     if (change.type === 'insert') {
       const record = change.record;
-      assertScope(scopeOf(record), `${field}.record`);
+      assertScope(pickScope(record), `${field}.record`);
       assertDimension(change.embedding, dimension, `${field}.embedding`);
       if (state.records.has(record.id)) {
         throw new StoreError(`memory ${record.id} already exists: inserts need a new id`, {
@@ -193,14 +193,14 @@ export class InMemoryStore implements MemoryStore {
   private pushEvent(state: State, record: MemoryRecord, event: NewHistoryEvent): void {
     state.history.push({
       event: copy({ ...event, id: randomUUID(), memoryId: record.id }),
-      scope: scopeOf(record),
+      scope: pickScope(record),
     });
   }
 
   private findRecord(state: State, id: string, scope: Scope | undefined): MemoryRecord | undefined {
     if (scope !== undefined) assertScope(scope);
     const record = state.records.get(id);
-    if (!record || (scope !== undefined && !inScope(record, scope))) return undefined;
+    if (!record || (scope !== undefined && !isWithinScope(record, scope))) return undefined;
     return record;
   }
 
@@ -214,7 +214,7 @@ export class InMemoryStore implements MemoryStore {
     assertScope(scope);
     const records: MemoryRecord[] = [];
     for (const record of this.state.records.values()) {
-      if (inScope(record, scope) && isVisible(record, temporal) && matchesFilter(record, filter)) {
+      if (isWithinScope(record, scope) && isVisible(record, temporal) && matchesFilter(record, filter)) {
         records.push(record);
       }
     }
@@ -323,7 +323,7 @@ export class InMemoryStore implements MemoryStore {
     return this.state.history
       .filter(
         (stored) =>
-          stored.event.memoryId === options.id && (scope === undefined || inScope(stored.scope, scope)),
+          stored.event.memoryId === options.id && (scope === undefined || isWithinScope(stored.scope, scope)),
       )
       .map((stored) => structuredClone(stored.event));
   }
@@ -339,7 +339,7 @@ export class InMemoryStore implements MemoryStore {
     const records = this.visible(options.scope, options.temporal).sort(byNewest);
     const events = new Map<string, HistoryEvent[]>();
     for (const stored of history) {
-      if (!inScope(stored.scope, options.scope)) continue;
+      if (!isWithinScope(stored.scope, options.scope)) continue;
       const list = events.get(stored.event.memoryId) ?? [];
       list.push(stored.event);
       events.set(stored.event.memoryId, list);
@@ -359,16 +359,16 @@ export class InMemoryStore implements MemoryStore {
     const next = cloneState(this.state);
     const erased = new Map<string, Scope>();
     for (const record of this.state.records.values()) {
-      if (!inScope(record, options.scope)) continue;
+      if (!isWithinScope(record, options.scope)) continue;
       next.records.delete(record.id);
       next.vectors.delete(record.id);
       next.keywords.delete(record.id);
-      erased.set(record.id, scopeOf(record));
+      erased.set(record.id, pickScope(record));
     }
     const touched = new Map<string, Scope>();
     next.history = next.history.map((stored) => {
       const { previousValue, newValue, reason, ...kept } = stored.event;
-      if (!inScope(stored.scope, options.scope)) return stored;
+      if (!isWithinScope(stored.scope, options.scope)) return stored;
       if (previousValue === undefined && newValue === undefined && reason === undefined) return stored;
       touched.set(stored.event.memoryId, stored.scope);
       return { event: kept, scope: stored.scope };
@@ -380,7 +380,7 @@ export class InMemoryStore implements MemoryStore {
       });
     }
     for (const [id, stored] of this.state.queue) {
-      if (inScope(stored.item.scope, options.scope)) next.queue.delete(id);
+      if (isWithinScope(stored.item.scope, options.scope)) next.queue.delete(id);
     }
     this.state = next;
     return erased.size;
@@ -390,8 +390,8 @@ export class InMemoryStore implements MemoryStore {
     this.requireOpen();
     const counts = new Map<string, Scope & { count: number }>();
     for (const record of this.state.records.values()) {
-      if (options.within !== undefined && !inScope(record, options.within)) continue;
-      const scope = scopeOf(record);
+      if (options.within !== undefined && !isWithinScope(record, options.within)) continue;
+      const scope = pickScope(record);
       const key = JSON.stringify(SCOPE_KEYS.map((name) => scope[name] ?? null));
       const entry = counts.get(key) ?? { ...scope, count: 0 };
       entry.count += 1;
@@ -405,7 +405,7 @@ export class InMemoryStore implements MemoryStore {
     assertScope(options.scope);
     const item: QueueItem = {
       id: randomUUID(),
-      scope: scopeOf(options.scope),
+      scope: pickScope(options.scope),
       payload: JSON.parse(JSON.stringify(options.payload ?? null)),
       attempts: 0,
       enqueuedAt: options.now,
@@ -508,7 +508,7 @@ export class InMemoryStore implements MemoryStore {
     for (const [index, item] of options.items.entries()) {
       const { record } = item;
       if (next.records.has(record.id)) continue;
-      assertScope(scopeOf(record), `items[${index}].record`);
+      assertScope(pickScope(record), `items[${index}].record`);
       assertDimension(item.embedding, dimension, `items[${index}].embedding`);
       next.records.set(record.id, copy(record));
       next.vectors.set(record.id, Float32Array.from(item.embedding));
@@ -518,7 +518,7 @@ export class InMemoryStore implements MemoryStore {
         eventIds.add(event.id);
         next.history.push({
           event: copy({ ...event, memoryId: record.id }),
-          scope: scopeOf(record),
+          scope: pickScope(record),
         });
       }
       written += 1;

@@ -4,10 +4,12 @@
  * whole transaction back. Rows addressed by id are locked (`FOR UPDATE`) before they change, so concurrent
  * writers to one memory serialize.
  */
+
 import { randomUUID } from 'node:crypto';
 import { NotFoundError, StoreError } from '../../core/errors.js';
+import { pickScope } from '../../core/scope.js';
 import type { HistoryEvent, MemoryRecord, Scope } from '../../core/types.js';
-import { assertDimension, assertScope, scopeOf } from '../common.js';
+import { assertDimension, assertScope } from '../common.js';
 import { SQL_COLUMNS, SqlConditions } from '../sql-filter.js';
 import type { MemoryChange, MemoryPatch, NewHistoryEvent } from '../types.js';
 import type { Queryable } from './pool.js';
@@ -73,7 +75,7 @@ async function applyChange(context: WriteContext, change: MemoryChange, field: s
   const { client, names } = context;
   if (change.type === 'insert') {
     await insertMemory(context, change.record, change.embedding, field);
-    await insertEvent(client, names, change.record.id, scopeOf(change.record), change.event);
+    await insertEvent(client, names, change.record.id, pickScope(change.record), change.event);
     return;
   }
   if (change.scope !== undefined) assertScope(change.scope, `${field}.scope`);
@@ -120,7 +122,7 @@ async function insertMemory(
   embedding: Float32Array,
   field: string,
 ): Promise<void> {
-  assertScope(scopeOf(record), `${field}.record`);
+  assertScope(pickScope(record), `${field}.record`);
   assertDimension(embedding, context.dimension, `${field}.embedding`);
   const placeholders = Array.from({ length: INSERT_COLUMN_COUNT }, (_, index) => `$${index + 1}`).join(', ');
   const inserted = await context.client.query(
@@ -234,7 +236,7 @@ export async function restoreItems(
   const { client, names, vector } = context;
   const firstById = new Map<string, (typeof items)[number]>();
   for (const [index, item] of items.entries()) {
-    assertScope(scopeOf(item.record), `items[${index}].record`);
+    assertScope(pickScope(item.record), `items[${index}].record`);
     assertDimension(item.embedding, context.dimension, `items[${index}].embedding`);
     if (!firstById.has(item.record.id)) firstById.set(item.record.id, item);
   }
@@ -266,7 +268,7 @@ export async function restoreItems(
   const events: unknown[][] = Array.from({ length: 13 }, () => []);
   for (const item of unique) {
     if (!written.has(item.record.id)) continue;
-    const scope = scopeOf(item.record);
+    const scope = pickScope(item.record);
     for (const event of item.history) {
       [
         event.id,

@@ -3,11 +3,13 @@
  * list (rows, vectors, keyword entries, history, queue completion), erasing a scope, restoring a scan.
  * Any throw rolls the whole transaction back.
  */
+
 import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { NotFoundError, StoreError } from '../../core/errors.js';
+import { pickScope } from '../../core/scope.js';
 import type { HistoryEvent, MemoryRecord, Scope } from '../../core/types.js';
-import { assertDimension, assertScope, scopeOf } from '../common.js';
+import { assertDimension, assertScope } from '../common.js';
 import { SQL_COLUMNS, SqlConditions, sqliteDialect } from '../sql-filter.js';
 import type { MemoryChange, MemoryPatch, NewHistoryEvent } from '../types.js';
 import {
@@ -76,7 +78,7 @@ export function applyChanges(
 function applyChange(prepare: Prepare, change: MemoryChange, dimension: number, field: string): void {
   if (change.type === 'insert') {
     insertMemory(prepare, change.record, change.embedding, dimension, field);
-    insertEvent(prepare, change.record.id, scopeOf(change.record), change.event);
+    insertEvent(prepare, change.record.id, pickScope(change.record), change.event);
     return;
   }
   const row = findRow(prepare, change.id, change.scope);
@@ -117,7 +119,7 @@ function insertMemory(
   dimension: number,
   field: string,
 ): void {
-  assertScope(scopeOf(record), `${field}.record`);
+  assertScope(pickScope(record), `${field}.record`);
   assertDimension(embedding, dimension, `${field}.embedding`);
   if (prepare('SELECT 1 FROM memories WHERE id = ?').get(record.id) !== undefined) {
     throw new StoreError(`memory ${record.id} already exists: inserts need a new id`, { code: 'conflict' });
@@ -213,7 +215,7 @@ export function restoreItems(
   for (const [index, item] of items.entries()) {
     if (prepare('SELECT 1 FROM memories WHERE id = ?').get(item.record.id) !== undefined) continue;
     insertMemory(prepare, item.record, item.embedding, dimension, `items[${index}]`);
-    const scope = scopeOf(item.record);
+    const scope = pickScope(item.record);
     for (const event of item.history) {
       if (prepare('SELECT 1 FROM history WHERE id = ?').get(event.id) !== undefined) continue;
       const { id, memoryId: _memoryId, ...rest } = event;
