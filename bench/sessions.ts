@@ -15,9 +15,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { createSessionStore, PostgresSessionStore } from '../src/sessions/index.js';
+import { createSessionStore } from '../src/sessions/index.js';
 import type { SessionStore, SessionStoreEntry } from '../src/sessions/types.js';
-import { type LocalS3, startLocalS3 } from '../test/sessions/fixtures/s3-server.js';
+import { type LocalS3, startLocalS3 } from '../test/support/s3-server.js';
+import { postgresScratch, redisScratch } from '../test/support/session-backends.js';
 import { describeMachine, type MachineInfo, machineInfo } from './support/machine.js';
 import { log } from './support/progress.js';
 import { type LatencySummary, nowMs, round, summarise } from './support/stats.js';
@@ -83,12 +84,6 @@ export async function runSessionsBench(options: SessionsBenchOptions): Promise<S
     Object.assign(process.env, s3.env);
     const redisUrl = process.env.MNEME_TEST_REDIS_URL;
     const postgresUrl = process.env.MNEME_TEST_POSTGRES_URL;
-    const redisPrefix = `mneme-bench-${randomUUID()}`;
-    const postgresTable = `mneme_bench_sessions_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
-    const postgresStoreUrl =
-      postgresUrl === undefined
-        ? undefined
-        : `${postgresUrl}${postgresUrl.includes('?') ? '&' : '?'}table=${postgresTable}`;
     const targets: Target[] = [
       { label: 'file (fsync always)', url: pathToFileURL(join(dir, 'files-always')).href },
       { label: 'file (fsync never)', url: `${pathToFileURL(join(dir, 'files-never')).href}?fsync=never` },
@@ -96,25 +91,10 @@ export async function runSessionsBench(options: SessionsBenchOptions): Promise<S
       { label: 'sqlite (fsync never)', url: `sqlite://${join(dir, 'never.db')}?fsync=never` },
       redisUrl === undefined
         ? { label: 'redis', skip: 'MNEME_TEST_REDIS_URL not set' }
-        : {
-            label: 'redis',
-            url: `${redisUrl}${redisUrl.includes('?') ? '&' : '?'}prefix=${redisPrefix}`,
-            cleanup: () => dropRedisPrefix(redisUrl, redisPrefix),
-          },
-      postgresStoreUrl === undefined
+        : { label: 'redis', ...redisScratch(redisUrl, 'mneme-bench') },
+      postgresUrl === undefined
         ? { label: 'postgres', skip: 'MNEME_TEST_POSTGRES_URL not set' }
-        : {
-            label: 'postgres',
-            url: postgresStoreUrl,
-            cleanup: async () => {
-              const admin = new PostgresSessionStore({ connectionString: postgresStoreUrl });
-              try {
-                await admin.dropTables();
-              } finally {
-                await admin.close();
-              }
-            },
-          },
+        : { label: 'postgres', ...postgresScratch(postgresUrl, 'mneme_bench_sessions') },
       { label: 's3 (local s3rver)', url: s3.url(`bench/${randomUUID()}`) },
     ];
     for (const target of targets) {
@@ -213,21 +193,6 @@ function transcriptEntry(sessionId: string, index: number): SessionStoreEntry {
         }
       : { role: 'user', content: text },
   };
-}
-
-async function dropRedisPrefix(url: string, prefix: string): Promise<void> {
-  const { Redis } = await import('ioredis');
-  const redis = new Redis(url);
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    await redis.quit();
-  }
 }
 
 /** The human-readable report: one table row per store. */

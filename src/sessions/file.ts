@@ -29,17 +29,17 @@ import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promis
 import { hostname } from 'node:os';
 import { dirname, join, resolve, sep } from 'node:path';
 import { StoreError, ValidationError } from '../core/errors.js';
+import { prepareAppend } from './append.js';
 import { KeyedMutex, LruMap, mapLimit, sleep, toStoreError } from './internal.js';
 import {
+  addUuids,
   decodeKeyPart,
   encodeKeyPart,
-  entryUuid,
   newEntryIndexes,
-  serializeEntries,
   validateKeyPart,
   validateSessionKey,
 } from './keys.js';
-import { loadSummaryFolder, nextMtime } from './summaries.js';
+import { nextMtime, type StoredSummary } from './summaries.js';
 import type {
   SessionKey,
   SessionStore,
@@ -87,7 +87,7 @@ interface TranscriptState {
   size: number;
   uuids: Set<string>;
   /** Main transcripts: the summary this process last wrote, valid while no other process appended since. */
-  summary?: { mtime: number; data: Record<string, unknown> } | undefined;
+  summary?: StoredSummary | undefined;
 }
 
 interface LockOwner {
@@ -123,10 +123,9 @@ export class FileSessionStore implements SessionStore {
 
   async append(key: SessionKey, entries: SessionStoreEntry[]): Promise<void> {
     this.#assertOpen();
-    validateSessionKey(key);
-    const lines = serializeEntries(entries);
-    if (lines.length === 0) return;
-    const fold = key.subpath === undefined ? await loadSummaryFolder() : undefined;
+    const prepared = await prepareAppend(key, entries);
+    if (prepared === undefined) return;
+    const { lines, fold } = prepared;
     const paths = this.#paths(key);
     try {
       await this.#mutex.run(paths.sessionDir, () =>
@@ -145,10 +144,7 @@ export class FileSessionStore implements SessionStore {
               if (created) await syncDirectory(dirname(paths.transcript));
             }
             state.size += buffer.length;
-            for (const entry of added) {
-              const uuid = entryUuid(entry);
-              if (uuid !== undefined) state.uuids.add(uuid);
-            }
+            addUuids(state.uuids, added);
             if (fold === undefined) return;
             const mtime = nextMtime(Date.now(), previousMtime);
             // +0.5 ms: utimes keeps microseconds and its float conversion can land just below the intended
@@ -362,17 +358,14 @@ export class FileSessionStore implements SessionStore {
         await handle.truncate(state.size + complete);
       }
       const text = buffer.subarray(0, complete).toString('utf8');
-      for (const entry of parseJsonl(text, path)) {
-        const uuid = entryUuid(entry);
-        if (uuid !== undefined) state.uuids.add(uuid);
-      }
+      addUuids(state.uuids, parseJsonl(text, path));
       state.size += complete;
     }
     const previousMtime = state.size > 0 ? Math.floor(info.mtimeMs) : undefined;
     return { state, previousMtime, created: info.size === 0 };
   }
 
-  async #readSummary(path: string): Promise<{ mtime: number; data: Record<string, unknown> } | undefined> {
+  async #readSummary(path: string): Promise<StoredSummary | undefined> {
     let text: string;
     try {
       text = await readFile(path, 'utf8');

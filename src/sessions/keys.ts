@@ -81,6 +81,14 @@ export function entryUuid(entry: SessionStoreEntry): string | undefined {
   return typeof uuid === 'string' && uuid.length > 0 ? uuid : undefined;
 }
 
+/** Adds the uuid of each of `entries` that has one to `uuids` (a backend's record of what a transcript holds). */
+export function addUuids(uuids: Set<string>, entries: Iterable<SessionStoreEntry>): void {
+  for (const entry of entries) {
+    const uuid = entryUuid(entry);
+    if (uuid !== undefined) uuids.add(uuid);
+  }
+}
+
 /**
  * Indexes of the entries of a batch to append: those without a uuid, and the first occurrence of each uuid
  * that `isKnown` does not report. `isKnown` sees every uuid of the batch once, in order.

@@ -14,10 +14,12 @@
  */
 import { createHash } from 'node:crypto';
 import type { Pool, PoolClient, PoolConfig } from 'pg';
-import { ConfigError, StoreError } from '../core/errors.js';
+import { ConfigError } from '../core/errors.js';
+import { prepareAppend } from './append.js';
+import { LazyConnection } from './connection.js';
 import { importOptional, KeyedMutex, toStoreError } from './internal.js';
-import { entryUuid, newEntryIndexes, serializeEntries, validateKeyPart, validateSessionKey } from './keys.js';
-import { loadSummaryFolder, nextMtime, parseSummaryData } from './summaries.js';
+import { entryUuid, newEntryIndexes, validateKeyPart, validateSessionKey } from './keys.js';
+import { nextMtime, parseStoredSummary, toSummaryEntry } from './summaries.js';
 import type {
   SessionKey,
   SessionStore,
@@ -25,6 +27,7 @@ import type {
   SessionStoreEntry,
   SessionSummaryEntry,
 } from './types.js';
+import { redactUrl, takeUrlParam } from './urls.js';
 
 /** Options of {@link PostgresSessionStore}. */
 export interface PostgresSessionStoreOptions {
@@ -54,14 +57,11 @@ export class PostgresSessionStore implements SessionStore {
   readonly #poolSize: number;
   /** Keeps this process's appends to one session in call order (the advisory lock orders processes). */
   readonly #mutex = new KeyedMutex();
-  #pool: Promise<Pool> | undefined;
-  #closed = false;
+  readonly #pool: LazyConnection<Pool>;
 
   constructor(options: PostgresSessionStoreOptions) {
-    const url = new URL(options.connectionString);
-    const fromUrl = url.searchParams.get('table');
-    url.searchParams.delete('table');
-    this.#connectionString = url.toString();
+    const { url, value: fromUrl } = takeUrlParam(options.connectionString, 'table');
+    this.#connectionString = url;
     const table = options.table ?? fromUrl ?? 'mneme_sessions';
     const parts = table.split('.');
     if (parts.length > 2 || !parts.every((part) => IDENTIFIER.test(part))) {
@@ -77,13 +77,18 @@ export class PostgresSessionStore implements SessionStore {
     this.#entries = `${schema}"${name}_entries"`;
     this.#indexName = `"${name}_entries_uuid"`;
     this.#poolSize = options.poolSize ?? 4;
+    this.#pool = new LazyConnection({
+      backend: 'postgres',
+      operation: `open ${table} at ${redactUrl(url)}`,
+      open: () => this.#openPool(),
+      dispose: (pool) => pool.end(),
+    });
   }
 
   async append(key: SessionKey, entries: SessionStoreEntry[]): Promise<void> {
-    validateSessionKey(key);
-    const lines = serializeEntries(entries);
-    if (lines.length === 0) return;
-    const fold = key.subpath === undefined ? await loadSummaryFolder() : undefined;
+    const prepared = await prepareAppend(key, entries);
+    if (prepared === undefined) return;
+    const { lines, fold } = prepared;
     const indexes = newEntryIndexes(entries, () => false);
     const subpath = key.subpath ?? '';
     try {
@@ -131,12 +136,8 @@ export class PostgresSessionStore implements SessionStore {
           const added = row.seqs
             .map((seq) => Number(seq) - base - 1)
             .map((position) => entries[indexes[position] as number] as SessionStoreEntry);
-          const previousMtime = row.mtime === null ? undefined : Number(row.mtime);
-          const previous =
-            previousMtime === undefined
-              ? undefined
-              : { mtime: previousMtime, data: parseSummaryData(row.summary, 'postgres') };
-          const summary = fold(previous, key, added, nextMtime(Number(row.now), previousMtime));
+          const previous = parseStoredSummary(row.mtime, row.summary, 'postgres');
+          const summary = fold(previous, key, added, nextMtime(Number(row.now), previous?.mtime));
           await client.query(
             `INSERT INTO ${this.table} (project_key, session_id, mtime, summary) VALUES ($1, $2, $3, $4::json)
            ON CONFLICT (project_key, session_id) DO UPDATE SET mtime = excluded.mtime, summary = excluded.summary`,
@@ -151,7 +152,7 @@ export class PostgresSessionStore implements SessionStore {
 
   async load(key: SessionKey): Promise<SessionStoreEntry[] | null> {
     validateSessionKey(key);
-    const pool = await this.#connect();
+    const pool = await this.#pool.get();
     try {
       const result = await pool.query<{ entry: SessionStoreEntry }>(
         `SELECT entry FROM ${this.#entries} WHERE project_key = $1 AND session_id = $2 AND subpath = $3 ORDER BY seq`,
@@ -165,7 +166,7 @@ export class PostgresSessionStore implements SessionStore {
 
   async listSessions(projectKey: string): Promise<Array<{ sessionId: string; mtime: number }>> {
     validateKeyPart('projectKey', projectKey);
-    const pool = await this.#connect();
+    const pool = await this.#pool.get();
     try {
       const result = await pool.query<{ session_id: string; mtime: string }>(
         `SELECT session_id, mtime FROM ${this.table} WHERE project_key = $1`,
@@ -179,17 +180,13 @@ export class PostgresSessionStore implements SessionStore {
 
   async listSessionSummaries(projectKey: string): Promise<SessionSummaryEntry[]> {
     validateKeyPart('projectKey', projectKey);
-    const pool = await this.#connect();
+    const pool = await this.#pool.get();
     try {
       const result = await pool.query<{ session_id: string; mtime: string; summary: unknown }>(
         `SELECT session_id, mtime, summary FROM ${this.table} WHERE project_key = $1`,
         [projectKey],
       );
-      return result.rows.map((row) => ({
-        sessionId: row.session_id,
-        mtime: Number(row.mtime),
-        data: parseSummaryData(row.summary, 'postgres'),
-      }));
+      return result.rows.map((row) => toSummaryEntry(row.session_id, row.mtime, row.summary, 'postgres'));
     } catch (error) {
       throw toStoreError('postgres', 'listSessionSummaries', error);
     }
@@ -225,7 +222,7 @@ export class PostgresSessionStore implements SessionStore {
 
   async listSubkeys(key: { projectKey: string; sessionId: string }): Promise<string[]> {
     validateSessionKey({ projectKey: key.projectKey, sessionId: key.sessionId });
-    const pool = await this.#connect();
+    const pool = await this.#pool.get();
     try {
       const result = await pool.query<{ subpath: string }>(
         `SELECT DISTINCT subpath FROM ${this.#entries} WHERE project_key = $1 AND session_id = $2 AND subpath <> ''`,
@@ -238,17 +235,12 @@ export class PostgresSessionStore implements SessionStore {
   }
 
   async close(): Promise<void> {
-    this.#closed = true;
-    const pool = this.#pool;
-    this.#pool = undefined;
-    if (pool === undefined) return;
-    const opened = await pool.catch(() => undefined);
-    if (opened !== undefined) await opened.end();
+    await this.#pool.close();
   }
 
   /** Drops both tables (tests and `mneme` maintenance). */
   async dropTables(): Promise<void> {
-    const pool = await this.#connect();
+    const pool = await this.#pool.get();
     await pool.query(`DROP TABLE IF EXISTS ${this.#entries}, ${this.table}`);
   }
 
@@ -261,7 +253,7 @@ export class PostgresSessionStore implements SessionStore {
   }
 
   async #transaction(lockKey: string, work: (client: PoolClient) => Promise<void>): Promise<void> {
-    const pool = await this.#connect();
+    const pool = await this.#pool.get();
     const client = await pool.connect();
     let broken = false;
     try {
@@ -282,32 +274,21 @@ export class PostgresSessionStore implements SessionStore {
     }
   }
 
-  #connect(): Promise<Pool> {
-    if (this.#closed) return Promise.reject(new StoreError('postgres session store: used after close()'));
-    this.#pool ??= (async () => {
-      const module = await importOptional<{ Pool: new (config: PoolConfig) => Pool }>(
-        'pg',
-        'The PostgreSQL session store (postgres:// URLs)',
-      );
-      const pool = new module.Pool({ connectionString: this.#connectionString, max: this.#poolSize });
-      // An idle client's network error must not crash the process; the next query reports it.
-      pool.on('error', () => {});
-      try {
-        await this.#createTables(pool);
-      } catch (error) {
-        await pool.end();
-        throw error;
-      }
-      return pool;
-    })().catch((error: unknown) => {
-      this.#pool = undefined;
-      throw toStoreError(
-        'postgres',
-        `open ${this.#tableName} at ${redactedUrl(this.#connectionString)}`,
-        error,
-      );
-    });
-    return this.#pool;
+  async #openPool(): Promise<Pool> {
+    const module = await importOptional<{ Pool: new (config: PoolConfig) => Pool }>(
+      'pg',
+      'The PostgreSQL session store (postgres:// URLs)',
+    );
+    const pool = new module.Pool({ connectionString: this.#connectionString, max: this.#poolSize });
+    // An idle client's network error must not crash the process; the next query reports it.
+    pool.on('error', () => {});
+    try {
+      await this.#createTables(pool);
+    } catch (error) {
+      await pool.end();
+      throw error;
+    }
+    return pool;
   }
 
   async #createTables(pool: Pool): Promise<void> {
@@ -345,10 +326,4 @@ export class PostgresSessionStore implements SessionStore {
       client.release();
     }
   }
-}
-
-function redactedUrl(url: string): string {
-  const parsed = new URL(url);
-  if (parsed.password !== '') parsed.password = '***';
-  return parsed.toString();
 }

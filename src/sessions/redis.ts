@@ -17,17 +17,18 @@
 import { createHash } from 'node:crypto';
 import type { Redis as RedisClient, RedisOptions } from 'ioredis';
 import { StoreError } from '../core/errors.js';
+import { prepareAppend } from './append.js';
+import { LazyConnection } from './connection.js';
 import { importOptional, KeyedMutex, sleep, toStoreError } from './internal.js';
 import {
   decodeKeyPart,
   encodeKeyPart,
   entryUuid,
   newEntryIndexes,
-  serializeEntries,
   validateKeyPart,
   validateSessionKey,
 } from './keys.js';
-import { loadSummaryFolder, parseSummaryData } from './summaries.js';
+import { parseStoredSummary, toSummaryEntry } from './summaries.js';
 import type {
   SessionKey,
   SessionStore,
@@ -35,6 +36,7 @@ import type {
   SessionStoreEntry,
   SessionSummaryEntry,
 } from './types.js';
+import { redactUrl, takeUrlParam } from './urls.js';
 
 /** Options of {@link RedisSessionStore}. */
 export interface RedisSessionStoreOptions {
@@ -109,23 +111,27 @@ export class RedisSessionStore implements SessionStore {
   readonly prefix: string;
   readonly #url: string;
   readonly #mutex = new KeyedMutex();
-  #client: Promise<RedisClient> | undefined;
-  #closed = false;
+  readonly #client: LazyConnection<RedisClient>;
 
   constructor(options: RedisSessionStoreOptions) {
-    const url = new URL(options.url);
-    const fromUrl = url.searchParams.get('prefix');
-    url.searchParams.delete('prefix');
-    this.#url = url.toString();
+    const { url, value: fromUrl } = takeUrlParam(options.url, 'prefix');
+    this.#url = url;
     this.prefix = options.prefix ?? fromUrl ?? 'mneme';
+    this.#client = new LazyConnection({
+      backend: 'redis',
+      operation: `connect to ${redactUrl(url)}`,
+      open: () => this.#openClient(),
+      dispose: async (redis) => {
+        await redis.quit();
+      },
+    });
   }
 
   async append(key: SessionKey, entries: SessionStoreEntry[]): Promise<void> {
-    validateSessionKey(key);
-    const lines = serializeEntries(entries);
-    if (lines.length === 0) return;
-    const fold = key.subpath === undefined ? await loadSummaryFolder() : undefined;
-    const redis = await this.#connect();
+    const prepared = await prepareAppend(key, entries);
+    if (prepared === undefined) return;
+    const { lines, fold } = prepared;
+    const redis = await this.#client.get();
     const keys = this.#keys(key);
     const pairs = (indexes: number[]): string[] =>
       indexes.flatMap((index) => [
@@ -156,10 +162,8 @@ export class RedisSessionStore implements SessionStore {
           const indexes = newEntryIndexes(entries, (uuid) => knownUuids.has(uuid));
           if (indexes.length === 0) return;
           const added = indexes.map((index) => entries[index] as SessionStoreEntry);
-          const previous =
-            score === null || summary === null
-              ? undefined
-              : { mtime: Number(score), data: parseSummaryData(summary, 'redis') };
+          // Without its score or its summary key the session has no summary to fold into (as on its first append).
+          const previous = parseStoredSummary(summary === null ? null : score, summary, 'redis');
           // The mtime is stamped by the script from the Redis clock; the folded data does not depend on it.
           const folded = fold(previous, key, added, previous?.mtime ?? 0);
           const result = await this.#eval(
@@ -184,7 +188,7 @@ export class RedisSessionStore implements SessionStore {
 
   async load(key: SessionKey): Promise<SessionStoreEntry[] | null> {
     validateSessionKey(key);
-    const redis = await this.#connect();
+    const redis = await this.#client.get();
     try {
       const lines = await redis.lrange(this.#keys(key).list, 0, -1);
       return lines.length === 0 ? null : lines.map((line) => JSON.parse(line) as SessionStoreEntry);
@@ -195,7 +199,7 @@ export class RedisSessionStore implements SessionStore {
 
   async listSessions(projectKey: string): Promise<Array<{ sessionId: string; mtime: number }>> {
     validateKeyPart('projectKey', projectKey);
-    const redis = await this.#connect();
+    const redis = await this.#client.get();
     try {
       const flat = await redis.zrange(this.#projectIndex(projectKey), 0, -1, 'WITHSCORES');
       const sessions: Array<{ sessionId: string; mtime: number }> = [];
@@ -211,14 +215,16 @@ export class RedisSessionStore implements SessionStore {
   async listSessionSummaries(projectKey: string): Promise<SessionSummaryEntry[]> {
     const sessions = await this.listSessions(projectKey);
     if (sessions.length === 0) return [];
-    const redis = await this.#connect();
+    const redis = await this.#client.get();
     try {
       const summaries = await redis.mget(
         sessions.map((session) => this.#keys({ projectKey, sessionId: session.sessionId }).summary),
       );
       return sessions.flatMap((session, index) => {
         const summary = summaries[index];
-        return typeof summary === 'string' ? [{ ...session, data: parseSummaryData(summary, 'redis') }] : [];
+        return typeof summary === 'string'
+          ? [toSummaryEntry(session.sessionId, session.mtime, summary, 'redis')]
+          : [];
       });
     } catch (error) {
       throw toStoreError('redis', 'listSessionSummaries', error);
@@ -227,7 +233,7 @@ export class RedisSessionStore implements SessionStore {
 
   async delete(key: SessionKey): Promise<void> {
     validateSessionKey(key);
-    const redis = await this.#connect();
+    const redis = await this.#client.get();
     const keys = this.#keys(key);
     try {
       if (key.subpath === undefined) {
@@ -247,7 +253,7 @@ export class RedisSessionStore implements SessionStore {
 
   async listSubkeys(key: { projectKey: string; sessionId: string }): Promise<string[]> {
     validateSessionKey({ projectKey: key.projectKey, sessionId: key.sessionId });
-    const redis = await this.#connect();
+    const redis = await this.#client.get();
     try {
       const names = await redis.smembers(
         this.#keys({ projectKey: key.projectKey, sessionId: key.sessionId }).subkeys,
@@ -264,12 +270,7 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async close(): Promise<void> {
-    this.#closed = true;
-    const client = this.#client;
-    this.#client = undefined;
-    if (client === undefined) return;
-    const redis = await client.catch(() => undefined);
-    if (redis !== undefined) await redis.quit();
+    await this.#client.close();
   }
 
   #projectIndex(projectKey: string): string {
@@ -294,36 +295,29 @@ export class RedisSessionStore implements SessionStore {
     };
   }
 
-  #connect(): Promise<RedisClient> {
-    if (this.#closed) return Promise.reject(new StoreError('redis session store: used after close()'));
-    this.#client ??= (async () => {
-      const module = await importOptional<{ Redis: new (url: string, options: RedisOptions) => RedisClient }>(
-        'ioredis',
-        'The Redis session store (redis:// URLs)',
-      );
-      const redis = new module.Redis(this.#url, {
-        lazyConnect: true,
-        maxRetriesPerRequest: 2,
-        connectTimeout: 10_000,
-      });
-      // Connection errors also reject the command that hit them; the listener keeps ioredis from reporting them
-      // as unhandled and keeps the first cause of a failed connect (ioredis rejects with "Connection is closed").
-      let connectError: unknown;
-      redis.on('error', (error: unknown) => {
-        connectError ??= error;
-      });
-      try {
-        await redis.connect();
-      } catch (error) {
-        redis.disconnect();
-        throw connectError ?? error;
-      }
-      return redis;
-    })().catch((error: unknown) => {
-      this.#client = undefined;
-      throw toStoreError('redis', `connect to ${redactedUrl(this.#url)}`, error);
+  async #openClient(): Promise<RedisClient> {
+    const module = await importOptional<{ Redis: new (url: string, options: RedisOptions) => RedisClient }>(
+      'ioredis',
+      'The Redis session store (redis:// URLs)',
+    );
+    const redis = new module.Redis(this.#url, {
+      lazyConnect: true,
+      maxRetriesPerRequest: 2,
+      connectTimeout: 10_000,
     });
-    return this.#client;
+    // Connection errors also reject the command that hit them; the listener keeps ioredis from reporting them
+    // as unhandled and keeps the first cause of a failed connect (ioredis rejects with "Connection is closed").
+    let connectError: unknown;
+    redis.on('error', (error: unknown) => {
+      connectError ??= error;
+    });
+    try {
+      await redis.connect();
+    } catch (error) {
+      redis.disconnect();
+      throw connectError ?? error;
+    }
+    return redis;
   }
 
   /** EVALSHA with a fallback to EVAL when the server does not have the script cached yet. */
@@ -336,10 +330,4 @@ export class RedisSessionStore implements SessionStore {
       return await redis.eval(script, keys.length, ...keys, ...args);
     }
   }
-}
-
-function redactedUrl(url: string): string {
-  const parsed = new URL(url);
-  if (parsed.password !== '') parsed.password = '***';
-  return parsed.toString();
 }

@@ -25,6 +25,8 @@
 import { randomBytes } from 'node:crypto';
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { StoreError, ValidationError } from '../core/errors.js';
+import { prepareAppend } from './append.js';
+import { LazyConnection } from './connection.js';
 import {
   importOptional,
   isTransient,
@@ -35,15 +37,15 @@ import {
   toStoreError,
 } from './internal.js';
 import {
+  addUuids,
   decodeKeyPart,
   encodeKeyPart,
   entryUuid,
   newEntryIndexes,
-  serializeEntries,
   validateKeyPart,
   validateSessionKey,
 } from './keys.js';
-import { loadSummaryFolder, nextMtime } from './summaries.js';
+import { nextMtime, type StoredSummary, type SummaryFolder } from './summaries.js';
 import type {
   SessionKey,
   SessionStore,
@@ -75,10 +77,9 @@ const MAX_TIMESTAMP = 9_999_999_999_999;
 const CACHE_SIZE = 256;
 const PART_PATTERN = /^(\d{13})-([0-9a-f]{16})\.jsonl$/;
 
-interface StoredSummary {
+/** `summary.json`: the summary and the newest part folded into it (its name). */
+interface WatermarkedSummary extends StoredSummary {
   watermark: string;
-  mtime: number;
-  data: Record<string, unknown>;
 }
 
 /** The S3-backed SessionStore. Create it with `createSessionStore('s3://bucket/prefix?region=...')` or directly. */
@@ -94,10 +95,9 @@ export class S3SessionStore implements SessionStore {
   /** Uuids this process wrote per transcript, to skip SDK retries without a read (bounded; load dedups too). */
   readonly #written = new LruMap<string, Set<string>>(CACHE_SIZE);
   /** The summary this instance last wrote, per summary key: saves rereading it when no one else wrote. */
-  readonly #summaries = new LruMap<string, StoredSummary>(CACHE_SIZE);
+  readonly #summaries = new LruMap<string, WatermarkedSummary>(CACHE_SIZE);
   #lastTimestamp: number | undefined;
-  #client: Promise<{ s3: S3Client; module: S3Module }> | undefined;
-  #closed = false;
+  readonly #client: LazyConnection<{ s3: S3Client; module: S3Module }>;
 
   constructor(options: S3SessionStoreOptions) {
     if (typeof options.bucket !== 'string' || options.bucket.length === 0) {
@@ -113,18 +113,22 @@ export class S3SessionStore implements SessionStore {
     const pathStyle = options.forcePathStyle ?? options.endpoint !== undefined;
     if (pathStyle) config.forcePathStyle = true;
     this.#config = config;
+    this.#client = new LazyConnection({
+      backend: 's3',
+      open: () => this.#openClient(),
+      dispose: ({ s3 }) => s3.destroy(),
+    });
   }
 
   async append(key: SessionKey, entries: SessionStoreEntry[]): Promise<void> {
-    validateSessionKey(key);
-    const lines = serializeEntries(entries);
-    if (lines.length === 0) return;
-    const fold = key.subpath === undefined ? await loadSummaryFolder() : undefined;
+    const prepared = await prepareAppend(key, entries);
+    if (prepared === undefined) return;
+    const { lines, fold } = prepared;
     const timestamp = nextMtime(Date.now(), this.#lastTimestamp);
     this.#lastTimestamp = timestamp;
     const names = this.#names(key);
     try {
-      const { s3, module } = await this.#connect();
+      const { s3, module } = await this.#client.get();
       await this.#mutex.run(names.parts, async () => {
         const written = this.#written.get(names.parts) ?? new Set<string>();
         const indexes = newEntryIndexes(entries, (uuid) => written.has(uuid));
@@ -149,10 +153,7 @@ export class S3SessionStore implements SessionStore {
             ContentType: 'application/x-ndjson',
           }),
         );
-        for (const entry of added) {
-          const uuid = entryUuid(entry);
-          if (uuid !== undefined) written.add(uuid);
-        }
+        addUuids(written, added);
         this.#written.set(names.parts, written);
         if (fold !== undefined) await this.#foldSummary(s3, module, key, names, partKey, added, fold);
       });
@@ -164,7 +165,7 @@ export class S3SessionStore implements SessionStore {
   async load(key: SessionKey): Promise<SessionStoreEntry[] | null> {
     validateSessionKey(key);
     try {
-      const { s3, module } = await this.#connect();
+      const { s3, module } = await this.#client.get();
       const parts = await this.#listKeys(s3, module, this.#names(key).parts, { partsOnly: true });
       if (parts.length === 0) return null;
       parts.reverse();
@@ -191,7 +192,7 @@ export class S3SessionStore implements SessionStore {
   async listSessions(projectKey: string): Promise<Array<{ sessionId: string; mtime: number }>> {
     validateKeyPart('projectKey', projectKey);
     try {
-      const { s3, module } = await this.#connect();
+      const { s3, module } = await this.#client.get();
       const sessions = await this.#sessionPrefixes(s3, module, projectKey);
       const listed = await mapLimit(sessions, this.#concurrency, async (sessionPrefix) => {
         const newest = await s3.send(
@@ -212,7 +213,7 @@ export class S3SessionStore implements SessionStore {
   async listSessionSummaries(projectKey: string): Promise<SessionSummaryEntry[]> {
     validateKeyPart('projectKey', projectKey);
     try {
-      const { s3, module } = await this.#connect();
+      const { s3, module } = await this.#client.get();
       const sessions = await this.#sessionPrefixes(s3, module, projectKey);
       const listed = await mapLimit(sessions, this.#concurrency, async (sessionPrefix) => {
         const summary = await this.#getSummary(s3, module, `${sessionPrefix}summary.json`);
@@ -231,7 +232,7 @@ export class S3SessionStore implements SessionStore {
     const names = this.#names(key);
     const root = key.subpath === undefined ? names.session : names.parts;
     try {
-      const { s3, module } = await this.#connect();
+      const { s3, module } = await this.#client.get();
       await this.#mutex.run(names.parts, async () => {
         const keys = await this.#listKeys(s3, module, root, { partsOnly: false });
         await mapLimit(keys, this.#concurrency, (objectKey) =>
@@ -249,7 +250,7 @@ export class S3SessionStore implements SessionStore {
     validateSessionKey({ projectKey: key.projectKey, sessionId: key.sessionId });
     const subRoot = `${this.#names({ projectKey: key.projectKey, sessionId: key.sessionId }).session}s/`;
     try {
-      const { s3, module } = await this.#connect();
+      const { s3, module } = await this.#client.get();
       const prefixes = await this.#commonPrefixes(s3, module, subRoot);
       const subpaths = await mapLimit(prefixes, this.#concurrency, async (prefix) => {
         const decoded = decodeKeyPart(prefix.slice(subRoot.length, -1));
@@ -271,14 +272,9 @@ export class S3SessionStore implements SessionStore {
   }
 
   async close(): Promise<void> {
-    this.#closed = true;
-    const client = this.#client;
-    this.#client = undefined;
     this.#written.clear();
     this.#summaries.clear();
-    if (client === undefined) return;
-    const opened = await client.catch(() => undefined);
-    opened?.s3.destroy();
+    await this.#client.close();
   }
 
   #names(key: SessionKey) {
@@ -305,10 +301,10 @@ export class S3SessionStore implements SessionStore {
     names: { session: string; parts: string },
     partKey: string,
     added: SessionStoreEntry[],
-    fold: Awaited<ReturnType<typeof loadSummaryFolder>>,
+    fold: SummaryFolder,
   ): Promise<void> {
     const summaryKey = `${names.session}summary.json`;
-    const newerThan = (summary: StoredSummary | undefined): Promise<string[]> =>
+    const newerThan = (summary: WatermarkedSummary | undefined): Promise<string[]> =>
       this.#listKeys(
         s3,
         module,
@@ -335,7 +331,11 @@ export class S3SessionStore implements SessionStore {
     if (mtime === undefined) throw new StoreError(`s3 session store: unexpected part name ${newest}`);
     const previous = stored === undefined ? undefined : { mtime: stored.mtime, data: stored.data };
     const summary = fold(previous, key, bodies.flat(), mtime);
-    const body: StoredSummary = { watermark: basename(newest), mtime: summary.mtime, data: summary.data };
+    const body: WatermarkedSummary = {
+      watermark: basename(newest),
+      mtime: summary.mtime,
+      data: summary.data,
+    };
     await s3.send(
       new module.PutObjectCommand({
         Bucket: this.bucket,
@@ -415,10 +415,14 @@ export class S3SessionStore implements SessionStore {
     return sessionId;
   }
 
-  async #getSummary(s3: S3Client, module: S3Module, objectKey: string): Promise<StoredSummary | undefined> {
+  async #getSummary(
+    s3: S3Client,
+    module: S3Module,
+    objectKey: string,
+  ): Promise<WatermarkedSummary | undefined> {
     const text = await this.#getText(s3, module, objectKey);
     if (text === undefined) return undefined;
-    const value = JSON.parse(text) as Partial<StoredSummary>;
+    const value = JSON.parse(text) as Partial<WatermarkedSummary>;
     if (
       typeof value.watermark !== 'string' ||
       typeof value.mtime !== 'number' ||
@@ -451,27 +455,17 @@ export class S3SessionStore implements SessionStore {
     }
   }
 
-  #connect(): Promise<{ s3: S3Client; module: S3Module }> {
-    if (this.#closed) return Promise.reject(new StoreError('s3 session store: used after close()'));
-    this.#client ??= (async () => {
-      const module = await importOptional<S3Module>(
-        '@aws-sdk/client-s3',
-        'The S3 session store (s3:// URLs)',
-      );
-      const config: S3ClientConfig = { ...this.#config };
-      if (
-        config.region === undefined &&
-        process.env.AWS_REGION === undefined &&
-        process.env.AWS_DEFAULT_REGION === undefined
-      ) {
-        config.region = 'us-east-1';
-      }
-      return { s3: new module.S3Client(config), module };
-    })().catch((error: unknown) => {
-      this.#client = undefined;
-      throw error;
-    });
-    return this.#client;
+  async #openClient(): Promise<{ s3: S3Client; module: S3Module }> {
+    const module = await importOptional<S3Module>('@aws-sdk/client-s3', 'The S3 session store (s3:// URLs)');
+    const config: S3ClientConfig = { ...this.#config };
+    if (
+      config.region === undefined &&
+      process.env.AWS_REGION === undefined &&
+      process.env.AWS_DEFAULT_REGION === undefined
+    ) {
+      config.region = 'us-east-1';
+    }
+    return { s3: new module.S3Client(config), module };
   }
 }
 

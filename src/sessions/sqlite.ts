@@ -17,11 +17,11 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { StoreError, ValidationError } from '../core/errors.js';
+import { prepareAppend } from './append.js';
 import type { FsyncPolicy } from './file.js';
 import { importOptional, toStoreError } from './internal.js';
-import { entryUuid, serializeEntries, validateKeyPart, validateSessionKey } from './keys.js';
-import type { SummaryFolder } from './summaries.js';
-import { loadSummaryFolder, nextMtime, parseSummaryData } from './summaries.js';
+import { entryUuid, validateKeyPart, validateSessionKey } from './keys.js';
+import { nextMtime, parseStoredSummary, toSummaryEntry } from './summaries.js';
 import type {
   SessionKey,
   SessionStore,
@@ -97,10 +97,9 @@ export class SqliteSessionStore implements SessionStore {
   }
 
   async append(key: SessionKey, entries: SessionStoreEntry[]): Promise<void> {
-    validateSessionKey(key);
-    const lines = serializeEntries(entries);
-    if (lines.length === 0) return;
-    const fold: SummaryFolder | undefined = key.subpath === undefined ? await loadSummaryFolder() : undefined;
+    const prepared = await prepareAppend(key, entries);
+    if (prepared === undefined) return;
+    const { lines, fold } = prepared;
     const { db, statements } = await this.#open();
     const subpath = key.subpath ?? '';
     try {
@@ -119,9 +118,8 @@ export class SqliteSessionStore implements SessionStore {
         });
         if (fold === undefined || added.length === 0) return;
         const row = statements.session.get(key.projectKey, key.sessionId);
-        const previous =
-          row === undefined ? undefined : { mtime: row.mtime, data: parseSummaryData(row.summary, 'sqlite') };
-        const summary = fold(previous, key, added, nextMtime(Date.now(), row?.mtime));
+        const previous = parseStoredSummary(row?.mtime, row?.summary, 'sqlite');
+        const summary = fold(previous, key, added, nextMtime(Date.now(), previous?.mtime));
         statements.upsertSession.run(
           key.projectKey,
           key.sessionId,
@@ -162,11 +160,9 @@ export class SqliteSessionStore implements SessionStore {
     validateKeyPart('projectKey', projectKey);
     const { statements } = await this.#open();
     try {
-      return statements.listSessions.all(projectKey).map((row) => ({
-        sessionId: row.session_id,
-        mtime: row.mtime,
-        data: parseSummaryData(row.summary, 'sqlite'),
-      }));
+      return statements.listSessions
+        .all(projectKey)
+        .map((row) => toSummaryEntry(row.session_id, row.mtime, row.summary, 'sqlite'));
     } catch (error) {
       throw toStoreError('sqlite', 'listSessionSummaries', error);
     }

@@ -1,6 +1,6 @@
 /**
  * Session summaries, shared by every backend: the SDK's `foldSessionSummary` (loaded lazily, since the SDK is
- * an optional peer dependency) and the write clock that stamps `mtime`.
+ * an optional peer dependency), the write clock that stamps `mtime`, and reading a summary back from storage.
  */
 import { StoreError } from '../core/errors.js';
 import { importOptional } from './internal.js';
@@ -23,9 +23,15 @@ function loadFold(): Promise<FoldSessionSummary> {
   return foldPromise;
 }
 
+/** What a backend keeps of a session's summary: the `mtime` of its last fold and the SDK's `data`. */
+export interface StoredSummary {
+  mtime: number;
+  data: Record<string, unknown>;
+}
+
 /** Folds the entries an append added into a session's summary; see {@link loadSummaryFolder}. */
 export type SummaryFolder = (
-  previous: { mtime: number; data: Record<string, unknown> } | undefined,
+  previous: StoredSummary | undefined,
   key: SessionKey,
   added: SessionStoreEntry[],
   mtime: number,
@@ -71,4 +77,32 @@ export function parseSummaryData(stored: unknown, backend: string): Record<strin
     });
   }
   return value as Record<string, unknown>;
+}
+
+/**
+ * A session's stored summary as a backend read it (a row, or Redis keys), for {@link SummaryFolder}'s
+ * `previous`: `mtime` is a number or its decimal string (`pg` bigint, Redis score), `data` as for
+ * {@link parseSummaryData}. Undefined when `mtime` is absent (null or undefined): the session has no summary yet.
+ * @throws StoreError (`store_corrupt`) when `mtime` is present and `data` is not a JSON object.
+ */
+export function parseStoredSummary(
+  mtime: number | string | null | undefined,
+  data: unknown,
+  backend: string,
+): StoredSummary | undefined {
+  if (mtime === null || mtime === undefined) return undefined;
+  return { mtime: Number(mtime), data: parseSummaryData(data, backend) };
+}
+
+/**
+ * One `listSessionSummaries` result from a stored summary; `mtime` and `data` as for {@link parseStoredSummary}.
+ * @throws StoreError (`store_corrupt`) when `data` is not a JSON object.
+ */
+export function toSummaryEntry(
+  sessionId: string,
+  mtime: number | string,
+  data: unknown,
+  backend: string,
+): SessionSummaryEntry {
+  return { sessionId, mtime: Number(mtime), data: parseSummaryData(data, backend) };
 }

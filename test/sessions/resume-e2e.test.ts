@@ -15,14 +15,15 @@ import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { getSessionMessages, listSessions, query } from '@anthropic-ai/claude-agent-sdk';
-import { createSessionStore, PostgresSessionStore } from '../../src/sessions/index.js';
+import { createSessionStore } from '../../src/sessions/index.js';
 import { createAgentSdkEnv } from '../support/agent-sdk-env.js';
 import {
   type FakeMessagesApi,
   type RecordedRequest,
   startFakeMessagesApi,
 } from '../support/fake-messages-api.js';
-import { type LocalS3, startLocalS3 } from './fixtures/s3-server.js';
+import { type LocalS3, startLocalS3 } from '../support/s3-server.js';
+import { postgresScratch, redisScratch } from '../support/session-backends.js';
 import type { ResumePlan, ResumeReport } from './fixtures/sdk-resume.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -160,12 +161,6 @@ before(async () => {
   Object.assign(process.env, s3.env);
   const redisUrl = process.env.MNEME_TEST_REDIS_URL;
   const postgresUrl = process.env.MNEME_TEST_POSTGRES_URL;
-  const redisPrefix = `mneme-e2e-${randomUUID()}`;
-  const table = `mneme_e2e_sessions_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
-  const postgresStoreUrl =
-    postgresUrl === undefined
-      ? undefined
-      : `${postgresUrl}${postgresUrl.includes('?') ? '&' : '?'}table=${table}`;
   cases = [
     { name: 'file', url: pathToFileURL(join(work, 'file-store')).href },
     { name: 'sqlite', url: `sqlite://${join(work, 'sessions.db')}` },
@@ -174,34 +169,10 @@ before(async () => {
           name: 'redis',
           skip: 'MNEME_TEST_REDIS_URL not set: set it to a Redis 7 URL, e.g. redis://127.0.0.1:6379/0',
         }
-      : {
-          name: 'redis',
-          url: `${redisUrl}${redisUrl.includes('?') ? '&' : '?'}prefix=${redisPrefix}`,
-          cleanup: async () => {
-            const { Redis } = await import('ioredis');
-            const redis = new Redis(redisUrl);
-            try {
-              const keys = await redis.keys(`${redisPrefix}:*`);
-              if (keys.length > 0) await redis.del(...keys);
-            } finally {
-              await redis.quit();
-            }
-          },
-        },
-    postgresStoreUrl === undefined
+      : { name: 'redis', ...redisScratch(redisUrl, 'mneme-e2e') },
+    postgresUrl === undefined
       ? { name: 'postgres', skip: 'MNEME_TEST_POSTGRES_URL not set: set it to a PostgreSQL URL' }
-      : {
-          name: 'postgres',
-          url: postgresStoreUrl,
-          cleanup: async () => {
-            const admin = new PostgresSessionStore({ connectionString: postgresStoreUrl });
-            try {
-              await admin.dropTables();
-            } finally {
-              await admin.close();
-            }
-          },
-        },
+      : { name: 'postgres', ...postgresScratch(postgresUrl, 'mneme_e2e_sessions') },
     { name: 's3', url: s3.url(`e2e/${randomUUID()}`) },
   ];
 

@@ -6,8 +6,8 @@ import { randomUUID } from 'node:crypto';
 import { after, before } from 'node:test';
 import { createSessionStore } from '../../src/sessions/index.js';
 import { sessionStoreSuite } from '../conformance/session-store-suite.js';
-import type { LocalS3 } from './fixtures/s3-server.js';
-import { startLocalS3 } from './fixtures/s3-server.js';
+import type { LocalS3 } from '../support/s3-server.js';
+import { startLocalS3 } from '../support/s3-server.js';
 
 let s3: LocalS3 | undefined;
 
