@@ -235,6 +235,34 @@ export function renderLatency(result: LatencyBenchResult): string {
         ]),
     ),
     '',
+    'mneme dense search at the store seam (ms): default plan (binary index + exact re-rank above 4,096 vectors per user) vs exact scan:',
+    markdownTable(
+      [
+        'memories',
+        'users',
+        'default p50',
+        'p95',
+        'exact p50',
+        'p95',
+        'recall@10 vs exact',
+        'plans (exact/index/fallback)',
+      ],
+      result.runs
+        .filter((run) => run.store_dense_ms && run.store_dense_exact_ms)
+        .map((run) => [
+          run.memories,
+          run.users,
+          run.store_dense_ms?.p50 ?? 0,
+          run.store_dense_ms?.p95 ?? 0,
+          run.store_dense_exact_ms?.p50 ?? 0,
+          run.store_dense_exact_ms?.p95 ?? 0,
+          run.dense_recall_at_10 ?? 0,
+          run.dense_plans
+            ? `${run.dense_plans.exact}/${run.dense_plans.approximate}/${run.dense_plans.fallback}`
+            : '',
+        ]),
+    ),
+    '',
     'Brute-force scan (plain JavaScript, one core, top-10 by dot product) vs binary quantisation + exact re-rank of 500:',
     markdownTable(
       ['rows', 'dimension', 'exact scan ms', 'GB/s', 'binary+rerank ms', 'recall@10'],

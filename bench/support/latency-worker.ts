@@ -69,6 +69,16 @@ export interface LatencyRun {
   /** mneme only: `mode: 'dense'` and `mode: 'keyword'` searches alone (precomputed query vector). */
   search_dense_ms?: LatencySummary;
   search_keyword_ms?: LatencySummary;
+  /**
+   * mneme only, at the store seam (`searchDense`, limit 10, same queries and users): the default plan (the
+   * binary index above `exactScanMaxRows` vectors per user, else exact) against the exact scan forced
+   * (`exactScanMaxRows: Infinity`), and the share of the exact top 10 the default plan returns.
+   */
+  store_dense_ms?: LatencySummary;
+  store_dense_exact_ms?: LatencySummary;
+  dense_recall_at_10?: number;
+  /** How the default plan answered those searches. */
+  dense_plans?: { exact: number; approximate: number; fallback: number };
 }
 
 /** One row of the brute-force scan measurement. */
@@ -268,6 +278,7 @@ async function measureMneme(task: Extract<LatencyTask, { kind: 'mneme' | 'mem0' 
     for (const text of addTexts) await memory.add(text, { userId: userFor(), infer: false });
     const addPerS = addTexts.length / ((nowMs() - addStart) / 1000);
     await memory.close();
+    const dense = await compareDensePlans(dbPath, queries, userFor, task.budgetMs);
     return {
       system: 'mneme',
       memories: task.memories,
@@ -286,10 +297,80 @@ async function measureMneme(task: Extract<LatencyTask, { kind: 'mneme' | 'mem0' 
       load_average: startLoad,
       search_dense_ms: summarise(denseOnly),
       search_keyword_ms: summarise(keywordOnly),
+      ...dense,
     };
   } finally {
     rmSync(directory, { recursive: true, force: true });
   }
+}
+
+/**
+ * The store's default dense plan against the exact scan on the same file and queries: timings of both and the
+ * recall@10 of the default plan (1.0 wherever the scope is small enough to be scanned exactly anyway).
+ */
+async function compareDensePlans(
+  dbPath: string,
+  queries: Array<{ vector: Float32Array }>,
+  userFor: () => string,
+  budgetMs: number,
+): Promise<
+  Pick<LatencyRun, 'store_dense_ms' | 'store_dense_exact_ms' | 'dense_recall_at_10' | 'dense_plans'>
+> {
+  const embedder = { id: EMBEDDER_ID, dimension: DIMENSION };
+  const indexed = createSqliteStore({ path: dbPath });
+  const exact = createSqliteStore({ path: dbPath, exactScanMaxRows: Number.POSITIVE_INFINITY });
+  await indexed.open({ embedder });
+  await exact.open({ embedder });
+  const count = Math.min(queries.length, 50);
+  const searches = Array.from({ length: count }, (_, index) => ({
+    scope: { userId: userFor() },
+    temporal: { now: new Date().toISOString() },
+    embedding: queries[index]?.vector ?? new Float32Array(DIMENSION),
+    limit: 10,
+  }));
+  const searchAt = (index: number) => {
+    const search = searches[index];
+    if (search === undefined) throw new Error(`no search ${index}`);
+    return search;
+  };
+  const exactIds: Array<Set<string>> = [];
+  const indexedIds: string[][] = [];
+  const exactTimes = await timeRepeated(
+    count,
+    budgetMs,
+    count,
+    async (index) => {
+      const hits = await exact.searchDense(searchAt(index));
+      exactIds.push(new Set(hits.map((hit) => hit.record.id)));
+    },
+    'store dense exact',
+  );
+  const indexedTimes = await timeRepeated(
+    count,
+    budgetMs,
+    count,
+    async (index) => {
+      const hits = await indexed.searchDense(searchAt(index));
+      indexedIds.push(hits.map((hit) => hit.record.id));
+    },
+    'store dense default plan',
+  );
+  let found = 0;
+  let expected = 0;
+  indexedIds.forEach((ids, index) => {
+    const truth = exactIds[index] ?? new Set<string>();
+    expected += truth.size;
+    found += ids.filter((id) => truth.has(id)).length;
+  });
+  const plans = (await indexed.diagnostics()).densePlans;
+  await indexed.close();
+  await exact.close();
+  return {
+    store_dense_ms: summarise(indexedTimes),
+    store_dense_exact_ms: summarise(exactTimes),
+    dense_recall_at_10: expected === 0 ? 1 : round(found / expected, 3),
+    dense_plans: plans,
+  };
 }
 
 /**

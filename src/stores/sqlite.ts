@@ -1,7 +1,12 @@
 /**
  * The default {@link MemoryStore}: one SQLite file (better-sqlite3) holding memories, float32 vectors ranked
- * exactly with sqlite-vec's `vec_distance_cosine` over the scope's rows, an FTS5 keyword index (BM25), history
- * and the durable ingestion queue. Schema and pragmas live in `sqlite/schema.ts`.
+ * with sqlite-vec's `vec_distance_cosine`, an FTS5 keyword index (BM25), history and the durable ingestion
+ * queue. Schema and pragmas live in `sqlite/schema.ts`.
+ *
+ * Dense search is exact (every visible row of the scope) when the scope has no user id or the user has at most
+ * `exactScanMaxRows` vectors; above that it ranks the user's binary codes by Hamming distance and re-ranks the
+ * nearest candidates exactly (`sqlite/vector-index.ts`), falling back to the exact scan when fewer than `limit`
+ * candidates pass the scope, temporal rule and filter.
  *
  * Durability and concurrency: WAL with `synchronous = FULL` (a resolved write survives power loss), writes in
  * `BEGIN IMMEDIATE` transactions, `busy_timeout` plus a bounded retry so SQLITE_BUSY never reaches callers when
@@ -13,7 +18,7 @@ import { dirname, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import * as sqliteVec from 'sqlite-vec';
-import { NotFoundError, StoreError } from '../core/errors.js';
+import { ConfigError, NotFoundError, StoreError } from '../core/errors.js';
 import type { FilterNode } from '../core/filters.js';
 import type { HistoryEvent, MemoryRecord, Scope } from '../core/types.js';
 import {
@@ -39,6 +44,7 @@ import {
 } from './sqlite/reads.js';
 import { rowToRecord } from './sqlite/rows.js';
 import { configureConnection, migrate } from './sqlite/schema.js';
+import { CodeBlockCache, candidatePoolSize, countCodes, nearestCodes } from './sqlite/vector-index.js';
 import { applyChanges, eraseScopeRows, findRow, type Prepare, restoreItems } from './sqlite/writes.js';
 import type {
   DenseHit,
@@ -60,6 +66,16 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
   /** Attempts (first included) for an operation that still hits SQLITE_BUSY after the timeout. @default 4 */
   busyAttempts?: number;
+  /**
+   * Users with at most this many vectors get an exact dense scan; larger ones use the binary index with an
+   * exact re-rank (`Infinity`: always exact). @default 4096
+   */
+  exactScanMaxRows?: number;
+  /**
+   * Memory for binary-index blocks kept between searches, in MiB (7.2 MiB per 100k vectors of 512
+   * dimensions); least recently used blocks are dropped beyond it. @default 256
+   */
+  codeCacheMb?: number;
 }
 
 /** Connection settings and versions, for `mneme doctor` and tests. */
@@ -81,6 +97,8 @@ export interface SqliteDiagnostics {
    * is retried after the next write and at close.
    */
   pendingWalCleanup: boolean;
+  /** How dense searches were answered since open: exact scans, binary-index scans, and those that fell back. */
+  densePlans: { exact: number; approximate: number; fallback: number };
 }
 
 const STATEMENT_CACHE_SIZE = 200;
@@ -107,6 +125,10 @@ export class SqliteStore implements MemoryStore {
   private readonly readers = new Set<Database.Database>();
   /** An erase's TRUNCATE checkpoint was blocked by readers; retried after each write and at close. */
   private pendingCheckpoint = false;
+  private readonly exactScanMaxRows: number;
+  private readonly densePlans = { exact: 0, approximate: 0, fallback: 0 };
+  /** Binary-index blocks read by earlier searches (checked against their version on every use). */
+  private readonly codeBlocks: CodeBlockCache;
 
   constructor(options: SqliteStoreOptions) {
     const inMemory = options.path === ':memory:';
@@ -114,6 +136,13 @@ export class SqliteStore implements MemoryStore {
     this.capabilities = { persistent: !inMemory, multiProcess: !inMemory };
     this.busyTimeoutMs = options.busyTimeoutMs ?? 5000;
     this.retry = { attempts: options.busyAttempts ?? 4, initialDelayMs: 25 };
+    this.exactScanMaxRows = options.exactScanMaxRows ?? 4096;
+    this.codeBlocks = new CodeBlockCache((options.codeCacheMb ?? 256) * 2 ** 20);
+    if (!(this.exactScanMaxRows >= 0)) {
+      throw new ConfigError(
+        `SQLite store option exactScanMaxRows must be a number >= 0 (Infinity: always exact), got ${String(options.exactScanMaxRows)}`,
+      );
+    }
   }
 
   async open(options: { embedder: EmbedderIdentity }): Promise<void> {
@@ -228,9 +257,38 @@ export class SqliteStore implements MemoryStore {
     assertScope(options.scope);
     assertLimit(options.limit, 'limit');
     assertDimension(options.embedding, dimension, 'embedding');
-    return this.read('searchDense', () =>
-      selectDense(this.prepare, options, options.embedding, options.limit),
-    );
+    return this.read('searchDense', () => this.denseSearch(options, dimension));
+  }
+
+  /** Chooses the exact scan or the binary index for one dense search (see the file's comment). */
+  private denseSearch(
+    options: {
+      scope: Scope;
+      filter?: FilterNode;
+      temporal: TemporalOptions;
+      embedding: Float32Array;
+      limit: number;
+    },
+    dimension: number,
+  ): DenseHit[] {
+    const { scope, embedding, limit } = options;
+    const live =
+      scope.userId !== undefined && dimension % 32 === 0 && this.exactScanMaxRows < Number.POSITIVE_INFINITY
+        ? countCodes(this.prepare, scope.userId)
+        : 0;
+    if (scope.userId !== undefined && live > this.exactScanMaxRows) {
+      const pool = candidatePoolSize(live, limit);
+      const candidates = nearestCodes(this.prepare, this.codeBlocks, scope.userId, embedding, pool);
+      const hits = selectDense(this.prepare, options, embedding, limit, candidates);
+      if (hits.length >= limit || candidates.length >= live) {
+        this.densePlans.approximate += 1;
+        return hits;
+      }
+      this.densePlans.fallback += 1;
+      return selectDense(this.prepare, options, embedding, limit);
+    }
+    this.densePlans.exact += 1;
+    return selectDense(this.prepare, options, embedding, limit);
   }
 
   async searchKeyword(options: {
@@ -451,6 +509,7 @@ export class SqliteStore implements MemoryStore {
         sqliteVecVersion: versions.vec,
         quickCheck: String(pragma('quick_check')),
         pendingWalCleanup: this.pendingCheckpoint,
+        densePlans: { ...this.densePlans },
       };
     });
   }
@@ -462,6 +521,7 @@ export class SqliteStore implements MemoryStore {
     // Closing the last connection checkpoints by itself; with other processes still attached it does not.
     if (this.pendingCheckpoint && this.db?.open) this.tryPendingCheckpoint();
     this.statements.clear();
+    this.codeBlocks.clear();
     const db = this.db;
     this.db = undefined;
     if (db?.open) db.close();

@@ -58,7 +58,7 @@ export interface MemoryStoreSuiteOptions {
   skipWritesDuringSnapshot?: string;
 }
 
-const EMBEDDER: EmbedderIdentity = { id: 'test:conformance', dimension: 8 };
+const EMBEDDER: EmbedderIdentity = { id: 'test:conformance', dimension: 32 };
 const DIMENSION = EMBEDDER.dimension;
 const T0 = Date.parse('2026-01-01T00:00:00.000Z');
 /** The instant `minutes` after the suite's epoch, as an ISO string. */

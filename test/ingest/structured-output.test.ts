@@ -124,12 +124,23 @@ describe('parseStructuredReply: invalid replies throw, never an empty result', (
 test('property: any JSON object survives leading prose and an optional fence', () => {
   const anyObject = z.record(z.string(), z.unknown());
   const prose = fc.string({ maxLength: 40 }).filter((text) => !/[{}`[]/.test(text));
+  // `__proto__` keys are dropped on purpose (next test), so the generator leaves them out.
+  const key = fc.string().filter((text) => text !== '__proto__');
   fc.assert(
-    fc.property(fc.dictionary(fc.string(), fc.jsonValue()), prose, fc.boolean(), (object, lead, fenced) => {
+    fc.property(fc.dictionary(key, fc.jsonValue()), prose, fc.boolean(), (object, lead, fenced) => {
       const body = JSON.stringify(object);
       const reply = fenced ? `${lead}\n\`\`\`json\n${body}\n\`\`\`` : `${lead} ${body}`;
       assert.deepEqual(parseStructuredReply(reply, anyObject, 'property'), JSON.parse(body));
     }),
     { numRuns: 300 },
   );
+});
+
+test('a "__proto__" key in a reply is dropped and changes no prototype', () => {
+  const anyObject = z.record(z.string(), z.unknown());
+  const parsed = parseStructuredReply('{"__proto__": {"polluted": true}, "kept": 1}', anyObject, 'x');
+  assert.deepEqual(Object.keys(parsed), ['kept']);
+  assert.equal(Object.getPrototypeOf(parsed), Object.prototype);
+  assert.equal((parsed as { polluted?: unknown }).polluted, undefined);
+  assert.equal(({} as { polluted?: unknown }).polluted, undefined);
 });

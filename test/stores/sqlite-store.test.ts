@@ -17,3 +17,19 @@ memoryStoreSuite({
     };
   },
 });
+
+// The same contract with every dense search answered through the binary index (`exactScanMaxRows: 0`): the
+// candidates, their exact re-rank under scope, temporal rule and filter, and the fallback to the exact scan.
+memoryStoreSuite({
+  name: 'sqlite (binary index for every dense search)',
+  capabilities: { persistent: true, multiProcess: true },
+  makeStore: () => {
+    const directory = mkdtempSync(join(tmpdir(), 'mneme-sqlite-'));
+    const path = join(directory, 'mneme.db');
+    return {
+      store: createSqliteStore({ path, exactScanMaxRows: 0 }),
+      reopen: () => createSqliteStore({ path, exactScanMaxRows: 0 }),
+      cleanup: async () => rmSync(directory, { recursive: true, force: true }),
+    };
+  },
+});

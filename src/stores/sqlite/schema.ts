@@ -6,7 +6,9 @@
  * `memory_vectors` (float32 BLOBs, ranked with sqlite-vec's `vec_distance_cosine`), `memory_fts` (FTS5,
  * `porter unicode61 remove_diacritics 2`, rowid = `seq`; the text, plus hashed scope tokens in a second column
  * that narrow searches to one scope), `history` (events with the scope of their memory, so
- * history stays scoped after a delete and erasable by scope) and `queue` (the durable ingestion queue).
+ * history stays scoped after a delete and erasable by scope), `queue` (the durable ingestion queue) and
+ * `vector_blocks` (the binary codes of each user's vectors, see `vector-index.ts`), kept in step with
+ * `memory_vectors` by triggers so every write path, present or future, maintains it in the same transaction.
  */
 import type Database from 'better-sqlite3';
 import { EmbedderMismatchError, StoreError } from '../../core/errors.js';
@@ -19,7 +21,62 @@ export interface Migration {
   sql: string;
 }
 
+/** Slots per row of `vector_blocks`: 256 codes of 64 bytes (512 dimensions) make a 16 KiB BLOB. */
+export const VECTOR_BLOCK_SLOTS = 256;
+
 const SCOPE_COLUMNS = 'user_id TEXT, agent_id TEXT, run_id TEXT, app_id TEXT';
+
+/**
+ * Keeps `vector_blocks` in step with `memory_vectors` (layout in `vector-index.ts`). A vector of a memory with a
+ * user id gets a slot at the end of that user's last block (a new block once it holds {@link VECTOR_BLOCK_SLOTS});
+ * its row records `(block, slot)`. Changing the vector rewrites the slot's code; deleting it (directly or by the
+ * cascade from `memories`) zeroes the slot's seq and code, and drops the block once no live slot is left. Each
+ * change bumps the block's `version` (block ids are never reused), so a reader's cached copy of a block is
+ * current exactly when its (block, version) still exists. Only
+ * vectors whose dimension is a multiple of 32 get codes (the search reads codes as 32-bit words); for other
+ * dimensions the store searches exactly. `vec_quantize_binary` is sqlite-vec's (bit i = dimension i > 0).
+ * `||` yields TEXT even for BLOB operands (same bytes in a UTF-8 database, which mneme's files are), so each
+ * spliced value is CAST back to BLOB; `substr` then counts bytes again.
+ */
+const VECTOR_BLOCK_TRIGGERS = `
+  CREATE TRIGGER memory_vectors_code_insert AFTER INSERT ON memory_vectors
+  WHEN length(NEW.embedding) % 128 = 0 AND (SELECT user_id FROM memories WHERE seq = NEW.seq) IS NOT NULL
+  BEGIN
+    INSERT INTO vector_blocks (user_id)
+      SELECT m.user_id FROM memories m WHERE m.seq = NEW.seq AND COALESCE((
+        SELECT b.used FROM vector_blocks b WHERE b.user_id = m.user_id ORDER BY b.block DESC LIMIT 1
+      ), ${VECTOR_BLOCK_SLOTS}) >= ${VECTOR_BLOCK_SLOTS};
+    UPDATE memory_vectors SET (block, slot) = (
+        SELECT b.block, b.used FROM vector_blocks b
+        WHERE b.user_id = (SELECT user_id FROM memories WHERE seq = NEW.seq) ORDER BY b.block DESC LIMIT 1)
+      WHERE seq = NEW.seq;
+    UPDATE vector_blocks SET used = used + 1, live = live + 1, version = version + 1,
+        seqs = CAST(seqs || unhex(printf('%016x', NEW.seq)) AS BLOB),
+        codes = CAST(codes || vec_quantize_binary(NEW.embedding) AS BLOB)
+      WHERE block = (SELECT block FROM memory_vectors WHERE seq = NEW.seq);
+  END;
+
+  CREATE TRIGGER memory_vectors_code_update AFTER UPDATE OF embedding ON memory_vectors
+  WHEN OLD.block IS NOT NULL
+  BEGIN
+    UPDATE vector_blocks SET version = version + 1, codes = CAST(
+        substr(codes, 1, OLD.slot * (length(NEW.embedding) / 32)) || vec_quantize_binary(NEW.embedding) ||
+        substr(codes, (OLD.slot + 1) * (length(NEW.embedding) / 32) + 1) AS BLOB)
+      WHERE block = OLD.block;
+  END;
+
+  CREATE TRIGGER memory_vectors_code_delete AFTER DELETE ON memory_vectors
+  WHEN OLD.block IS NOT NULL
+  BEGIN
+    UPDATE vector_blocks SET live = live - 1, version = version + 1,
+        seqs = CAST(substr(seqs, 1, OLD.slot * 8) || zeroblob(8) || substr(seqs, OLD.slot * 8 + 9) AS BLOB),
+        codes = CAST(substr(codes, 1, OLD.slot * (length(OLD.embedding) / 32)) ||
+          zeroblob(length(OLD.embedding) / 32) || substr(codes, (OLD.slot + 1) * (length(OLD.embedding) / 32) + 1)
+          AS BLOB)
+      WHERE block = OLD.block;
+    DELETE FROM vector_blocks WHERE block = OLD.block AND live = 0;
+  END;
+`;
 
 /** The migrations, applied in order inside one `BEGIN IMMEDIATE` transaction on open. */
 export const MIGRATIONS: readonly Migration[] = [
@@ -100,6 +157,31 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX queue_app ON queue (app_id);
     `,
   },
+  {
+    version: 2,
+    description: 'binary codes of the vectors in per-user blocks (approximate dense search)',
+    sql: `
+      ALTER TABLE memory_vectors ADD COLUMN block INTEGER;
+      ALTER TABLE memory_vectors ADD COLUMN slot INTEGER;
+      CREATE TABLE vector_blocks (
+        block INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id TEXT NOT NULL,
+        used INTEGER NOT NULL DEFAULT 0,
+        live INTEGER NOT NULL DEFAULT 0,
+        version INTEGER NOT NULL DEFAULT 0,
+        seqs BLOB NOT NULL DEFAULT x'',
+        codes BLOB NOT NULL DEFAULT x''
+      );
+      CREATE INDEX vector_blocks_user ON vector_blocks (user_id, block);
+      ${VECTOR_BLOCK_TRIGGERS}
+      -- Backfill: re-inserting the vectors runs the insert trigger for each (users grouped, oldest first).
+      CREATE TEMP TABLE vectors_backfill AS SELECT v.seq, v.embedding FROM memory_vectors v
+        JOIN memories m ON m.seq = v.seq WHERE m.user_id IS NOT NULL ORDER BY m.user_id, v.seq;
+      DELETE FROM memory_vectors WHERE seq IN (SELECT seq FROM vectors_backfill);
+      INSERT INTO memory_vectors (seq, embedding) SELECT seq, embedding FROM vectors_backfill ORDER BY rowid;
+      DROP TABLE vectors_backfill;
+    `,
+  },
 ];
 
 /** The schema version this code writes. */
@@ -108,8 +190,9 @@ export const SCHEMA_VERSION = MIGRATIONS.at(-1)?.version ?? 0;
 /**
  * Per-connection settings. WAL lets readers run beside one writer; `synchronous = FULL` syncs the WAL on every
  * commit, so an acknowledged write survives power loss (NORMAL could lose the last commits); `secure_delete`
- * zeroes freed content so erased text does not linger in the file; `mmap_size` (256 MiB) lets reads use the
- * OS page cache directly, which halves the CPU of a dense search (vectors are read row by row);
+ * zeroes freed content so erased text does not linger in the file; `mmap_size` (2 GiB, SQLite's ceiling) lets
+ * reads use the OS page cache directly instead of copying pages (measured: per-user dense search at 100k
+ * memories over 100 users 7.5 -> 2.95 ms p50 against 256 MiB); it maps address space, not memory;
  * `journal_size_limit = 0` shrinks the WAL to nothing after each checkpoint that resets it.
  */
 export function configureConnection(db: Database.Database, busyTimeoutMs: number): void {
@@ -117,7 +200,7 @@ export function configureConnection(db: Database.Database, busyTimeoutMs: number
   db.pragma('foreign_keys = ON');
   db.pragma('secure_delete = ON');
   db.pragma('synchronous = FULL');
-  db.pragma('mmap_size = 268435456');
+  db.pragma('mmap_size = 2147418112');
   // Truncate the WAL whenever a checkpoint resets it, so old frames (erased text among them) do not linger.
   db.pragma('journal_size_limit = 0');
   const mode = db.pragma('journal_mode = WAL', { simple: true });
