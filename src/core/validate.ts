@@ -112,12 +112,19 @@ function contentText(content: unknown, field: string): string {
   throw new ValidationError(field, 'expected a string (or an array of text blocks)');
 }
 
+/**
+ * NUL characters (U+0000) are refused in stored text and metadata by every store alike: PostgreSQL cannot store
+ * them, and a memory must not be storable in one backend and not in another (`mneme copy` would fail halfway).
+ */
+const NUL_HINT = 'NUL characters (U+0000) are not allowed: remove them';
+
 /** Validates memory text length (empty text is allowed here; the pipeline reports it as skipped). */
 export function validateText(value: unknown, field: string): string {
   if (typeof value !== 'string') throw new ValidationError(field, 'expected a string');
   if (value.length > LIMITS.memoryTextLength) {
     throw new ValidationError(field, `at most ${LIMITS.memoryTextLength} characters; split long text`);
   }
+  if (value.includes('\u0000')) throw new ValidationError(field, NUL_HINT);
   return value;
 }
 
@@ -138,7 +145,11 @@ export function validateMetadata(value: unknown, field = 'metadata'): Metadata {
 function checkJson(value: unknown, field: string, depth: number): asserts value is JsonValue {
   if (depth > LIMITS.metadataDepth)
     throw new ValidationError(field, `nested deeper than ${LIMITS.metadataDepth}`);
-  if (value === null || typeof value === 'string' || typeof value === 'boolean') return;
+  if (typeof value === 'string') {
+    if (value.includes('\u0000')) throw new ValidationError(field, NUL_HINT);
+    return;
+  }
+  if (value === null || typeof value === 'boolean') return;
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) throw new ValidationError(field, 'numbers must be finite');
     return;
@@ -148,7 +159,11 @@ function checkJson(value: unknown, field: string, depth: number): asserts value 
     return;
   }
   if (typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
-    for (const [key, item] of Object.entries(value)) checkJson(item, `${field}.${key}`, depth + 1);
+    for (const [key, item] of Object.entries(value)) {
+      if (key.includes('\u0000'))
+        throw new ValidationError(field, `a key holds a NUL character: ${NUL_HINT}`);
+      checkJson(item, `${field}.${key}`, depth + 1);
+    }
     return;
   }
   throw new ValidationError(

@@ -115,6 +115,18 @@ describe('Memory service: add', () => {
       ['text', { userId: 'alice', observedAt: 'yesterday-ish' }, 'observedAt'],
       ['x'.repeat(20_001), { userId: 'alice' }, 'messages'],
       [[], { userId: 'alice' }, 'messages'],
+      ['nul \u0000 inside', { userId: 'alice' }, 'messages'],
+      [
+        [
+          { role: 'user', content: 'ok' },
+          { role: 'user', content: 'a\u0000' },
+        ],
+        { userId: 'alice' },
+        'messages[1].content',
+      ],
+      ['text', { userId: 'alice', metadata: { note: 'x\u0000y' } }, 'metadata.note'],
+      ['text', { userId: 'alice', metadata: { deep: ['\u0000'] } }, 'metadata.deep[0]'],
+      ['text', { userId: 'alice', metadata: { 'k\u0000': 1 } }, 'metadata'],
     ];
     for (const [input, options, field] of cases) {
       await assert.rejects(
