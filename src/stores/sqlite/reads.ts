@@ -129,12 +129,12 @@ export function ftsMatchExpression(scope: Scope, terms: readonly string[]): stri
 }
 
 /** Best-ranked FTS5 matches taken before the scope's rows are read (see {@link selectKeyword}). */
-const KEYWORD_POOL_PER_RESULT = 5;
+const KEYWORD_POOL_PER_RESULT = 2;
 const KEYWORD_POOL_MIN = 100;
 
 /**
  * Keyword search over the visible rows by FTS5 BM25 (returned positive: higher is better). FTS5 ranks the
- * scope's matches first and only the best `max(100, 5 x limit)` are joined with their rows and tested against
+ * scope's matches first and only the best `max(100, 2 x limit)` are joined with their rows and tested against
  * the temporal rule and filter: with a common term a large scope has tens of thousands of matches, and
  * reading each one's row doubled the cost (21 -> 10 ms p50 at 100k memories of one user). When fewer than
  * `limit` of those pass, the search runs again over every match.

