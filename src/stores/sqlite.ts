@@ -318,6 +318,8 @@ export class SqliteStore implements MemoryStore {
     const erased = await this.write('eraseScope', () =>
       eraseScopeRows(this.prepare, options.scope, options.now, options.actor),
     );
+    // The erased vectors' blocks are gone from the file; drop cached copies too (derived from the vectors).
+    this.codeBlocks.clear();
     // Copy the zeroed pages into the main file and empty the WAL, so erased text leaves the disk now. A reader
     // holding an older snapshot (another process, an export) blocks that: retry with back-off, and if it still
     // cannot run, leave it pending for the next write or close.
