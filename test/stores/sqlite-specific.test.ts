@@ -187,6 +187,42 @@ describe('SQLite store specifics', () => {
     }
   });
 
+  test('keyword search finds visible matches ranked below a full pool of filtered-out ones', async () => {
+    const path = tempPath();
+    const store = await openStore(path);
+    try {
+      // 130 strong matches (short texts) that the filter hides, then weaker visible ones: FTS5's first pool of
+      // 100 holds only hidden rows, so the search must look past it.
+      const hidden = Array.from({ length: 130 }, (_, index) =>
+        record(`apple apple ${index}`, { userId: 'alice' }, { metadata: { hidden: true } }),
+      );
+      const visible = [
+        'apple pie with cinnamon, cloves and a long list of other spices',
+        'an apple a day keeps the doctor away, they say',
+      ].map((text) => record(text, { userId: 'alice' }, { metadata: { hidden: false } }));
+      await store.apply({ changes: [...hidden, ...visible].map((item) => insert(item)) });
+      const filter = parseFilter({ hidden: false });
+      assert.ok(filter);
+      for (const limit of [1, 2, 5]) {
+        const hits = await store.searchKeyword({
+          scope: { userId: 'alice' },
+          temporal: { now: NOW },
+          terms: ['apple'],
+          limit,
+          filter,
+        });
+        const visibleIds = new Set(visible.map((item) => item.id));
+        assert.equal(hits.length, Math.min(limit, visible.length), `limit ${limit}`);
+        assert.ok(
+          hits.every((hit) => visibleIds.has(hit.record.id)),
+          `limit ${limit}: only visible rows`,
+        );
+      }
+    } finally {
+      await store.close();
+    }
+  });
+
   test('SQLITE_BUSY never reaches callers: two child processes and this one write one file at once', async () => {
     const path = tempPath();
     const setup = await openStore(path);

@@ -147,14 +147,13 @@ export function selectKeyword(
 ): KeywordHit[] {
   const match = ftsMatchExpression(visibility.scope, terms);
   if (match === undefined) return [];
-  const pooled = rankKeyword(
-    prepare,
-    visibility,
-    match,
-    limit,
-    Math.max(KEYWORD_POOL_MIN, limit * KEYWORD_POOL_PER_RESULT),
-  );
-  return pooled.length >= limit ? pooled : rankKeyword(prepare, visibility, match, limit, undefined);
+  const pool = Math.max(KEYWORD_POOL_MIN, limit * KEYWORD_POOL_PER_RESULT);
+  const pooled = rankKeyword(prepare, visibility, match, limit, pool);
+  // Complete when enough passed, or when the pool held every match (nothing was cut off; a query whose pooled
+  // matches all failed the filter cannot tell, and runs again).
+  return pooled.hits.length >= limit || (pooled.ranked !== undefined && pooled.ranked < pool)
+    ? pooled.hits
+    : rankKeyword(prepare, visibility, match, limit, undefined).hits;
 }
 
 function rankKeyword(
@@ -163,7 +162,7 @@ function rankKeyword(
   match: string,
   limit: number,
   pool: number | undefined,
-): KeywordHit[] {
+): { hits: KeywordHit[]; ranked: number | undefined } {
   const conditions = new SqlConditions(sqliteDialect);
   const matchParam = conditions.bind(match);
   // The scope column has weight 0, so the score is the text's BM25 alone. CROSS JOIN keeps the FTS5 matches as
@@ -175,11 +174,15 @@ function rankKeyword(
       : `SELECT rowid AS seq, bm25(memory_fts, 1.0, 0.0) AS rank FROM memory_fts WHERE memory_fts MATCH ${matchParam}
          ORDER BY rank ASC LIMIT ${conditions.bind(pool)}`;
   const sql = `WITH ranked AS MATERIALIZED (${ranked})
-    SELECT ${MEMORY_COLUMNS}, ranked.rank FROM ranked CROSS JOIN memories m ON m.seq = ranked.seq
+    SELECT ${MEMORY_COLUMNS}, ranked.rank, (SELECT COUNT(*) FROM ranked) AS ranked_count
+    FROM ranked CROSS JOIN memories m ON m.seq = ranked.seq
     WHERE ${where(conditions, visibility)} ORDER BY ranked.rank ASC, m.id ASC LIMIT ${conditions.bind(limit)}`;
-  const rows = prepare(sql).all(...conditions.params) as Array<MemoryRow & { rank: number }>;
+  const rows = prepare(sql).all(...conditions.params) as Array<
+    MemoryRow & { rank: number; ranked_count: number }
+  >;
   // FTS5's bm25() is negative (more negative is better) and never 0 for a hit.
-  return rows.map((row) => ({ record: rowToRecord(row), bm25: -row.rank }));
+  const hits = rows.map((row) => ({ record: rowToRecord(row), bm25: -row.rank }));
+  return { hits, ranked: rows[0]?.ranked_count };
 }
 
 /** History of memory `id`, oldest first, limited to events recorded in `scope` when given. */
