@@ -44,7 +44,7 @@ import {
 } from './sqlite/reads.js';
 import { rowToRecord } from './sqlite/rows.js';
 import { configureConnection, migrate } from './sqlite/schema.js';
-import { CodeBlockCache, candidatePoolSize, countCodes, nearestCodes } from './sqlite/vector-index.js';
+import { CodeBlockCache, candidatePoolSize, listBlocks, nearestCodes } from './sqlite/vector-index.js';
 import { applyChanges, eraseScopeRows, findRow, type Prepare, restoreItems } from './sqlite/writes.js';
 import type {
   DenseHit,
@@ -272,13 +272,14 @@ export class SqliteStore implements MemoryStore {
     dimension: number,
   ): DenseHit[] {
     const { scope, embedding, limit } = options;
-    const live =
+    const listing =
       scope.userId !== undefined && dimension % 32 === 0 && this.exactScanMaxRows < Number.POSITIVE_INFINITY
-        ? countCodes(this.prepare, scope.userId)
-        : 0;
-    if (scope.userId !== undefined && live > this.exactScanMaxRows) {
+        ? listBlocks(this.prepare, scope.userId)
+        : undefined;
+    if (listing !== undefined && listing.live > this.exactScanMaxRows) {
+      const { live } = listing;
       const pool = candidatePoolSize(live, limit);
-      const candidates = nearestCodes(this.prepare, this.codeBlocks, scope.userId, embedding, pool);
+      const candidates = nearestCodes(this.prepare, this.codeBlocks, listing, embedding, pool);
       const hits = selectDense(this.prepare, options, embedding, limit, candidates);
       if (hits.length >= limit || candidates.length >= live) {
         this.densePlans.approximate += 1;

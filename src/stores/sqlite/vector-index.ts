@@ -6,7 +6,8 @@
  * dimension / 8 bytes per slot (bit i of byte i / 8 set when dimension i of the vector is > 0, sqlite-vec's
  * `vec_quantize_binary` layout).
  *
- * A search lists the user's blocks with their versions and reads only those its {@link CodeBlockCache} does
+ * A search lists the user's blocks with their versions and live counts (which also decide between this index and
+ * the exact scan) and reads only those its {@link CodeBlockCache} does
  * not hold at that version (a user's blocks are 7.2 MB per 100k memories of 512 dimensions; re-reading them
  * every time cost 3-30 ms), then:
  * 1. Hamming stage: ranks every live slot by Hamming distance between its code and the query's sign bits, and
@@ -35,12 +36,20 @@ export function candidatePoolSize(live: number, limit: number): number {
   return Math.min(live, Math.max(200, limit * 2, Math.min(2000, Math.ceil(live / 250))));
 }
 
-/** How many of `userId`'s vectors have a code (live slots across the user's blocks). */
-export function countCodes(prepare: Prepare, userId: string): number {
-  const row = prepare('SELECT COALESCE(SUM(live), 0) AS live FROM vector_blocks WHERE user_id = ?').get(
+/** A user's blocks in order with their versions, and how many live slots (vectors with a code) they hold. */
+export interface BlockListing {
+  blocks: Array<{ block: number; version: number }>;
+  live: number;
+}
+
+/** Lists `userId`'s blocks: one small read that decides the plan and tells the cache what is current. */
+export function listBlocks(prepare: Prepare, userId: string): BlockListing {
+  const rows = prepare('SELECT block, version, live FROM vector_blocks WHERE user_id = ? ORDER BY block').all(
     userId,
-  );
-  return (row as { live: number }).live;
+  ) as Array<{ block: number; version: number; live: number }>;
+  let live = 0;
+  for (const row of rows) live += row.live;
+  return { blocks: rows.map(({ block, version }) => ({ block, version })), live };
 }
 
 /** The query's code as 32-bit words: bit i set when `query[i] > 0` (dimension a multiple of 32). */
@@ -159,14 +168,11 @@ export class CodeBlockCache {
   }
 }
 
-/** `userId`'s blocks in order, from `cache` where current, the rest read (and cached). */
-function readBlocks(prepare: Prepare, cache: CodeBlockCache, userId: string): Block[] {
-  const listed = prepare('SELECT block, version FROM vector_blocks WHERE user_id = ? ORDER BY block').all(
-    userId,
-  ) as Array<{ block: number; version: number }>;
+/** The listed blocks in order, from `cache` where current, the rest read (and cached). */
+function readBlocks(prepare: Prepare, cache: CodeBlockCache, listing: BlockListing): Block[] {
   const blocks = new Map<number, Block>();
   const missing: number[] = [];
-  for (const { block, version } of listed) {
+  for (const { block, version } of listing.blocks) {
     const cached = cache.get(block, version);
     if (cached === undefined) missing.push(block);
     else blocks.set(block, cached);
@@ -188,24 +194,24 @@ function readBlocks(prepare: Prepare, cache: CodeBlockCache, userId: string): Bl
     }
   }
   // A block written between the two reads comes back at its newer version; one dropped in between is absent.
-  return listed.flatMap(({ block }) => {
+  return listing.blocks.flatMap(({ block }) => {
     const found = blocks.get(block);
     return found === undefined ? [] : [found];
   });
 }
 
 /**
- * The seqs of about `pool` live slots of `userId` nearest to `query` (see the module comment; a few more when
- * several slots tie at the Hamming cut-off).
+ * The seqs of about `pool` live slots of the listed blocks nearest to `query` (see the module comment; a few
+ * more when several slots tie at the Hamming cut-off).
  */
 export function nearestCodes(
   prepare: Prepare,
   cache: CodeBlockCache,
-  userId: string,
+  listing: BlockListing,
   query: Float32Array,
   pool: number,
 ): number[] {
-  const blocks = readBlocks(prepare, cache, userId);
+  const blocks = readBlocks(prepare, cache, listing);
   const queryWords = signWords(query);
   const width = queryWords.length;
   const freed = width * 32 + 1;
