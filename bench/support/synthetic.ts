@@ -5,18 +5,10 @@
  * would make every approximate index look broken). Everything is seeded: the same options give the same data.
  */
 import { normaliseVector } from '../../src/embedders/types.js';
+import { seededRandom } from '../../test/support/vectors.js';
 
-/** A small, fast, seeded PRNG (mulberry32). Returns floats in [0, 1). */
-export function createRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let value = state;
-    value = Math.imul(value ^ (value >>> 15), value | 1);
-    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
-    return ((value ^ (value >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small, fast, seeded PRNG (mulberry32, the tests' own): floats in [0, 1). */
+export const createRandom = seededRandom;
 
 function gaussian(random: () => number): number {
   const u = Math.max(random(), 1e-12);

@@ -20,6 +20,7 @@ import Database from 'better-sqlite3';
 import { createMemory } from '../../src/core/memory.js';
 import { createSqliteStore } from '../../src/stores/sqlite.js';
 import { createTestEmbedder } from '../support/test-embedder.js';
+import { seededRandom } from '../support/vectors.js';
 import { type TranspiledFixtures, transpileFixtures } from './fixtures/transpile.js';
 
 const LONG = process.env.MNEME_LONG_TESTS === '1';
@@ -55,18 +56,6 @@ interface Totals {
   checkedTexts: number;
   drains: number;
   drainedItems: number;
-}
-
-/** mulberry32: a small seeded PRNG, so a failing run's kill timings can be replayed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let value = state;
-    value = Math.imul(value ^ (value >>> 15), value | 1);
-    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
-    return ((value ^ (value >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**
@@ -328,7 +317,7 @@ test(`SIGKILL at random points: ${TRIALS} trials, acknowledged writes survive, t
   const started = Date.now();
   await Promise.all(
     Array.from({ length: LANES }, (_, lane) =>
-      runLane(lane, Math.ceil(TRIALS / LANES), random(SEED + lane), totals),
+      runLane(lane, Math.ceil(TRIALS / LANES), seededRandom(SEED + lane), totals),
     ),
   );
   assert.equal(totals.trials, LANES * Math.ceil(TRIALS / LANES));
