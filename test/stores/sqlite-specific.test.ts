@@ -5,7 +5,6 @@
  */
 import assert from 'node:assert/strict';
 import { fork } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,17 +12,17 @@ import { after, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { ConfigError, StoreError, ValidationError } from '../../src/core/errors.js';
 import { parseFilter } from '../../src/core/filters.js';
-import type { MemoryRecord, Scope } from '../../src/core/types.js';
+import type { MemoryRecord } from '../../src/core/types.js';
 import { createInMemoryStore } from '../../src/stores/in-memory.js';
 import { keywordTokens } from '../../src/stores/keyword-index.js';
 import { createStore } from '../../src/stores/registry.js';
 import { SCHEMA_VERSION } from '../../src/stores/sqlite/schema.js';
 import { createSqliteStore, type SqliteStore } from '../../src/stores/sqlite.js';
-import type { MemoryChange, MemoryStore } from '../../src/stores/types.js';
+import type { MemoryStore } from '../../src/stores/types.js';
 import { seededVector } from '../support/vectors.js';
+import { insertChange, NOW, record } from './sqlite-records.js';
 
 const EMBEDDER = { id: 'test:sqlite', dimension: 4 };
-const NOW = '2026-06-01T00:00:00.000Z';
 const directories: string[] = [];
 
 after(() => {
@@ -36,35 +35,8 @@ function tempPath(name = 'mneme.db'): string {
   return join(directory, name);
 }
 
-function record(
-  memory: string,
-  scope: Scope = { userId: 'alice' },
-  fields: Partial<MemoryRecord> = {},
-): MemoryRecord {
-  return {
-    id: randomUUID(),
-    memory,
-    ...scope,
-    kind: 'user_fact',
-    metadata: {},
-    hash: `hash-${memory}`,
-    createdAt: NOW,
-    updatedAt: NOW,
-    observedAt: NOW,
-    ...fields,
-  };
-}
-
-function insert(
-  item: MemoryRecord,
-  embedding = seededVector(item.memory.length, EMBEDDER.dimension),
-): MemoryChange {
-  return {
-    type: 'insert',
-    record: item,
-    embedding,
-    event: { event: 'ADD', newValue: item.memory, actor: 'test', createdAt: item.createdAt },
-  };
+function insert(item: MemoryRecord, embedding = seededVector(item.memory.length, EMBEDDER.dimension)) {
+  return insertChange(item, embedding);
 }
 
 async function openStore(path: string, options: { busyTimeoutMs?: number; busyAttempts?: number } = {}) {

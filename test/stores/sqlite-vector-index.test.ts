@@ -12,16 +12,15 @@ import { after, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import * as sqliteVec from 'sqlite-vec';
 import { parseFilter } from '../../src/core/filters.js';
-import type { MemoryRecord, Scope } from '../../src/core/types.js';
 import { MIGRATIONS, VECTOR_BLOCK_SLOTS } from '../../src/stores/sqlite/schema.js';
 import { candidatePoolSize } from '../../src/stores/sqlite/vector-index.js';
 import { createSqliteStore, type SqliteStore } from '../../src/stores/sqlite.js';
-import type { MemoryChange, TemporalOptions } from '../../src/stores/types.js';
+import type { TemporalOptions } from '../../src/stores/types.js';
 import { normalise, seededRandom, seededVector } from '../support/vectors.js';
+import { insertChange as insert, NOW, record } from './sqlite-records.js';
 
 const DIMENSION = 256;
 const EMBEDDER = { id: 'test:vector-index', dimension: DIMENSION };
-const NOW = '2026-06-01T00:00:00.000Z';
 const CURRENT: TemporalOptions = { now: NOW };
 const directories: string[] = [];
 
@@ -33,30 +32,6 @@ function tempPath(): string {
   const directory = mkdtempSync(join(tmpdir(), 'mneme-vector-index-'));
   directories.push(directory);
   return join(directory, 'mneme.db');
-}
-
-function record(memory: string, scope: Scope = { userId: 'alice' }, fields: Partial<MemoryRecord> = {}) {
-  return {
-    id: randomUUID(),
-    memory,
-    ...scope,
-    kind: 'user_fact',
-    metadata: {},
-    hash: `hash-${memory}`,
-    createdAt: NOW,
-    updatedAt: NOW,
-    observedAt: NOW,
-    ...fields,
-  } satisfies MemoryRecord;
-}
-
-function insert(item: MemoryRecord, embedding: Float32Array): MemoryChange {
-  return {
-    type: 'insert',
-    record: item,
-    embedding,
-    event: { event: 'ADD', newValue: item.memory, actor: 'test', createdAt: NOW },
-  };
 }
 
 /** Clustered unit vectors (centroid + noise), so nearest neighbours mean something. */
