@@ -3,7 +3,7 @@
  * cursors and argument validation. Backends compile the same rules to SQL; the in-memory store calls these.
  */
 import { EmbedderMismatchError, StoreError, ValidationError } from '../core/errors.js';
-import type { MemoryRecord, Scope, ScopeKey } from '../core/types.js';
+import type { HistoryEvent, MemoryRecord, Scope, ScopeKey } from '../core/types.js';
 import { SCOPE_KEYS } from '../core/types.js';
 import type { EmbedderIdentity, TemporalOptions } from './types.js';
 
@@ -134,4 +134,15 @@ export function checkEmbedder(
     throw new EmbedderMismatchError(current, { id, dimension });
   }
   return { id, dimension };
+}
+
+/** `events` grouped by their memory id, each group in the order given (stores pass them oldest first). */
+export function historyByMemory(events: Iterable<HistoryEvent>): Map<string, HistoryEvent[]> {
+  const byMemory = new Map<string, HistoryEvent[]>();
+  for (const event of events) {
+    const list = byMemory.get(event.memoryId);
+    if (list === undefined) byMemory.set(event.memoryId, [event]);
+    else list.push(event);
+  }
+  return byMemory;
 }

@@ -20,6 +20,7 @@ import {
   checkEmbedder,
   decodeCursor,
   encodeCursor,
+  historyByMemory,
   isVisible,
   notOpenError,
   scopeEntries,
@@ -337,13 +338,9 @@ export class InMemoryStore implements MemoryStore {
     // holding this state (and copying on the way out) is a point-in-time snapshot.
     const { history } = this.state;
     const records = this.visible(options.scope, options.temporal).sort(byNewest);
-    const events = new Map<string, HistoryEvent[]>();
-    for (const stored of history) {
-      if (!isWithinScope(stored.scope, options.scope)) continue;
-      const list = events.get(stored.event.memoryId) ?? [];
-      list.push(stored.event);
-      events.set(stored.event.memoryId, list);
-    }
+    const events = historyByMemory(
+      history.filter((stored) => isWithinScope(stored.scope, options.scope)).map((stored) => stored.event),
+    );
     for (const record of records) {
       this.requireOpen();
       yield {

@@ -14,7 +14,7 @@
 import type { Pool } from 'pg';
 import type { FilterNode } from '../../core/filters.js';
 import type { HistoryEvent, MemoryRecord, Scope } from '../../core/types.js';
-import { encodeCursor, notOpenError, scopeEntries } from '../common.js';
+import { encodeCursor, historyByMemory, notOpenError, scopeEntries } from '../common.js';
 import { keywordTokens } from '../keyword-index.js';
 import { createPostgresDialect, SQL_COLUMNS, SqlConditions, type SqlDialect } from '../sql-filter.js';
 import type { DenseHit, KeywordHit, TemporalOptions } from '../types.js';
@@ -322,7 +322,7 @@ export async function scanPage(
     )
   ).rows;
   const page = rows.slice(0, limit);
-  const byMemory = new Map<string, HistoryEvent[]>();
+  let byMemory = new Map<string, HistoryEvent[]>();
   if (page.length > 0) {
     const events = (
       await client.query<HistoryRow>(
@@ -330,11 +330,7 @@ export async function scanPage(
         [page.map((row) => row.id)],
       )
     ).rows;
-    for (const row of events) {
-      const list = byMemory.get(row.memory_id) ?? [];
-      list.push(rowToEvent(row));
-      byMemory.set(row.memory_id, list);
-    }
+    byMemory = historyByMemory(events.map(rowToEvent));
   }
   const items = page.map((row) => ({
     record: rowToRecord(row),
@@ -358,18 +354,14 @@ export async function exportPage(
 ): Promise<{ items: Array<{ record: MemoryRecord; history: HistoryEvent[] }>; more: boolean }> {
   const visible = { scope: visibility.scope, temporal: visibility.temporal };
   const page = await selectPage(client, names, visible, limit, after);
-  const byMemory = new Map<string, HistoryEvent[]>();
+  let byMemory = new Map<string, HistoryEvent[]>();
   if (page.records.length > 0) {
     const conditions = new SqlConditions(storeDialect(names));
     const ids = page.records.map((record) => conditions.bind(record.id)).join(', ');
     const scope = conditions.scope(visibility.scope, (key) => `h.${SQL_COLUMNS[key]}`);
     const sql = `SELECT ${HISTORY_COLUMNS} FROM ${names.history} h
       WHERE h.memory_id IN (${ids}) AND ${scope} ORDER BY h.seq`;
-    for (const row of (await client.query<HistoryRow>(sql, conditions.params)).rows) {
-      const events = byMemory.get(row.memory_id) ?? [];
-      events.push(rowToEvent(row));
-      byMemory.set(row.memory_id, events);
-    }
+    byMemory = historyByMemory((await client.query<HistoryRow>(sql, conditions.params)).rows.map(rowToEvent));
   }
   return {
     items: page.records.map((record) => ({ record, history: byMemory.get(record.id) ?? [] })),

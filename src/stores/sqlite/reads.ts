@@ -4,7 +4,7 @@
  */
 import type { FilterNode } from '../../core/filters.js';
 import type { HistoryEvent, MemoryRecord, Scope } from '../../core/types.js';
-import { encodeCursor, scopeEntries } from '../common.js';
+import { encodeCursor, historyByMemory, scopeEntries } from '../common.js';
 import { SQL_COLUMNS, SqlConditions, sqliteDialect } from '../sql-filter.js';
 import type { DenseHit, KeywordHit, TemporalOptions } from '../types.js';
 import {
@@ -220,16 +220,12 @@ export function scanPage(
      WHERE m.id > ? ORDER BY m.id LIMIT ?`,
   ).all(after, limit + 1) as Array<MemoryRow & { embedding: Buffer }>;
   const page = rows.slice(0, limit);
-  const byMemory = new Map<string, HistoryEvent[]>();
+  let byMemory = new Map<string, HistoryEvent[]>();
   if (page.length > 0) {
     const events = prepare(
       `SELECT ${HISTORY_COLUMNS} FROM history WHERE memory_id IN (${page.map(() => '?').join(', ')}) ORDER BY seq`,
     ).all(...page.map((row) => row.id)) as HistoryRow[];
-    for (const row of events) {
-      const list = byMemory.get(row.memory_id) ?? [];
-      list.push(rowToEvent(row));
-      byMemory.set(row.memory_id, list);
-    }
+    byMemory = historyByMemory(events.map(rowToEvent));
   }
   const items = page.map((row) => ({
     record: rowToRecord(row),
@@ -251,17 +247,13 @@ export function exportPage(
   after: { createdAt: string; id: string } | undefined,
 ): { items: Array<{ record: MemoryRecord; history: HistoryEvent[] }>; more: boolean } {
   const page = selectPage(prepare, { scope: visibility.scope, temporal: visibility.temporal }, limit, after);
-  const byMemory = new Map<string, HistoryEvent[]>();
+  let byMemory = new Map<string, HistoryEvent[]>();
   if (page.records.length > 0) {
     const conditions = new SqlConditions(sqliteDialect);
     const list = page.records.map((record) => conditions.bind(record.id)).join(', ');
     const scope = conditions.scope(visibility.scope, (key) => `h.${SQL_COLUMNS[key]}`);
     const sql = `SELECT ${HISTORY_COLUMNS} FROM history h WHERE h.memory_id IN (${list}) AND ${scope} ORDER BY h.seq`;
-    for (const row of prepare(sql).all(...conditions.params) as HistoryRow[]) {
-      const events = byMemory.get(row.memory_id) ?? [];
-      events.push(rowToEvent(row));
-      byMemory.set(row.memory_id, events);
-    }
+    byMemory = historyByMemory((prepare(sql).all(...conditions.params) as HistoryRow[]).map(rowToEvent));
   }
   return {
     items: page.records.map((record) => ({ record, history: byMemory.get(record.id) ?? [] })),
