@@ -155,6 +155,44 @@ async function embedderRate(embedder: Embedder, texts: string[]): Promise<number
   return texts.length / ((nowMs() - start) / 1000);
 }
 
+/** What both systems measure, raw: timings in ms, rates per second. */
+interface RawFigures {
+  search: number[];
+  withEmbedding: number[];
+  addPerS: number;
+  embedPerS: number;
+  addWithoutEmbedding: number;
+  loadPerS: number;
+  /** The database file; its `-wal` counts toward the size too. */
+  dbPath: string;
+  startLoad: number;
+}
+
+/** The fields of a {@link LatencyRun} that every system reports, summarised and rounded alike. */
+function runFigures(
+  system: LatencyRun['system'],
+  task: { memories: number; users: number },
+  raw: RawFigures,
+): LatencyRun {
+  return {
+    system,
+    memories: task.memories,
+    users: task.users,
+    search_ms: summarise(raw.search),
+    search_with_embedding_ms: summarise(raw.withEmbedding),
+    add_per_s: round(raw.addPerS, 1),
+    embed_per_s: round(raw.embedPerS, 1),
+    add_share_of_embedder: round(raw.addPerS / raw.embedPerS, 3),
+    add_without_embedding_per_s: round(raw.addWithoutEmbedding, 1),
+    load_per_s: round(raw.loadPerS, 0),
+    peak_rss_mb: peakRssMb(),
+    db_mb: fileMb(raw.dbPath, `${raw.dbPath}-wal`),
+    queries: raw.search.length,
+    queries_with_embedding: raw.withEmbedding.length,
+    load_average: raw.startLoad,
+  };
+}
+
 async function measureMneme(task: Extract<LatencyTask, { kind: 'mneme' | 'mem0' }>): Promise<LatencyRun> {
   const startLoad = round(loadavg()[0] ?? 0, 2);
   const directory = mkdtempSync(join(tmpdir(), 'mneme-latency-'));
@@ -280,21 +318,16 @@ async function measureMneme(task: Extract<LatencyTask, { kind: 'mneme' | 'mem0' 
     await memory.close();
     const dense = await compareDensePlans(dbPath, queries, userFor, task.budgetMs);
     return {
-      system: 'mneme',
-      memories: task.memories,
-      users: task.users,
-      search_ms: summarise(search),
-      search_with_embedding_ms: summarise(withEmbedding),
-      add_per_s: round(addPerS, 1),
-      embed_per_s: round(embedPerS, 1),
-      add_share_of_embedder: round(addPerS / embedPerS, 3),
-      add_without_embedding_per_s: round(addWithoutEmbedding, 1),
-      load_per_s: round(loadPerS, 0),
-      peak_rss_mb: peakRssMb(),
-      db_mb: fileMb(dbPath, `${dbPath}-wal`),
-      queries: search.length,
-      queries_with_embedding: withEmbedding.length,
-      load_average: startLoad,
+      ...runFigures('mneme', task, {
+        search,
+        withEmbedding,
+        addPerS,
+        embedPerS,
+        addWithoutEmbedding,
+        loadPerS,
+        dbPath,
+        startLoad,
+      }),
       search_dense_ms: summarise(denseOnly),
       search_keyword_ms: summarise(keywordOnly),
       ...dense,
@@ -483,23 +516,16 @@ async function measureMem0(task: Extract<LatencyTask, { kind: 'mneme' | 'mem0' }
     const addStart = nowMs();
     for (const text of addTexts) await mem0.add(text, { userId: userFor() });
     const addPerS = addTexts.length / ((nowMs() - addStart) / 1000);
-    return {
-      system: 'mem0',
-      memories: task.memories,
-      users: task.users,
-      search_ms: summarise(search),
-      search_with_embedding_ms: summarise(withEmbedding),
-      add_per_s: round(addPerS, 1),
-      embed_per_s: round(embedPerS, 1),
-      add_share_of_embedder: round(addPerS / embedPerS, 3),
-      add_without_embedding_per_s: round(addWithoutEmbedding, 1),
-      load_per_s: round(loadPerS, 0),
-      peak_rss_mb: peakRssMb(),
-      db_mb: fileMb(mem0.dbPath, `${mem0.dbPath}-wal`),
-      queries: search.length,
-      queries_with_embedding: withEmbedding.length,
-      load_average: startLoad,
-    };
+    return runFigures('mem0', task, {
+      search,
+      withEmbedding,
+      addPerS,
+      embedPerS,
+      addWithoutEmbedding,
+      loadPerS,
+      dbPath: mem0.dbPath,
+      startLoad,
+    });
   } finally {
     await mem0.close();
     await local.close();
