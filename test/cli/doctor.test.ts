@@ -27,6 +27,7 @@ import { runCli } from '../../src/cli/main.js';
 import { createMemory } from '../../src/core/memory.js';
 import { MNEME_BIN } from '../support/cli.js';
 import { type FakeOpenAIApi, startFakeOpenAIApi } from '../support/fake-openai-api.js';
+import { processOutput } from '../support/process.js';
 
 interface Run {
   code: number;
@@ -205,25 +206,15 @@ describe('mneme doctor', () => {
 });
 
 /** Runs the built bin as `uid` (root ignores permissions, so a read-only file needs another user). */
-function runBinAs(uid: number | undefined, args: string[], cwd: string): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MNEME_BIN, ...args], {
-      cwd,
-      env: { PATH: process.env.PATH ?? '', HOME: cwd, ...embedderEnv() },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      ...(uid === undefined ? {} : { uid, gid: uid }),
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+async function runBinAs(uid: number | undefined, args: string[], cwd: string): Promise<Run> {
+  const child = spawn(process.execPath, [MNEME_BIN, ...args], {
+    cwd,
+    env: { PATH: process.env.PATH ?? '', HOME: cwd, ...embedderEnv() },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...(uid === undefined ? {} : { uid, gid: uid }),
   });
+  const { code, stdout, stderr } = await processOutput(child);
+  return { code: code ?? -1, stdout, stderr };
 }
 
 const BUILT = existsSync(join(MNEME_BIN, '..', '..', 'dist', 'cli', 'commands', 'doctor.js'));

@@ -13,6 +13,7 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { createMemory } from '../../src/core/memory.js';
+import { type ProcessOutput, processOutput } from '../support/process.js';
 import { createTestEmbedder } from '../support/test-embedder.js';
 import { type TranspiledFixtures, transpileFixtures } from './fixtures/transpile.js';
 
@@ -35,30 +36,14 @@ after(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function runUnderFileSizeLimit(
-  blocks: number,
-  path: string,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    // `exec` keeps the limit on node itself; node ignores SIGXFSZ, so the write fails with EFBIG instead.
-    const child = spawn(
-      '/bin/sh',
-      ['-c', `ulimit -f ${blocks} && exec "$0" "$@"`, process.execPath, fixtures.pathOf(FIXTURE), path],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function runUnderFileSizeLimit(blocks: number, path: string): Promise<ProcessOutput> {
+  // `exec` keeps the limit on node itself; node ignores SIGXFSZ, so the write fails with EFBIG instead.
+  const child = spawn(
+    '/bin/sh',
+    ['-c', `ulimit -f ${blocks} && exec "$0" "$@"`, process.execPath, fixtures.pathOf(FIXTURE), path],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  return processOutput(child);
 }
 
 test('a full disk: a clear StoreError, acknowledged writes intact, nothing partial, usable again with room', async (t) => {

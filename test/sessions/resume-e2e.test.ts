@@ -22,6 +22,7 @@ import {
   type RecordedRequest,
   startFakeMessagesApi,
 } from '../support/fake-messages-api.js';
+import { processOutput } from '../support/process.js';
 import { type LocalS3, startLocalS3 } from '../support/s3-server.js';
 import { postgresScratch, redisScratch } from '../support/session-backends.js';
 import type { ResumePlan, ResumeReport } from './fixtures/sdk-resume.js';
@@ -108,32 +109,16 @@ async function runFirst(storeUrl: string): Promise<FirstRun> {
 }
 
 /** Process 2: one child process resuming every plan in order; resolves with its reports. */
-function runResumes(plans: ResumePlan[]): Promise<ResumeReport[]> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', resumeScript, JSON.stringify(plans)], {
-      cwd: repoRoot,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 300_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      if (code !== 0) {
-        reject(new Error(`resume process exited with ${code}\nstdout: ${stdout}\nstderr: ${stderr}`));
-        return;
-      }
-      const lines = stdout.split('\n').filter((line) => line.startsWith('{'));
-      resolvePromise(lines.map((line) => JSON.parse(line) as ResumeReport));
-    });
+async function runResumes(plans: ResumePlan[]): Promise<ResumeReport[]> {
+  const child = spawn(process.execPath, ['--import', 'tsx', resumeScript, JSON.stringify(plans)], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  const timer = setTimeout(() => child.kill('SIGKILL'), 300_000);
+  const { code, stdout, stderr } = await processOutput(child).finally(() => clearTimeout(timer));
+  if (code !== 0) throw new Error(`resume process exited with ${code}\nstdout: ${stdout}\nstderr: ${stderr}`);
+  const lines = stdout.split('\n').filter((line) => line.startsWith('{'));
+  return lines.map((line) => JSON.parse(line) as ResumeReport);
 }
 
 /** The user and assistant texts of a Messages API request, in order (tool blocks and reminders left out). */
