@@ -12,10 +12,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createMemory, type Memory } from '../src/core/memory.js';
 import { keywordTerms } from '../src/core/text.js';
 import type { MemoryRecord, SearchResult } from '../src/core/types.js';
 import type { Embedder } from '../src/embedders/types.js';
+import { createMemory, type Memory } from '../src/memory/memory.js';
 import { createPostgresStore, type PostgresStore } from '../src/stores/postgres.js';
 import { createSqliteStore } from '../src/stores/sqlite.js';
 import type { MemoryChange, MemoryStore } from '../src/stores/types.js';

@@ -8,10 +8,16 @@
  * const { results } = await memory.search('how should I document code?', { userId: 'alice' });
  * ```
  */
-export { defaultDataDir, type MemoryOptions, type ResolvedConfig, resolveConfig } from './core/config.js';
+
 export * from './core/errors.js';
 export { type FilterNode, parseFilter } from './core/filters.js';
 export type { Logger, LogLevel } from './core/logger.js';
+export { DEFAULT_RANKING, type RankingOptions } from './core/ranking.js';
+export type * from './core/types.js';
+export type { Embedder } from './embedders/types.js';
+export type { AddResult, AddResultItem, AddUsage, SkippedMessage } from './ingest/types.js';
+export type { Completion, CompletionOptions, LanguageModel, TokenUsage } from './llm/types.js';
+export { defaultDataDir, type MemoryOptions, type ResolvedConfig, resolveConfig } from './memory/config.js';
 export {
   type AddOptions,
   createMemory,
@@ -22,10 +28,5 @@ export {
   ScopedMemory,
   type SearchOptions,
   type UpdateInput,
-} from './core/memory.js';
-export { DEFAULT_RANKING, type RankingOptions } from './core/ranking.js';
-export type * from './core/types.js';
-export type { Embedder } from './embedders/types.js';
-export type { AddResult, AddResultItem, AddUsage, SkippedMessage } from './ingest/types.js';
-export type { Completion, CompletionOptions, LanguageModel, TokenUsage } from './llm/types.js';
+} from './memory/memory.js';
 export type { MemoryStore } from './stores/types.js';

@@ -5,9 +5,9 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createMemory, type Memory } from '../../src/core/memory.js';
 import type { RankingOptions } from '../../src/core/ranking.js';
 import type { Embedder } from '../../src/embedders/types.js';
+import { createMemory, type Memory } from '../../src/memory/memory.js';
 import { createSqliteStore } from '../../src/stores/sqlite.js';
 
 /** A Memory on a fresh SQLite file, plus its path and cleanup. */

@@ -3,8 +3,8 @@
  * lists them. Commands parse nothing themselves: `main.ts` parses flags with node:util `parseArgs` from the
  * command's `options` and hands over a {@link CommandContext}.
  */
-import type { MemoryOptions } from '../core/config.js';
-import type { Memory } from '../core/memory.js';
+import type { MemoryOptions } from '../memory/config.js';
+import type { Memory } from '../memory/memory.js';
 
 export type OptionSpec = { type: 'string' | 'boolean'; short?: string; multiple?: boolean };
 

@@ -4,10 +4,10 @@
  * (`{"error": {...}}`).
  */
 import { parseArgs } from 'node:util';
-import type { MemoryOptions } from '../core/config.js';
 import { MnemeError, ValidationError } from '../core/errors.js';
-import type { Memory } from '../core/memory.js';
-import { createMemory } from '../core/memory.js';
+import type { MemoryOptions } from '../memory/config.js';
+import type { Memory } from '../memory/memory.js';
+import { createMemory } from '../memory/memory.js';
 import { type Command, type CommandContext, GLOBAL_OPTIONS, UsageError } from './command.js';
 import { COMMANDS } from './commands/index.js';
 

@@ -37,10 +37,10 @@ import type {
 } from '@anthropic-ai/claude-agent-sdk';
 import { ConfigError, MissingDependencyError, ValidationError } from '../core/errors.js';
 import { describeError, type Logger } from '../core/logger.js';
-import type { Memory } from '../core/memory.js';
 import { hashText } from '../core/text.js';
 import type { Scope } from '../core/types.js';
 import { LIMITS, validateScope } from '../core/validate.js';
+import type { Memory } from '../memory/memory.js';
 import { createMemoryHooks, type MemoryHooks } from './claude-agent-sdk/hooks.js';
 import { BoundedSet } from './claude-agent-sdk/session-state.js';
 import { createMemoryTools, MEMORY_SERVER_NAME, MEMORY_TOOL_NAMES } from './claude-agent-sdk/tools.js';

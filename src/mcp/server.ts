@@ -15,9 +15,9 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { MnemeError } from '../core/errors.js';
 import { describeError, type Logger } from '../core/logger.js';
-import type { Memory } from '../core/memory.js';
 import type { Metadata, Scope } from '../core/types.js';
 import { LIMITS } from '../core/validate.js';
+import type { Memory } from '../memory/memory.js';
 
 /** Options of {@link createMcpServer}. */
 export interface McpServerOptions {

@@ -15,7 +15,7 @@ import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { createConsoleLogger, describeError, type Logger } from '../core/logger.js';
-import type { Memory } from '../core/memory.js';
+import type { Memory } from '../memory/memory.js';
 import { requireApiKey } from './auth.js';
 import { type ErrorBody, toErrorResponse } from './errors.js';
 import type { KeyStore } from './keys.js';

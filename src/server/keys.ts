@@ -18,9 +18,9 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { defaultDataDir } from '../core/config.js';
 import { ConfigError, NotFoundError, ValidationError } from '../core/errors.js';
 import { validateIdentifier } from '../core/validate.js';
+import { defaultDataDir } from '../memory/config.js';
 
 /** A stored key, without its secret. */
 export interface ApiKeyInfo {

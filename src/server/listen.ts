@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { describeError, type Logger } from '../core/logger.js';
-import type { Memory } from '../core/memory.js';
+import type { Memory } from '../memory/memory.js';
 import type { AppEnv } from './request.js';
 
 /** Options of {@link startServer}. */

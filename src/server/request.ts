@@ -6,9 +6,9 @@
 import type { Context } from 'hono';
 import { ValidationError } from '../core/errors.js';
 import { type FilterNode, parseFilter } from '../core/filters.js';
-import type { Memory, ScopedMemory } from '../core/memory.js';
 import type { Scope } from '../core/types.js';
 import { validateIdentifier, validateScope } from '../core/validate.js';
+import type { Memory, ScopedMemory } from '../memory/memory.js';
 import { forbidden, HttpError } from './errors.js';
 import type { Principal } from './keys.js';
 

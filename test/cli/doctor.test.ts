@@ -24,7 +24,7 @@ import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import type { DoctorCheck } from '../../src/cli/commands/doctor.js';
 import { runCli } from '../../src/cli/main.js';
-import { createMemory } from '../../src/core/memory.js';
+import { createMemory } from '../../src/memory/memory.js';
 import { MNEME_BIN } from '../support/cli.js';
 import { type FakeOpenAIApi, startFakeOpenAIApi } from '../support/fake-openai-api.js';
 import { processOutput } from '../support/process.js';

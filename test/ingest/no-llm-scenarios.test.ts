@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { Memory } from '../../src/core/memory.js';
 import type { AddResult } from '../../src/ingest/types.js';
+import type { Memory } from '../../src/memory/memory.js';
 import { createMemoryFixture } from '../support/memory-fixture.js';
 
 const USER = { userId: 'sam' };

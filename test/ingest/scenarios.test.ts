@@ -8,10 +8,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, type TestContext, test } from 'node:test';
 import { LLMError } from '../../src/core/errors.js';
-import type { AddOptions, Memory } from '../../src/core/memory.js';
 import type { Message } from '../../src/core/types.js';
 import { EXTRACTION_SYSTEM, RECONCILE_SYSTEM } from '../../src/ingest/llm-prompts.js';
 import type { AddResult } from '../../src/ingest/types.js';
+import type { AddOptions, Memory } from '../../src/memory/memory.js';
 import {
   type FakeMessagesApi,
   type FakeReply,

@@ -16,8 +16,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { createMemory, type Memory } from '../../src/core/memory.js';
 import { injectedTextsIn } from '../../src/integrations/claude-agent-sdk/transcript.js';
+import { createMemory, type Memory } from '../../src/memory/memory.js';
 import { type AgentSdkEnv, createAgentSdkEnv } from '../support/agent-sdk-env.js';
 import {
   type FakeMessagesApi,

@@ -14,7 +14,6 @@ import { tool } from '@anthropic-ai/claude-agent-sdk';
 import { MEMORY_CONTEXT_TAG } from '../../src/core/context.js';
 import { ConfigError, EmbedderError, StoreError, ValidationError } from '../../src/core/errors.js';
 import type { Logger } from '../../src/core/logger.js';
-import type { Memory } from '../../src/core/memory.js';
 import { estimateTokens } from '../../src/core/text.js';
 import type { Embedder } from '../../src/embedders/types.js';
 import { BoundedSet } from '../../src/integrations/claude-agent-sdk/session-state.js';
@@ -24,6 +23,7 @@ import {
   stripInjectedContext,
 } from '../../src/integrations/claude-agent-sdk/transcript.js';
 import { MEMORY_TOOL_NAMES, sessionProjectKey, withMemory } from '../../src/integrations/claude-agent-sdk.js';
+import type { Memory } from '../../src/memory/memory.js';
 import { createMemoryFixture } from '../support/memory-fixture.js';
 import { createTestEmbedder } from '../support/test-embedder.js';
 import { createTranscriptWriter } from './claude-agent-sdk-transcript.js';

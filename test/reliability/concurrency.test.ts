@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { createMemory, type Memory } from '../../src/core/memory.js';
+import { createMemory, type Memory } from '../../src/memory/memory.js';
 import { MNEME_BIN, runMneme } from '../support/cli.js';
 import { startFakeOpenAIApi } from '../support/fake-openai-api.js';
 import { createTestEmbedder } from '../support/test-embedder.js';

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { createMemory } from '../../src/core/memory.js';
+import { createMemory } from '../../src/memory/memory.js';
 import { createSqliteStore } from '../../src/stores/sqlite.js';
 import { createTestEmbedder } from '../support/test-embedder.js';
 import { seededRandom } from '../support/vectors.js';

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { createMemory, type ExportedMemory, type Memory } from '../../src/core/memory.js';
+import { createMemory, type ExportedMemory, type Memory } from '../../src/memory/memory.js';
 import { runMneme } from '../support/cli.js';
 import { type FakeOpenAIApi, startFakeOpenAIApi } from '../support/fake-openai-api.js';
 import { createTestEmbedder } from '../support/test-embedder.js';

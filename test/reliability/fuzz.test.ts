@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import fc from 'fast-check';
 import { NotFoundError, ValidationError } from '../../src/core/errors.js';
-import { createMemory, type Memory } from '../../src/core/memory.js';
+import { createMemory, type Memory } from '../../src/memory/memory.js';
 import { createInMemoryStore } from '../../src/stores/in-memory.js';
 import type { MemoryStore } from '../../src/stores/types.js';
 import { createTestEmbedder } from '../support/test-embedder.js';

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { createMemory } from '../../src/core/memory.js';
+import { createMemory } from '../../src/memory/memory.js';
 import { type ProcessOutput, processOutput } from '../support/process.js';
 import { createTestEmbedder } from '../support/test-embedder.js';
 import { type TranspiledFixtures, transpileFixtures } from './fixtures/transpile.js';

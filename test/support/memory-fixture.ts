@@ -1,7 +1,8 @@
 /** Builds a Memory on the in-memory store and the deterministic test embedder, with a controllable clock. */
-import type { MemoryOptions } from '../../src/core/config.js';
+
 import type { Logger } from '../../src/core/logger.js';
-import { createMemory, type Memory } from '../../src/core/memory.js';
+import type { MemoryOptions } from '../../src/memory/config.js';
+import { createMemory, type Memory } from '../../src/memory/memory.js';
 import { createInMemoryStore } from '../../src/stores/in-memory.js';
 import { createTestEmbedder } from './test-embedder.js';
 

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
-import { resolveConfig } from '../../core/config.js';
 import { ConfigError, EmbedderMismatchError } from '../../core/errors.js';
+import { resolveConfig } from '../../memory/config.js';
 import type { EmbedderIdentity, MemoryStore } from '../../stores/types.js';
 import { type Command, type CommandContext, optionalInteger, requireString, UsageError } from '../command.js';
 

@@ -1,8 +1,8 @@
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type Database from 'better-sqlite3';
-import { resolveConfig } from '../../core/config.js';
 import { EmbedderMismatchError } from '../../core/errors.js';
+import { resolveConfig } from '../../memory/config.js';
 import type { EmbedderIdentity, MemoryStore } from '../../stores/types.js';
 import { type Command, type CommandContext, optionalString } from '../command.js';
 

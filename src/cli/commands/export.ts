@@ -1,4 +1,4 @@
-import type { ExportedMemory } from '../../core/memory.js';
+import type { ExportedMemory } from '../../memory/memory.js';
 import { type Command, requireScope, SCOPE_OPTIONS } from '../command.js';
 
 /** `mneme export --user U`: JSONL on stdout, one memory with its history per line. */

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { ValidationError } from '../../core/errors.js';
-import type { ExportedMemory } from '../../core/memory.js';
+import type { ExportedMemory } from '../../memory/memory.js';
 import { type Command, UsageError } from '../command.js';
 
 const BATCH = 64;

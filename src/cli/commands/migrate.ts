@@ -1,4 +1,4 @@
-import { resolveConfig } from '../../core/config.js';
+import { resolveConfig } from '../../memory/config.js';
 import { type Command, optionalString, UsageError } from '../command.js';
 
 /**

@@ -9,10 +9,10 @@ import type { HookCallback, HookInput, HookJSONOutput } from '@anthropic-ai/clau
 import { formatMemoryContext } from '../../core/context.js';
 import { MnemeError } from '../../core/errors.js';
 import { describeError, type Logger } from '../../core/logger.js';
-import type { Memory } from '../../core/memory.js';
 import { normaliseText } from '../../core/text.js';
 import type { Message, Metadata, Scope } from '../../core/types.js';
 import { LIMITS } from '../../core/validate.js';
+import type { Memory } from '../../memory/memory.js';
 import {
   type BoundedSet,
   captureKey,

@@ -9,7 +9,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { NotFoundError } from '../../core/errors.js';
 import { describeError, type Logger } from '../../core/logger.js';
-import type { ScopedMemory } from '../../core/memory.js';
+import type { ScopedMemory } from '../../memory/memory.js';
 import type { BoundedSet } from './session-state.js';
 
 /** The MCP server name. */

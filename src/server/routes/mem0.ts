@@ -23,9 +23,9 @@
  */
 import type { Context, Hono } from 'hono';
 import { NotFoundError, ValidationError } from '../../core/errors.js';
-import type { ListOptions, ScopedMemory, SearchOptions } from '../../core/memory.js';
 import type { HistoryEvent, MemoryRecord, Message, Metadata, Scope, SearchResult } from '../../core/types.js';
 import { LIMITS, validateIdentifier, validateText } from '../../core/validate.js';
+import type { ListOptions, ScopedMemory, SearchOptions } from '../../memory/memory.js';
 import { HttpError } from '../errors.js';
 import {
   type AppEnv,

@@ -15,8 +15,8 @@
  */
 import type { Context, Hono } from 'hono';
 import { NotFoundError, ValidationError } from '../../core/errors.js';
-import type { ListOptions, SearchOptions, UpdateInput } from '../../core/memory.js';
 import type { Message, Metadata, Scope } from '../../core/types.js';
+import type { ListOptions, SearchOptions, UpdateInput } from '../../memory/memory.js';
 import {
   type AppEnv,
   assertFiltersStayInApp,

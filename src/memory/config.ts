@@ -20,12 +20,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { ConfigError } from '../core/errors.js';
+import type { Logger, LogLevel } from '../core/logger.js';
+import type { RankingOptions } from '../core/ranking.js';
 import type { Embedder } from '../embedders/types.js';
 import type { LanguageModel } from '../llm/types.js';
 import type { MemoryStore } from '../stores/types.js';
-import { ConfigError } from './errors.js';
-import type { Logger, LogLevel } from './logger.js';
-import type { RankingOptions } from './ranking.js';
 
 /** Options of `createMemory`. Every field is optional. */
 export interface MemoryOptions {

@@ -3,22 +3,15 @@
  * ingestion pipeline, ranks search results, and delegates storage to the MemoryStore seam. It never reads
  * `process.env` (config.ts does) and holds no state a second process could not rebuild from the store.
  */
-import type { Embedder } from '../embedders/types.js';
-import { embedInBatches, type IngestionDependencies, planIngestion } from '../ingest/pipeline.js';
-import { type DrainResult, QueueWorker } from '../ingest/queue-worker.js';
-import { redactSecrets, SECRET_PATTERNS, type SecretPattern } from '../ingest/redact.js';
-import type { AddResult, IngestRequest } from '../ingest/types.js';
-import type { LanguageModel } from '../llm/types.js';
-import type { MemoryPatch, MemoryStore, QueueItem, TemporalOptions } from '../stores/types.js';
-import { type MemoryOptions, resolveConfig } from './config.js';
-import { ConfigError, NotFoundError, ValidationError } from './errors.js';
-import { type FilterNode, parseFilter } from './filters.js';
-import { createConsoleLogger, type Logger } from './logger.js';
-import { fuseCandidates, type RankingOptions, resolveRanking } from './ranking.js';
-import { mergeScopes, pickScope } from './scope.js';
-import { hashText, keywordTerms } from './text.js';
-import type { HistoryEvent, MemoryRecord, Message, Metadata, Scope, SearchResult } from './types.js';
-import { SCOPE_KEYS } from './types.js';
+
+import { ConfigError, NotFoundError, ValidationError } from '../core/errors.js';
+import { type FilterNode, parseFilter } from '../core/filters.js';
+import { createConsoleLogger, type Logger } from '../core/logger.js';
+import { fuseCandidates, type RankingOptions, resolveRanking } from '../core/ranking.js';
+import { mergeScopes, pickScope } from '../core/scope.js';
+import { hashText, keywordTerms } from '../core/text.js';
+import type { HistoryEvent, MemoryRecord, Message, Metadata, Scope, SearchResult } from '../core/types.js';
+import { SCOPE_KEYS } from '../core/types.js';
 import {
   LIMITS,
   validateIdentifier,
@@ -30,7 +23,15 @@ import {
   validateScope,
   validateText,
   validateUnitInterval,
-} from './validate.js';
+} from '../core/validate.js';
+import type { Embedder } from '../embedders/types.js';
+import { embedInBatches, type IngestionDependencies, planIngestion } from '../ingest/pipeline.js';
+import { type DrainResult, QueueWorker } from '../ingest/queue-worker.js';
+import { redactSecrets, SECRET_PATTERNS, type SecretPattern } from '../ingest/redact.js';
+import type { AddResult, IngestRequest } from '../ingest/types.js';
+import type { LanguageModel } from '../llm/types.js';
+import type { MemoryPatch, MemoryStore, QueueItem, TemporalOptions } from '../stores/types.js';
+import { type MemoryOptions, resolveConfig } from './config.js';
 
 /** Options of `add`: a scope (at least one field) plus what to record. */
 export interface AddOptions extends Scope {

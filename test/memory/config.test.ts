@@ -3,8 +3,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { defaultDataDir, resolveConfig } from '../../src/core/config.js';
 import { ConfigError } from '../../src/core/errors.js';
+import { defaultDataDir, resolveConfig } from '../../src/memory/config.js';
 
 test('defaults: SQLite in the per-user data dir, local embedder, no LLM without a key', () => {
   const config = resolveConfig({ env: { HOME: '/home/u' } });
