@@ -4,7 +4,7 @@
  * `maxBatchSize`, retries transient failures with exponential backoff and jitter, and checks every reply
  * (count, order, dimension, finite values) so a misbehaving server never yields silently wrong vectors.
  *
- * This class reads no environment variables: `resolveConfig` (src/core/config.ts) maps `MNEME_EMBEDDER_BASE_URL`,
+ * This class reads no environment variables: `resolveConfig` (src/memory/config.ts) maps `MNEME_EMBEDDER_BASE_URL`,
  * `MNEME_EMBEDDER_API_KEY` / `OPENAI_API_KEY` and `MNEME_EMBEDDER_DIMENSION` to the options below.
  */
 import { ConfigError, EmbedderError } from '../core/errors.js';
