@@ -35,8 +35,30 @@ export interface Message {
   name?: string;
 }
 
-/** What kind of statement a memory holds. `message` is a verbatim message stored without an LLM. */
+/**
+ * What kind of statement a memory holds:
+ * - `preference`: what the user likes, dislikes or prefers ("I prefer tabs").
+ * - `instruction`: how the agent should behave for this user from now on ("Never use semicolons").
+ * - `user_fact`: who the user is: name, role, employer, team, location, stack ("I work at Stripe").
+ * - `other_fact`: about someone or something else than the user.
+ * - `event`: something that happened or will happen.
+ * - `message`: a verbatim statement stored without an LLM that is none of the above.
+ * `preference`, `instruction` and `user_fact` are the user's standing memories: the profile.
+ */
 export type MemoryKind = 'message' | 'preference' | 'user_fact' | 'other_fact' | 'event' | 'instruction';
+
+/** Every memory kind, in a stable order. */
+export const MEMORY_KINDS: readonly MemoryKind[] = [
+  'preference',
+  'instruction',
+  'user_fact',
+  'other_fact',
+  'event',
+  'message',
+];
+
+/** The kinds that make up a user's profile (see {@link MemoryKind}). */
+export const PROFILE_KINDS: readonly MemoryKind[] = ['instruction', 'preference', 'user_fact'];
 
 /** A stored memory, as returned by `get`, `list` and (with scores) `search`. */
 export interface MemoryRecord {

@@ -12,6 +12,8 @@ import type { MemoryRecord } from '../core/types.js';
 import type { Embedder } from '../embedders/types.js';
 import type { LanguageModel } from '../llm/types.js';
 import type { MemoryChange, MemoryStore, TemporalOptions } from '../stores/types.js';
+import type { Claim } from './statements/claims.js';
+import { judgeAgainstStored, replacedWithinBatch } from './supersession.js';
 import type { AddResultItem, CandidateMemory, IngestPlan, IngestRequest, SkippedMessage } from './types.js';
 import { extractVerbatim } from './verbatim.js';
 
@@ -43,7 +45,8 @@ export async function planIngestion(
 
 /**
  * Turns candidates into a plan: exact duplicates (within the batch, or already stored in the exact same scope)
- * become NOOP; candidates whose topic matches a current memory supersede it; the rest are ADDed.
+ * become NOOP; a statement that restates a current standing memory is a NOOP that refreshes it; one that
+ * replaces current standing memories (supersession.ts) supersedes them; the rest are ADDed.
  */
 export async function planCandidates(
   request: IngestRequest,
@@ -101,26 +104,49 @@ export async function planCandidates(
     fresh.map((item) => item.text),
   );
   const superseded = new Set<string>();
+  // Memories inserted by this plan, with their claims: a later sentence of the same add may replace one.
+  const inserted: Array<{ record: MemoryRecord; claim: Claim }> = [];
   for (const [index, candidate] of fresh.entries()) {
     const embedding = vectors[index];
     if (!embedding) throw new Error('embedder returned fewer vectors than texts');
     const id = randomUUID();
     const record = buildRecord(id, candidate, request);
-    const topics = [candidate.topic, ...(candidate.replacesTopics ?? [])].filter(
-      (topic): topic is string => topic !== undefined,
-    );
-    const previous = topics.length
-      ? (await store.findByTopic({ scope: ownerScope(request.scope), topics, temporal })).filter(
-          (old) => hasSameOwner(old, request.scope) && !superseded.has(old.id),
-        )
-      : [];
-    const older = previous.filter((old) => old.observedAt <= record.observedAt);
-    const newer = previous.filter((old) => old.observedAt > record.observedAt);
-    const newest = newer.sort((a, b) => a.observedAt.localeCompare(b.observedAt))[0];
+    const found = candidate.claim
+      ? await judgeAgainstStored({
+          store,
+          scope: request.scope,
+          temporal,
+          claim: candidate.claim,
+          embedding,
+          speaker: candidate.speaker,
+          exclude: superseded,
+        })
+      : { replaces: [], restates: undefined };
+    if (found.replaces.length === 0 && found.restates) {
+      const known = found.restates;
+      results.push({ id: known.record.id, memory: known.record.memory, event: 'NOOP', reason: known.reason });
+      changes.push({
+        type: 'update',
+        id: known.record.id,
+        scope: ownerScope(request.scope),
+        patch: { updatedAt: request.now },
+        event: {
+          event: 'NOOP',
+          reason: `stated again: ${known.reason}`,
+          actor: request.actor,
+          createdAt: request.now,
+        },
+      });
+      continue;
+    }
+    const older = found.replaces.filter((old) => old.record.observedAt <= record.observedAt);
+    const newest = found.replaces
+      .filter((old) => old.record.observedAt > record.observedAt)
+      .sort((a, b) => a.record.observedAt.localeCompare(b.record.observedAt))[0];
     if (newest) {
       // An imported statement older than what we know: store it as already superseded.
-      record.validTo = newest.observedAt;
-      record.supersededBy = newest.id;
+      record.validTo = newest.record.observedAt;
+      record.supersededBy = newest.record.id;
     }
     changes.push({
       type: 'insert',
@@ -131,34 +157,45 @@ export async function planCandidates(
         newValue: record.memory,
         actor: request.actor,
         createdAt: request.now,
-        ...(newest ? { reason: `older than ${newest.id} on the same topic`, relatedId: newest.id } : {}),
+        ...(newest
+          ? {
+              reason: `older than ${newest.record.id}, which replaced it (${newest.reason})`,
+              relatedId: newest.record.id,
+            }
+          : {}),
       },
     });
-    for (const old of older) {
-      superseded.add(old.id);
+    const replacedInBatch = candidate.claim
+      ? replacedWithinBatch(candidate.claim, candidate.speaker, inserted, superseded)
+      : [];
+    for (const old of [...older, ...replacedInBatch]) {
+      superseded.add(old.record.id);
       changes.push({
         type: 'update',
-        id: old.id,
+        id: old.record.id,
         scope: ownerScope(request.scope),
         patch: { validTo: record.observedAt, supersededBy: id, updatedAt: request.now },
         event: {
           event: 'SUPERSEDE',
-          previousValue: old.memory,
-          reason: `superseded by a newer statement on topic ${old.topic ?? topics[0] ?? ''}`.trim(),
+          previousValue: old.record.memory,
+          newValue: record.memory,
+          reason: `superseded by a newer statement: ${old.reason}`,
           actor: request.actor,
           relatedId: id,
           createdAt: request.now,
         },
       });
     }
-    const replaced = older[0];
+    if (candidate.claim) inserted.push({ record, claim: candidate.claim });
+    const replaced = older[0] ?? replacedInBatch[0];
     results.push(
       replaced
         ? {
             id,
             memory: record.memory,
             event: 'SUPERSEDE',
-            previous: { id: replaced.id, memory: replaced.memory },
+            previous: { id: replaced.record.id, memory: replaced.record.memory },
+            reason: replaced.reason,
           }
         : { id, memory: record.memory, event: 'ADD' },
     );

@@ -5,6 +5,7 @@
  */
 import type { MemoryKind, Message, Metadata, Role, Scope } from '../core/types.js';
 import type { MemoryChange } from '../stores/types.js';
+import type { Claim } from './statements/claims.js';
 
 /** What `add` reports per memory it touched. */
 export interface AddResultItem {
@@ -27,6 +28,12 @@ export interface SkippedMessage {
     | 'tool_message'
     | 'duplicate'
     | 'recall_echo'
+    /** An assistant message: without an LLM, never stored as a memory about the user. */
+    | 'assistant_message'
+    /** A question that states nothing about the user ("What do you know about me?"). */
+    | 'question'
+    /** A request for work now that states nothing about the user ("Clean up the billing parser"). */
+    | 'request'
     /** An LLM-extracted fact that no user message states (an assistant guess). */
     | 'not_user_stated';
   text: string;
@@ -70,10 +77,10 @@ export interface CandidateMemory {
   kind: MemoryKind;
   role?: Role;
   speaker?: string;
-  /** Topic key for superseding (see MemoryRecord.topic). */
+  /** Topic key (see MemoryRecord.topic): for a statement filling an identity slot, `user_fact:<slot>`. */
   topic?: string;
-  /** Other topics whose current memories this candidate supersedes ("I switched from X to Y"). */
-  replacesTopics?: string[];
+  /** The no-LLM analysis of the statement, used to find what it supersedes (supersession.ts). */
+  claim?: Claim;
   observedAt: string;
   validFrom?: string;
   /** Index of the source message. */

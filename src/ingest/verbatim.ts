@@ -1,13 +1,31 @@
 /**
- * The no-LLM extraction step: each message becomes at most one candidate memory, verbatim, keeping its role and
- * speaker. System and tool messages, empty and low-signal messages are skipped and reported. Explicit
- * first-person preference statements get a topic key (see preferences.ts) so a later statement on the same
- * topic supersedes the earlier one. A message that only repeats memories injected into the prompt (`recalled`),
- * alone or as a list under a heading, is a recall echo and is skipped.
+ * The no-LLM extraction step. Memories about a user come from what the user said:
+ * - System and tool messages are never stored. Assistant messages are never stored as memories about the user
+ *   (reason `assistant_message`); an assistant question the user answers is kept as the answer's context in
+ *   metadata (`mneme:replyTo`), never shown as a user fact.
+ * - A user message is read sentence by sentence (statements/): questions and requests that state nothing about
+ *   the user are dropped (reasons `question`, `request`); a message that mixes a statement and a question keeps
+ *   the statement ("I'm on PostgreSQL 15, how do I add a column?" keeps "I'm on PostgreSQL 15"). Each standing
+ *   sentence (a preference, an instruction, a fact about the user) becomes its own memory with its kind and its
+ *   claim, so a later change replaces exactly it; neighbouring plain statements stay together in one memory.
+ * - Messages from named speakers (`name`: transcripts of people talking to each other, e.g. LoCoMo) are stored
+ *   whole, questions included: between people, a question carries the conversation.
+ * - Empty and low-signal messages ("ok", "thanks!") and recall echoes (a message that only repeats memories
+ *   injected into the prompt) are skipped, as before.
+ * The user's words are stored verbatim: sentences are cut at their boundaries, never rewritten.
  */
 import { isLowSignal, normaliseText } from '../core/text.js';
-import { detectPreference } from './preferences.js';
+import type { Metadata } from '../core/types.js';
+import { analyseClaim, type Claim } from './statements/claims.js';
+import { type Span, splitQuestionClauses, splitSentences } from './statements/sentences.js';
+import { classifySentence, opensQuestion, type SpeechAct } from './statements/speech-acts.js';
+import { claimOfText, slotTopic } from './supersession.js';
 import type { CandidateMemory, IngestRequest, SkippedMessage } from './types.js';
+
+/** Metadata key holding the assistant question a user memory answers. */
+export const REPLY_TO_KEY = 'mneme:replyTo';
+/** Characters of an assistant question kept as context. */
+const REPLY_TO_LENGTH = 300;
 
 /** Splits messages into candidates and skipped messages. */
 export function extractVerbatim(request: IngestRequest): {
@@ -17,44 +35,140 @@ export function extractVerbatim(request: IngestRequest): {
   const candidates: CandidateMemory[] = [];
   const skipped: SkippedMessage[] = [];
   const recalled = new Set((request.recalled ?? []).map((text) => normaliseText(text)));
-  request.messages.forEach((message, index) => {
+  let lastAssistant: string | undefined;
+  for (const [index, message] of request.messages.entries()) {
     const text = message.content.trim();
+    const skip = (reason: SkippedMessage['reason'], skippedText = text): void => {
+      skipped.push({ index, reason, text: skippedText });
+    };
     if (message.role === 'system') {
-      skipped.push({ index, reason: 'system_message', text });
-      return;
+      skip('system_message');
+      continue;
     }
     if (message.role === 'tool') {
-      skipped.push({ index, reason: 'tool_message', text });
-      return;
+      skip('tool_message');
+      continue;
     }
     if (text.length === 0) {
-      skipped.push({ index, reason: 'empty', text });
-      return;
+      skip('empty');
+      continue;
     }
     if (isLowSignal(text)) {
-      skipped.push({ index, reason: 'low_signal', text });
-      return;
+      skip('low_signal');
+      continue;
     }
     if (isRecallEcho(text, recalled)) {
-      skipped.push({ index, reason: 'recall_echo', text });
-      return;
+      skip('recall_echo');
+      continue;
     }
-    const preference = message.role === 'user' ? detectPreference(text) : undefined;
-    const candidate: CandidateMemory = {
-      text,
-      kind: preference ? 'preference' : 'message',
-      role: message.role,
-      observedAt: request.observedAt,
-      sourceIndex: index,
+    if (message.role === 'assistant') {
+      lastAssistant = text;
+      skip('assistant_message');
+      continue;
+    }
+    const replyTo = lastAssistant && /\?\s*$/.test(lastAssistant) ? lastAssistant : undefined;
+    lastAssistant = undefined;
+    const base = (memoryText: string, claim: Claim | undefined): CandidateMemory => {
+      const candidate: CandidateMemory = {
+        text: memoryText,
+        kind: claim?.kind ?? 'message',
+        role: message.role,
+        observedAt: request.observedAt,
+        sourceIndex: index,
+      };
+      if (message.name) candidate.speaker = message.name;
+      if (claim) candidate.claim = claim;
+      if (claim?.slot) candidate.topic = slotTopic(claim.slot);
+      if (replyTo) candidate.metadata = replyToMetadata(replyTo);
+      return candidate;
     };
-    if (message.name) candidate.speaker = message.name;
-    if (preference) {
-      candidate.topic = preference.topic;
-      if (preference.replacesTopics.length > 0) candidate.replacesTopics = preference.replacesTopics;
+    if (message.name) {
+      candidates.push(base(text, claimOfText(withoutSpeakerLabel(text, message.name))));
+      continue;
     }
-    candidates.push(candidate);
-  });
+    const { kept, dropped } = readUserMessage(text, recalled);
+    for (const part of dropped) skip(part.reason, part.text);
+    for (const part of kept) candidates.push(base(part.text, part.claim));
+  }
   return { candidates, skipped };
+}
+
+interface Clause extends Span {
+  act: SpeechAct;
+}
+
+/** The statements of a user message to keep (grouped, see the module comment) and the parts dropped. */
+function readUserMessage(
+  text: string,
+  recalled: ReadonlySet<string>,
+): {
+  kept: Array<{ text: string; claim: Claim | undefined }>;
+  dropped: Array<{ text: string; reason: 'question' | 'request' | 'recall_echo' }>;
+} {
+  const clauses: Clause[] = splitSentences(text).flatMap((sentence) =>
+    splitQuestionClauses(sentence, opensQuestion).map((clause) => ({
+      ...clause,
+      act: classifySentence(clause.text),
+    })),
+  );
+  const dropped: Array<{ text: string; reason: 'question' | 'request' | 'recall_echo' }> = [];
+  const kept: Array<{ text: string; claim: Claim | undefined }> = [];
+  let group: Array<{ clause: Clause; claim: Claim }> = [];
+  const flush = (): void => {
+    const first = group[0]?.clause;
+    const last = group[group.length - 1]?.clause;
+    if (first && last)
+      kept.push({
+        text: text.slice(first.start, last.end),
+        claim: mergeClaims(group.map((item) => item.claim)),
+      });
+    group = [];
+  };
+  for (const clause of clauses) {
+    if (clause.act === 'question' || clause.act === 'request' || recalled.has(normaliseText(clause.text))) {
+      const reason = recalled.has(normaliseText(clause.text))
+        ? 'recall_echo'
+        : clause.act === 'question'
+          ? 'question'
+          : 'request';
+      dropped.push({ text: clause.text, reason });
+      flush();
+      continue;
+    }
+    const claim = analyseClaim(clause.text, clause.act);
+    if (claim.kind === 'message' && group.every((item) => item.claim.kind === 'message')) {
+      group.push({ clause, claim });
+      continue;
+    }
+    flush();
+    group.push({ clause, claim });
+    if (claim.kind !== 'message') flush();
+  }
+  flush();
+  return { kept, dropped };
+}
+
+/** Plain statements kept together share one claim (kind `message`); a standing one is kept alone. */
+function mergeClaims(claims: Claim[]): Claim | undefined {
+  const [first] = claims;
+  if (!first || claims.length === 1) return first;
+  return {
+    ...first,
+    change: claims.some((claim) => claim.change),
+    assertions: claims.flatMap((claim) => claim.assertions),
+    terms: [...new Set(claims.flatMap((claim) => claim.terms))],
+  };
+}
+
+function replyToMetadata(question: string): Metadata {
+  const cut = question.length > REPLY_TO_LENGTH ? `${question.slice(0, REPLY_TO_LENGTH - 1)}…` : question;
+  return { [REPLY_TO_KEY]: cut };
+}
+
+/** "Caroline: I love painting" analysed as "I love painting" when the speaker is Caroline. */
+function withoutSpeakerLabel(text: string, name: string): string {
+  const label = `${name}:`;
+  return text.toLowerCase().startsWith(label.toLowerCase()) ? text.slice(label.length).trim() : text;
 }
 
 const BULLET = /^(?:[-*\u2022]|\d+[.)])\s+/;

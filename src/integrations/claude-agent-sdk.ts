@@ -13,12 +13,16 @@
  * ```
  *
  * What {@link withMemory} adds to the options (see docs/claude-agent-sdk.md):
- * - `UserPromptSubmit` hook: searches the user's memories for the prompt and injects the relevant ones as
- *   `additionalContext`, in one delimited data block within a token budget, never the same memory twice in a
- *   session (the transcript is read on first contact, so this holds after a resume in a new process too).
- * - `Stop`, `PreCompact`, `SubagentStop` hooks: queue the new user / assistant messages for ingestion through the
- *   store's durable queue (a subagent's messages under `agentId` = its agent type). Hooks never throw: failures are
- *   logged and the agent carries on; queued items that fail are retried by the background worker.
+ * - `UserPromptSubmit` hook: injects, as `additionalContext` in one delimited data block, the user's profile
+ *   (standing preferences, instructions and facts; at a session's first prompt, after a resume and after a
+ *   compaction) and the memories relevant to the prompt, each section within its token budget, never the same memory
+ *   twice in a session (the transcript is read on first contact, so this holds after a resume in a new process too).
+ *   The block is built by `buildSessionContext` (src/memory/session-context.ts).
+ * - `Stop` and `PreCompact` hooks: queue the new user / assistant messages for ingestion through the store's
+ *   durable queue. Ingestion keeps what the user said (assistant text is context only, never a memory about the
+ *   user). Subagent transcripts are not captured: a subagent's turns are the main agent's instructions and the
+ *   subagent's findings, never the user's words. Hooks never throw: failures are logged and the agent carries on;
+ *   queued items that fail are retried by the background worker.
  * - An in-process MCP server `memory` with the tools `recall`, `remember`, `forget`, confined to the user's scope.
  * - Claude Code's own file-based auto memory switched off (it would compete with mneme), unless kept.
  * - Optionally, a per-user session project key, so SessionStore sessions of different users never mix.
@@ -41,6 +45,7 @@ import { hashText } from '../core/text.js';
 import type { Scope } from '../core/types.js';
 import { LIMITS, validateScope } from '../core/validate.js';
 import type { Memory } from '../memory/memory.js';
+import { SESSION_CONTEXT_DEFAULTS } from '../memory/session-context.js';
 import { createMemoryHooks, type MemoryHooks } from './claude-agent-sdk/hooks.js';
 import { BoundedSet } from './claude-agent-sdk/session-state.js';
 import { createMemoryTools, MEMORY_SERVER_NAME, MEMORY_TOOL_NAMES } from './claude-agent-sdk/tools.js';
@@ -64,14 +69,23 @@ export interface MemoryIntegrationSettings {
   userId: string;
   /**
    * The agent's id. Reads see only this agent's memories of the user, captures are stored under it.
-   * Subagents' captures always use the subagent's type (e.g. `researcher`) as agentId instead.
    * @default none (reads see every agent's memories of the user)
    */
   agentId?: string;
   /** The application's id, for multi-tenant stores. @default none */
   appId?: string;
-  /** Token budget of the injected memory block (≈ 4 characters per token). @default 800 */
+  /**
+   * Token budget of the prompt-relevant memories in the injected block, the block's frame included (≈ 4
+   * characters per token). @default 800
+   */
   maxContextTokens?: number;
+  /**
+   * Give the user's profile (standing preferences, instructions, facts: `memory.profile()`) at the first prompt of
+   * every session, after a resume and after a compaction, as its own section of the block. @default true
+   */
+  profile?: boolean;
+  /** Token budget of the profile section. @default 400 */
+  profileTokens?: number;
   /** At most this many memories injected per prompt, and the default number of `recall` results. @default 10 */
   limit?: number;
   /** Minimum search score (0..1) of an injected memory; see ranking.ts for what the score means. @default 0.12 */
@@ -106,13 +120,14 @@ export interface MemoryIntegrationSettings {
   logger?: Logger;
 }
 
-const DEFAULTS = { maxContextTokens: 800, limit: 10, threshold: 0.12, timeoutMs: 5000 } as const;
-const HOOK_EVENTS_USED = [
-  'UserPromptSubmit',
-  'Stop',
-  'PreCompact',
-  'SubagentStop',
-] as const satisfies HookEvent[];
+const DEFAULTS = {
+  maxContextTokens: SESSION_CONTEXT_DEFAULTS.maxTokens,
+  profileTokens: SESSION_CONTEXT_DEFAULTS.profileTokens,
+  limit: SESSION_CONTEXT_DEFAULTS.limit,
+  threshold: SESSION_CONTEXT_DEFAULTS.threshold,
+  timeoutMs: 5000,
+} as const;
+const HOOK_EVENTS_USED = ['UserPromptSubmit', 'Stop', 'PreCompact'] as const satisfies HookEvent[];
 
 /**
  * Returns new Agent SDK `query()` options that give the agent `memory` for one user (see the module comment).
@@ -147,6 +162,8 @@ export function withMemory(
     limit: config.limit,
     threshold: config.threshold,
     maxContextTokens: config.maxContextTokens,
+    profile: config.profile,
+    profileTokens: config.profileTokens,
     timeoutMs: config.timeoutMs,
     logger: config.logger,
     recalledByTools,
@@ -239,6 +256,8 @@ function warmUpEmbedder(memory: Memory, logger: Logger): void {
 interface ResolvedSettings {
   scope: Scope & { userId: string };
   maxContextTokens: number;
+  profile: boolean;
+  profileTokens: number;
   limit: number;
   threshold: number;
   timeoutMs: number;
@@ -290,6 +309,8 @@ function resolveSettings(settings: MemoryIntegrationSettings, memoryLogger: Logg
       50,
       100_000,
     ),
+    profile: flag(settings.profile, 'profile', true),
+    profileTokens: integer(settings.profileTokens, 'profileTokens', DEFAULTS.profileTokens, 50, 100_000),
     limit: integer(settings.limit, 'limit', DEFAULTS.limit, 1, Math.min(100, LIMITS.searchLimit)),
     threshold,
     timeoutMs: integer(settings.timeoutMs, 'timeoutMs', DEFAULTS.timeoutMs, 1, 600_000),

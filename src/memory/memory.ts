@@ -10,8 +10,16 @@ import { createConsoleLogger, type Logger } from '../core/logger.js';
 import { fuseCandidates, type RankingOptions, resolveRanking } from '../core/ranking.js';
 import { mergeScopes, pickScope } from '../core/scope.js';
 import { hashText, keywordTerms } from '../core/text.js';
-import type { HistoryEvent, MemoryRecord, Message, Metadata, Scope, SearchResult } from '../core/types.js';
-import { SCOPE_KEYS } from '../core/types.js';
+import type {
+  HistoryEvent,
+  MemoryKind,
+  MemoryRecord,
+  Message,
+  Metadata,
+  Scope,
+  SearchResult,
+} from '../core/types.js';
+import { MEMORY_KINDS, SCOPE_KEYS } from '../core/types.js';
 import {
   LIMITS,
   validateIdentifier,
@@ -32,6 +40,7 @@ import type { AddResult, IngestRequest } from '../ingest/types.js';
 import type { LanguageModel } from '../llm/types.js';
 import type { MemoryPatch, MemoryStore, QueueItem, TemporalOptions } from '../stores/types.js';
 import { type MemoryOptions, resolveConfig } from './config.js';
+import { type ProfileOptions, readProfile, type UserProfile } from './profile.js';
 
 /** Options of `add`: a scope (at least one field) plus what to record. */
 export interface AddOptions extends Scope {
@@ -90,6 +99,8 @@ export interface ExportedMemory {
 export interface UpdateInput {
   text?: string;
   metadata?: Metadata;
+  /** A corrected kind (e.g. `preference` for a memory that should be in the profile). */
+  kind?: MemoryKind;
 }
 
 /** The memory API. Create with {@link createMemory}. */
@@ -248,6 +259,20 @@ export class Memory {
     return { results: fused.filter((result) => result.score >= threshold).slice(0, limit) };
   }
 
+  /**
+   * The scope's current standing memories (instructions, preferences, facts about the user, and pinned
+   * memories), de-duplicated, within `maxTokens` (default 400). See profile.ts for the rules.
+   */
+  async profile(scope: Scope, options: ProfileOptions = {}): Promise<UserProfile> {
+    this.assertOpen();
+    const validScope = validateScope(scope, { required: true, field: 'scope' });
+    if (typeof options !== 'object' || options === null) {
+      throw new ValidationError('options', 'expected { maxTokens? }');
+    }
+    const maxTokens = validatePositiveInteger(options.maxTokens, 'maxTokens', 400, 100_000);
+    return readProfile(this.store, { scope: validScope, now: this.now(), maxTokens });
+  }
+
   /** The memory with this id, or null. With a scope, a memory outside it is reported as null too. */
   async get(id: string, scope?: Scope): Promise<MemoryRecord | null> {
     this.assertOpen();
@@ -281,8 +306,11 @@ export class Memory {
     if (typeof input !== 'object' || input === null) {
       throw new ValidationError('update', 'expected { text?, metadata? }');
     }
-    if (input.text === undefined && input.metadata === undefined) {
-      throw new ValidationError('update', 'give text, metadata, or both');
+    if (input.text === undefined && input.metadata === undefined && input.kind === undefined) {
+      throw new ValidationError('update', 'give text, metadata or kind');
+    }
+    if (input.kind !== undefined && !(MEMORY_KINDS as readonly unknown[]).includes(input.kind)) {
+      throw new ValidationError('kind', `expected one of ${MEMORY_KINDS.join(', ')}`);
     }
     const scoped = Object.keys(validScope).length ? { scope: validScope } : {};
     const current = await this.store.get({ id: validId, ...scoped });
@@ -299,6 +327,7 @@ export class Memory {
       [embedding] = await embedInBatches(this.embedder, [patch.memory]);
     }
     if (input.metadata !== undefined) patch.metadata = validateMetadata(input.metadata);
+    if (input.kind !== undefined) patch.kind = input.kind;
     await this.store.apply({
       changes: [
         {
@@ -313,7 +342,7 @@ export class Memory {
             newValue: patch.memory ?? current.memory,
             actor: 'user',
             createdAt: now,
-            ...(patch.memory === undefined ? { reason: 'metadata changed' } : {}),
+            ...(patch.memory === undefined ? { reason: describeEdit(input) } : {}),
           },
         },
       ],
@@ -570,6 +599,10 @@ export class ScopedMemory {
     return this.memory.history(id, this.scope);
   }
 
+  async profile(options: ProfileOptions = {}) {
+    return this.memory.profile(this.scope, options);
+  }
+
   async deleteAll(scope: Scope = {}) {
     return this.memory.deleteAll(this.confine(scope));
   }
@@ -668,6 +701,16 @@ function validateExported(item: unknown, field: string): ExportedMemory {
     },
     history: history as HistoryEvent[],
   };
+}
+
+function describeEdit(input: UpdateInput): string {
+  const changed = [
+    input.metadata !== undefined ? 'metadata' : '',
+    input.kind !== undefined ? `kind (${input.kind})` : '',
+  ]
+    .filter((part) => part !== '')
+    .join(' and ');
+  return `${changed} changed`;
 }
 
 function isUsableVector(vector: Float32Array): boolean {

@@ -62,13 +62,15 @@ describe('no-LLM scenarios', () => {
     assert.equal(vimRecord?.validTo, '2026-02-01T09:00:00.000Z');
     assert.equal(vimRecord?.supersededBy, neovimId);
     assert.equal(vimRecord?.kind, 'preference');
+    const vimHistory = await memory.history(vimId ?? '');
     assert.deepEqual(
-      (await memory.history(vimId ?? '')).map((event) => [event.event, event.reason, event.relatedId]),
+      vimHistory.map((event) => [event.event, event.relatedId]),
       [
-        ['ADD', undefined, undefined],
-        ['SUPERSEDE', 'superseded by a newer statement on topic pref:vim', neovimId],
+        ['ADD', undefined],
+        ['SUPERSEDE', neovimId],
       ],
     );
+    assert.match(vimHistory[1]?.reason ?? '', /^superseded by a newer statement: opposite stance on "vim"$/);
     assert.deepEqual(
       (await memory.history(neovimId ?? '')).map((event) => [event.event, event.relatedId]),
       [
@@ -78,12 +80,15 @@ describe('no-LLM scenarios', () => {
     );
 
     // An older statement imported later does not overturn the newer one: it is stored as already superseded.
-    const old = await memory.add('I really like helix', { ...USER, observedAt: '2020-05-01T09:00:00Z' });
+    const old = await memory.add('I switched from helix to vim', {
+      ...USER,
+      observedAt: '2020-05-01T09:00:00Z',
+    });
     const oldRecord = await memory.get(old.results[0]?.id ?? '');
     assert.equal(oldRecord?.supersededBy, helixId);
     assert.equal(oldRecord?.validTo, '2026-03-01T09:00:00.000Z');
     assert.deepEqual(await current(memory), [helix]);
-    assert.deepEqual(await asOf('2021-01-01T00:00:00Z'), ['I really like helix']);
+    assert.deepEqual(await asOf('2021-01-01T00:00:00Z'), ['I switched from helix to vim']);
     await memory.close();
   });
 
@@ -180,17 +185,15 @@ describe('no-LLM scenarios', () => {
       { ...USER, recalled },
     );
     assert.deepEqual(
-      result.skipped.map((item) => [item.index, item.reason]),
+      result.skipped.map((item) => [item.index, item.reason, item.text]),
       [
-        [0, 'recall_echo'],
-        [1, 'recall_echo'],
+        [0, 'recall_echo', 'Relevant memories:\n- I prefer helix over neovim\n- I am allergic to peanuts'],
+        [1, 'recall_echo', 'I am allergic to peanuts.'],
+        [2, 'recall_echo', 'I prefer helix over neovim'],
       ],
     );
-    // A block that adds something new is not an echo.
-    assert.deepEqual(await current(memory), [
-      '- I prefer helix over neovim\n- I also use tmux every day',
-      'I started learning Zig',
-    ]);
+    // A block that adds something new is not an echo: its new sentence is kept, the echoed one is not.
+    assert.deepEqual(await current(memory), ['I also use tmux every day', 'I started learning Zig']);
     await memory.close();
   });
 

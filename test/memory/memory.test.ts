@@ -4,7 +4,7 @@ import { NotFoundError, ValidationError } from '../../src/core/errors.js';
 import { createMemoryFixture } from '../support/memory-fixture.js';
 
 describe('Memory service: add', () => {
-  test('stores each message verbatim with role and speaker, skipping low-signal and system messages', async () => {
+  test('stores what the user said verbatim with role and speaker; never system, assistant or low-signal text', async () => {
     const { memory } = await createMemoryFixture();
     const result = await memory.add(
       [
@@ -18,12 +18,13 @@ describe('Memory service: add', () => {
     );
     assert.deepEqual(
       result.results.map((item) => item.event),
-      ['ADD', 'ADD'],
+      ['ADD'],
     );
     assert.deepEqual(
       result.skipped.map((item) => [item.index, item.reason]),
       [
         [0, 'system_message'],
+        [2, 'assistant_message'],
         [3, 'low_signal'],
         [4, 'empty'],
       ],
@@ -38,7 +39,8 @@ describe('Memory service: add', () => {
     assert.equal(stored?.agentId, 'reviewer');
     assert.equal(stored?.runId, 's-42');
     assert.deepEqual(stored?.metadata, { repo: 'api' });
-    assert.equal(result.usage.embeddedTexts, 2);
+    assert.equal(stored?.kind, 'preference');
+    assert.equal(result.usage.embeddedTexts, 1);
     await memory.close();
   });
 

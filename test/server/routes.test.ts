@@ -339,10 +339,8 @@ describe('server: Mem0 platform routes', () => {
     assert.equal(added.status, 200);
     assert.deepEqual(
       added.body.results.map((item) => [item.event, item.data?.memory]),
-      [
-        ['ADD', TABS],
-        ['ADD', 'Noted, tabs for Go.'],
-      ],
+      [['ADD', TABS]],
+      "the assistant's acknowledgement is not stored as a memory about the user",
     );
     const id = added.body.results[0]?.id ?? '';
 

@@ -1,22 +1,22 @@
 /**
  * The memory hooks given to the Claude Agent SDK: retrieval on `UserPromptSubmit`, capture on `Stop`,
- * `PreCompact` and `SubagentStop`. Every callback catches everything: a failure (store down, embedder down,
+ * `PreCompact`. Every callback catches everything: a failure (store down, embedder down,
  * unreadable transcript, deadline passed) is logged and the callback returns `{}`, so the agent carries on
  * without memory instead of failing. Capture only queues (`memory.enqueue`, durable once it resolves); ingestion
  * runs in the background worker, off the agent's critical path.
  */
 import type { HookCallback, HookInput, HookJSONOutput } from '@anthropic-ai/claude-agent-sdk';
-import { formatMemoryContext } from '../../core/context.js';
 import { MnemeError } from '../../core/errors.js';
 import { describeError, type Logger } from '../../core/logger.js';
-import { normaliseText } from '../../core/text.js';
 import type { Message, Metadata, Scope } from '../../core/types.js';
 import { LIMITS } from '../../core/validate.js';
 import type { Memory } from '../../memory/memory.js';
+import { buildSessionContext } from '../../memory/session-context.js';
 import {
   type BoundedSet,
   captureKey,
   createSessionState,
+  forgetInjected,
   LruMap,
   markInjected,
   type SessionState,
@@ -31,6 +31,9 @@ export interface MemoryHooksConfig {
   limit: number;
   threshold: number;
   maxContextTokens: number;
+  /** Give the profile at a session's first prompt, after a resume and after a compaction. */
+  profile: boolean;
+  profileTokens: number;
   timeoutMs: number;
   logger: Logger;
   /** Memory texts returned by the `recall` tool: passed to ingestion as `recalled` (never stored again). */
@@ -42,7 +45,6 @@ export interface MemoryHooks {
   UserPromptSubmit: HookCallback;
   Stop: HookCallback;
   PreCompact: HookCallback;
-  SubagentStop: HookCallback;
 }
 
 /** Recorded on every captured queue item (`metadata.source`). */
@@ -53,7 +55,6 @@ type Run = (input: HookInput, signal: AbortSignal) => Promise<HookJSONOutput>;
 /** Builds the hook callbacks. Their per-session state lives in the returned closures. */
 export function createMemoryHooks(config: MemoryHooksConfig): MemoryHooks {
   const sessions = new LruMap<string, SessionState>(256);
-  const subagents = new LruMap<string, SessionState>(256);
   const { memory, logger } = config;
 
   const guard =
@@ -105,57 +106,51 @@ export function createMemoryHooks(config: MemoryHooksConfig): MemoryHooks {
     if (input.prompt_id) state.prompts.set(input.prompt_id, input.prompt);
     if (state.transcriptOffset === undefined) await syncTranscript(state, input.transcript_path);
     const query = stripInjectedContext(input.prompt).slice(0, LIMITS.queryLength);
-    if (query === '') return {};
-    const { results } = await memory.search(query, {
-      ...config.scope,
-      // Ask for more than `limit` so memories already injected in this session do not crowd out new ones, but at
-      // most twice as many: the search's cost grows with its limit (measured: 3x slower at limit 100 than at 20).
-      limit: Math.min(LIMITS.searchLimit, config.limit + Math.min(state.injected.size, config.limit)),
-      threshold: config.threshold,
-    });
-    const fresh = results
-      .filter((result) => !state.injected.has(normaliseText(result.memory)))
-      .slice(0, config.limit);
-    const { text, includedIds } = formatMemoryContext(fresh, {
+    const includeProfile = config.profile && !state.profileGiven;
+    if (query === '' && !includeProfile) return {};
+    const context = await buildSessionContext(memory, {
+      scope: config.scope,
+      prompt: query,
+      includeProfile,
+      profileTokens: config.profileTokens,
       maxTokens: config.maxContextTokens,
-      ...(config.scope.userId ? { subject: config.scope.userId } : {}),
+      limit: config.limit,
+      threshold: config.threshold,
+      alreadyInjected: state.injected,
     });
-    // The deadline passed while searching: the agent went on without these memories, so they were not injected.
-    if (signal.aborted || text === '') return {};
-    const included = new Set(includedIds);
-    for (const result of fresh) if (included.has(result.id)) markInjected(state, result.memory);
-    logger.debug('mneme: injected memories', { sessionId: input.session_id, count: included.size });
-    return { hookSpecificOutput: { hookEventName: 'UserPromptSubmit', additionalContext: text } };
+    // The deadline passed while searching: the agent went on without these memories, so they were not given.
+    if (signal.aborted) return {};
+    if (includeProfile) state.profileGiven = true;
+    if (context.text === '') return {};
+    for (const text of context.includedTexts) markInjected(state, text);
+    logger.debug('mneme: injected memories', {
+      sessionId: input.session_id,
+      count: context.includedIds.length,
+      profile: context.profile.filter((item) => item.included).length,
+    });
+    return { hookSpecificOutput: { hookEventName: 'UserPromptSubmit', additionalContext: context.text } };
   };
 
   const capture = async (options: {
     state: SessionState;
     path: string;
-    chain: 'main' | 'all';
     /** Which transcript texts are new when this process has not read the transcript yet. */
     firstContact: (texts: TranscriptText[]) => TranscriptText[];
     /** Texts the hook input proves were said, in case the transcript lags behind. */
     supplement: { prompt?: string | undefined; lastAssistant?: string | undefined };
-    toMessage: (text: TranscriptText) => Message;
-    scope: Scope;
     metadata: Metadata;
     signal: AbortSignal;
-    /** Memories injected elsewhere that these messages may repeat (a subagent repeating the main session's). */
-    alsoRecalled?: string[];
   }): Promise<void> => {
     const { state } = options;
     let texts: TranscriptText[];
     let nextOffset: number;
     if (state.transcriptOffset === undefined) {
-      const chunk = await readTranscript(options.path, { chain: options.chain });
+      const chunk = await readTranscript(options.path);
       for (const text of chunk.injected) markInjected(state, text);
       texts = options.firstContact(chunk.texts);
       nextOffset = chunk.nextOffset;
     } else {
-      const chunk = await readTranscript(options.path, {
-        chain: options.chain,
-        offset: state.transcriptOffset,
-      });
+      const chunk = await readTranscript(options.path, { offset: state.transcriptOffset });
       for (const text of chunk.injected) markInjected(state, text);
       texts = chunk.texts;
       nextOffset = chunk.nextOffset;
@@ -178,16 +173,12 @@ export function createMemoryHooks(config: MemoryHooksConfig): MemoryHooks {
 
     // One message per text block: an assistant reply split by tool calls stays split, so that a block repeating an
     // injected memory is recognised as a recall echo by the pipeline (it compares whole messages).
-    const messages = withinLimits(fresh.map(options.toMessage));
+    const messages = withinLimits(fresh.map((text): Message => ({ role: text.role, content: text.text })));
     if (messages.some((message) => message.role === 'user' || message.role === 'assistant')) {
-      const recalled = [
-        ...state.injectedTexts,
-        ...(options.alsoRecalled ?? []),
-        ...config.recalledByTools.values(),
-      ];
+      const recalled = [...state.injectedTexts, ...config.recalledByTools.values()];
       for (let start = 0; start < messages.length; start += LIMITS.messagesPerAdd) {
         await memory.enqueue(messages.slice(start, start + LIMITS.messagesPerAdd), {
-          ...options.scope,
+          ...config.scope,
           metadata: options.metadata,
           actor: CAPTURE_SOURCE,
           ...(recalled.length > 0 ? { recalled } : {}),
@@ -205,22 +196,17 @@ export function createMemoryHooks(config: MemoryHooksConfig): MemoryHooks {
     });
   };
 
-  const mainMessage = (text: TranscriptText): Message => ({ role: text.role, content: text.text });
-
   const stop: Run = async (input, signal) => {
     if (input.hook_event_name !== 'Stop') return {};
     const state = sessions.getOrCreate(input.session_id, createSessionState);
     await capture({
       state,
       path: input.transcript_path,
-      chain: 'main',
       firstContact: (texts) => currentExchange(texts, input.prompt_id),
       supplement: {
         prompt: input.prompt_id ? state.prompts.get(input.prompt_id) : undefined,
         lastAssistant: input.last_assistant_message,
       },
-      toMessage: mainMessage,
-      scope: config.scope,
       metadata: { source: CAPTURE_SOURCE, hookEvent: 'Stop', sessionId: input.session_id },
       signal,
     });
@@ -230,56 +216,25 @@ export function createMemoryHooks(config: MemoryHooksConfig): MemoryHooks {
   const preCompact: Run = async (input, signal) => {
     if (input.hook_event_name !== 'PreCompact') return {};
     const state = sessions.getOrCreate(input.session_id, createSessionState);
-    await capture({
-      state,
-      path: input.transcript_path,
-      chain: 'main',
-      // Compaction drops the whole context: on first contact, queue all of it (the pipeline drops duplicates).
-      firstContact: (texts) => texts,
-      supplement: {},
-      toMessage: mainMessage,
-      scope: config.scope,
-      metadata: {
-        source: CAPTURE_SOURCE,
-        hookEvent: 'PreCompact',
-        sessionId: input.session_id,
-        trigger: input.trigger,
-      },
-      signal,
-    });
-    return {};
-  };
-
-  const subagentStop: Run = async (input, signal) => {
-    if (input.hook_event_name !== 'SubagentStop') return {};
-    const agentName = input.agent_type || input.agent_id;
-    const state = subagents.getOrCreate(`${input.session_id}\u0000${input.agent_id}`, createSessionState);
-    await capture({
-      state,
-      path: input.agent_transcript_path,
-      chain: 'all',
-      firstContact: (texts) => texts,
-      supplement: { lastAssistant: input.last_assistant_message },
-      // The subagent's "user" turns are the main agent's instructions, not the user's words: they go in as
-      // context (system role, which verbatim ingestion never stores) and the subagent's findings as assistant.
-      toMessage: (text) =>
-        text.role === 'user'
-          ? {
-              role: 'system',
-              content: `Task given to the ${agentName} subagent by the main agent: ${text.text}`,
-            }
-          : { role: 'assistant', content: text.text, name: agentName },
-      scope: { ...config.scope, agentId: agentName },
-      metadata: {
-        source: CAPTURE_SOURCE,
-        hookEvent: 'SubagentStop',
-        sessionId: input.session_id,
-        agentType: input.agent_type,
-        agentInstanceId: input.agent_id,
-      },
-      signal,
-      alsoRecalled: sessions.get(input.session_id)?.injectedTexts ?? [],
-    });
+    try {
+      await capture({
+        state,
+        path: input.transcript_path,
+        // Compaction drops the whole context: on first contact, queue all of it (the pipeline drops duplicates).
+        firstContact: (texts) => texts,
+        supplement: {},
+        metadata: {
+          source: CAPTURE_SOURCE,
+          hookEvent: 'PreCompact',
+          sessionId: input.session_id,
+          trigger: input.trigger,
+        },
+        signal,
+      });
+    } finally {
+      // Compaction drops what was injected before it: give the profile and memories again at the next prompt.
+      forgetInjected(state);
+    }
     return {};
   };
 
@@ -287,7 +242,6 @@ export function createMemoryHooks(config: MemoryHooksConfig): MemoryHooks {
     UserPromptSubmit: guard('UserPromptSubmit', userPromptSubmit),
     Stop: guard('Stop', stop),
     PreCompact: guard('PreCompact', preCompact),
-    SubagentStop: guard('SubagentStop', subagentStop),
   };
 }
 

@@ -74,6 +74,11 @@ export interface SessionState {
   captured: BoundedSet<string>;
   /** Prompts seen by UserPromptSubmit, by prompt id, for Stop to use when the transcript lags. */
   prompts: LruMap<string, string>;
+  /**
+   * The profile was given in this process since the session started, resumed or was compacted. (A resumed
+   * session's earlier blocks are in `injected`, so a resume re-gives only profile items the session lacks.)
+   */
+  profileGiven: boolean;
 }
 
 /** A fresh state. */
@@ -84,7 +89,17 @@ export function createSessionState(): SessionState {
     transcriptOffset: undefined,
     captured: new BoundedSet(2000),
     prompts: new LruMap(16),
+    profileGiven: false,
   };
+}
+
+/**
+ * After a compaction the model no longer sees what was injected before it: forget it, so the next prompt gives
+ * the profile and relevant memories again. (`injectedTexts` stays: ingestion still treats them as recalled.)
+ */
+export function forgetInjected(state: SessionState): void {
+  state.injected.clear();
+  state.profileGiven = false;
 }
 
 /** Records a memory text as injected; false when it already was. */

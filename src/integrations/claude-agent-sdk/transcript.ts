@@ -28,7 +28,7 @@ export interface TranscriptText {
 export interface TranscriptChunk {
   /** Conversation texts in file order. */
   texts: TranscriptText[];
-  /** Memory texts found inside injected memory blocks. */
+  /** Memory texts found inside injected memory blocks (since the last compaction in the part read). */
   injected: string[];
   /** Byte offset just past the last complete line read: pass it to the next read. */
   nextOffset: number;
@@ -87,18 +87,31 @@ export async function readTranscript(
     // Most lines (attachments, snapshots, bookkeeping) are neither conversation nor injected memories: skip
     // them before paying for JSON.parse.
     const hasBlock = line.includes(OPEN_TAG);
-    if (!hasBlock && !line.includes('"type":"user"') && !line.includes('"type":"assistant"')) continue;
+    const mayCompact = line.includes('compact_boundary') || line.includes('isCompactSummary');
+    if (!hasBlock && !mayCompact && !line.includes('"type":"user"') && !line.includes('"type":"assistant"'))
+      continue;
     let entry: unknown;
     try {
       entry = JSON.parse(line);
     } catch {
       continue;
     }
+    // The model no longer sees blocks injected before a compaction: only later ones count as given.
+    if (mayCompact && isCompaction(entry)) injected.length = 0;
     if (hasBlock) injected.push(...injectedTextsIn(entry));
     const text = conversationText(entry, chain);
     if (text) texts.push(text);
   }
   return { texts, injected, nextOffset: offset + end + 1 };
+}
+
+/** A compaction marker: the CLI's `compact_boundary` system entry, or the summary that replaces the context. */
+function isCompaction(entry: unknown): boolean {
+  if (typeof entry !== 'object' || entry === null) return false;
+  const record = entry as Record<string, unknown>;
+  return (
+    record.isCompactSummary === true || (record.type === 'system' && record.subtype === 'compact_boundary')
+  );
 }
 
 /** The memory texts inside every injected block found in any string of `value` (walked recursively). */
@@ -130,7 +143,7 @@ export function parseMemoryBlocks(text: string): string[] {
     const stop = text.indexOf(CLOSE_TAG, start);
     const body = text.slice(start + OPEN_TAG.length, stop < 0 ? undefined : stop);
     for (const line of body.split('\n')) {
-      const match = /^- \[[^\]]*\] ("(?:[^"\\]|\\.)*")\s*$/.exec(line);
+      const match = /^- \[[^\]]*\](?: [a-z_]+:)? ("(?:[^"\\]|\\.)*")\s*$/.exec(line);
       if (!match?.[1]) continue;
       try {
         const value: unknown = JSON.parse(match[1]);
