@@ -145,6 +145,8 @@ async function extract(
     role: message.role,
     ...(message.name ? { speaker: message.name } : {}),
     said_at: request.observedAt,
+    // The assistant's words are context for what the user answered or confirmed, never a source of user facts.
+    ...(message.role === 'assistant' ? { context_only: true } : {}),
     // The system prompt must never become a memory, and tool output (often large) cannot be a user statement.
     content: OMITTED[message.role] ?? message.content,
   }));

@@ -25,8 +25,9 @@ Return one JSON object: {"facts": [{"text", "kind", "subject", "importance", "re
 - topic: a short lowercase key naming what the fact is about (e.g. "indentation", "editor", "employer", "home city"),
   shared by facts that would contradict each other.
 Rules:
-- Only facts stated or clearly confirmed by the user. The assistant's guesses, suggestions and summaries are not facts
-  about the user unless the user confirmed them.
+- Only facts stated or clearly confirmed by the user. Messages with "context_only": true (the assistant's) are context:
+  read them to understand what the user answered or confirmed, never take a fact from them alone. The assistant's
+  guesses, suggestions, paraphrases and summaries are not facts about the user unless the user confirmed them.
 - Facts about other people are "other_fact" with that person as subject: never attribute them to the user.
 - Skip greetings, thanks, small talk, questions without information, and anything from system prompts.
 - Skip anything already in the texts shown from memory, unless the user changed it.

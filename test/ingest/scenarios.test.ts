@@ -49,7 +49,14 @@ interface ScriptedDecision {
 }
 
 interface ExtractionData {
-  messages: Array<{ index: number; role: string; speaker?: string; said_at: string; content: string }>;
+  messages: Array<{
+    index: number;
+    role: string;
+    speaker?: string;
+    said_at: string;
+    content: string;
+    context_only?: boolean;
+  }>;
   shown_from_memory: string[];
 }
 
@@ -546,6 +553,23 @@ describe('LLM scenarios (scripted model behind the official Anthropic client)', 
     for (const request of fake.requests.slice(story.firstRequest)) {
       assert.ok(!request.rawBody.includes('tool-output-5521'));
     }
+    // The model is told that the assistant's words are context only, and the assistant's row is marked so.
+    const extraction = fake.requests
+      .slice(story.firstRequest)
+      .find((request) => request.rawBody.includes(opening));
+    assert.ok(extraction, 'no extraction request');
+    assert.match(extraction.rawBody, /never take a fact from them alone/);
+    const call = story.llm.log.find((item) => item.kind === 'extraction' && 'messages' in item.data);
+    const rows = call ? (call.data as ExtractionData).messages : [];
+    assert.deepEqual(
+      rows.map((row) => [row.role, row.context_only === true]),
+      [
+        ['user', false],
+        ['assistant', true],
+        ['user', false],
+        ['tool', false],
+      ],
+    );
     assert.deepEqual(
       result.results.map((item) => [item.event, item.memory]),
       [['ADD', onCall]],
