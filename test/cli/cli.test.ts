@@ -119,13 +119,13 @@ describe('mneme CLI (spawned, real SQLite file, default offline embedder)', () =
     const demo = await runMneme(['demo', '--store', store.url, '--json']);
     assert.equal(demo.code, 0, demo.stderr);
     const report = JSON.parse(demo.stdout) as {
-      monday: { pid: number };
+      monday: { pid: number; users: Record<string, { skipped: Array<{ reason: string; text: string }> }> };
       tuesday: {
         pid: number;
         isolated: boolean;
         checks: number;
         users: Record<string, { context: string }>;
-        change: { event: string };
+        change: { event: string; profile: string[] };
       };
     };
     assert.notEqual(report.monday.pid, report.tuesday.pid);
@@ -136,5 +136,16 @@ describe('mneme CLI (spawned, real SQLite file, default offline embedder)', () =
     assert.match(report.tuesday.users.bob?.context ?? '', /tabs/);
     assert.doesNotMatch(report.tuesday.users.bob?.context ?? '', /docstrings/);
     assert.equal(report.tuesday.change.event, 'SUPERSEDE');
+    // The assistant's acknowledgement and guess are never memories about alice; her question is not either.
+    const aliceContext = report.tuesday.users.alice?.context ?? '';
+    assert.doesNotMatch(aliceContext, /Understood|Jenkins|How do I mock/);
+    assert.match(aliceContext, /Profile \(the user/);
+    assert.match(aliceContext, /stripe_client\.py/);
+    assert.deepEqual(
+      report.monday.users.alice?.skipped.map((item) => item.reason).sort(),
+      ['assistant_message', 'assistant_message', 'low_signal', 'question'],
+    );
+    assert.ok(report.tuesday.change.profile.some((line) => /TypeScript for backend/.test(line)));
+    assert.ok(!report.tuesday.change.profile.some((line) => /Python for backend/.test(line)));
   });
 });

@@ -9,8 +9,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { formatMemoryContext } from '../../core/context.js';
 import { MnemeError } from '../../core/errors.js';
+import { buildSessionContext } from '../../memory/session-context.js';
 import { type Command, optionalString, UsageError } from '../command.js';
 
 const MONDAY: Record<string, Array<{ role: 'user' | 'assistant'; content: string }>> = {
@@ -19,6 +19,11 @@ const MONDAY: Record<string, Array<{ role: 'user' | 'assistant'; content: string
     { role: 'assistant', content: 'Understood: docstrings on every function, no inline comments.' },
     { role: 'user', content: 'I prefer Python for backend services.' },
     { role: 'user', content: 'Keep code review feedback short and direct, in bullet points.' },
+    {
+      role: 'user',
+      content: 'The payments module wraps Stripe in payments/stripe_client.py. How do I mock it in tests?',
+    },
+    { role: 'assistant', content: 'You probably deploy with Jenkins, so run the mocks in a Jenkins stage.' },
     { role: 'user', content: 'thanks!' },
   ],
   bob: [
@@ -90,7 +95,9 @@ async function orchestrate(context: Context): Promise<number> {
   say(
     `-> ${tuesdayReport.change.event}: ${JSON.stringify(tuesdayReport.change.previous)} is no longer current`,
   );
-  say(`   alice's current language preference: ${JSON.stringify(tuesdayReport.change.currentTop)}\n`);
+  say("   alice's profile now (given at the start of every session):");
+  for (const line of tuesdayReport.change.profile) say(`   - ${line}`);
+  say('');
   say(
     tuesdayReport.isolated
       ? `✓ isolation: ${tuesdayReport.checks} cross-user lookups returned none of the other user's memories`
@@ -126,7 +133,7 @@ async function monday(context: Context): Promise<number> {
 interface TuesdayReport {
   pid: number;
   users: Record<string, { prompt: string; context: string; ids: string[] }>;
-  change: { said: string; event: string; previous: string; currentTop: string };
+  change: { said: string; event: string; previous: string; profile: string[] };
   checks: number;
   isolated: boolean;
 }
@@ -136,7 +143,7 @@ async function tuesday(context: Context): Promise<number> {
   const report: TuesdayReport = {
     pid: process.pid,
     users: {},
-    change: { said: '', event: '', previous: '', currentTop: '' },
+    change: { said: '', event: '', previous: '', profile: [] },
     checks: 0,
     isolated: true,
   };
@@ -146,8 +153,8 @@ async function tuesday(context: Context): Promise<number> {
     for (const record of listed.results) owner.set(record.id, user);
   }
   for (const [user, prompt] of Object.entries(TUESDAY_PROMPTS)) {
-    const { results } = await memory.search(prompt, { userId: user, limit: 5 });
-    const block = formatMemoryContext(results, { subject: user, maxTokens: 600 });
+    // Exactly what withMemory injects at a session's first prompt: the profile, then what the prompt needs.
+    const block = await buildSessionContext(memory, { scope: { userId: user }, prompt, limit: 5 });
     report.users[user] = { prompt, context: block.text, ids: block.includedIds };
   }
   // Every user's own prompts and every other user's stated texts, searched in each scope: nothing may cross.
@@ -164,15 +171,12 @@ async function tuesday(context: Context): Promise<number> {
   const change = await memory.add(said, { userId: 'alice', runId: 'tuesday' });
   const first = change.results[0];
   if (!first) throw new MnemeError('the demo statement was not stored', { code: 'demo_failed' });
-  const top = await memory.search('which language does alice prefer for backend services?', {
-    userId: 'alice',
-    limit: 1,
-  });
+  const profile = await memory.profile({ userId: 'alice' });
   report.change = {
     said,
     event: first.event,
     previous: first.previous?.memory ?? '(none)',
-    currentTop: top.results[0]?.memory ?? '(none)',
+    profile: profile.items.map((item) => `${item.kind}: ${item.memory}`),
   };
   context.out(JSON.stringify(report));
   return 0;
