@@ -1,5 +1,6 @@
 /** Human-readable rendering of CLI results. */
 import type { HistoryEvent, MemoryRecord, SearchResult } from '../core/types.js';
+import type { ProfileItem } from '../memory/profile.js';
 
 /** One line per memory: id, date, scope and text. */
 export function formatMemoryLine(record: MemoryRecord): string {
@@ -32,4 +33,10 @@ export function formatHistoryLine(event: HistoryEvent): string {
       : (event.newValue ?? event.previousValue ?? '');
   const reason = event.reason ? `  (${event.reason})` : '';
   return `${event.createdAt}  ${event.event.padEnd(9)} by ${event.actor}: ${change}${reason}`;
+}
+
+/** A profile item: `[kind] text  (id, updated date)`; pinned items say so in the label. */
+export function formatProfileLine(item: ProfileItem): string {
+  const label = item.pinned ? `pinned ${item.kind}` : item.kind;
+  return `[${label}] ${item.memory}  (${item.id}, updated ${item.updatedAt.slice(0, 10)})`;
 }

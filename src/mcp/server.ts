@@ -1,7 +1,7 @@
 /**
  * mneme as an MCP server over stdio (`mneme mcp --user U`), built on the official `@modelcontextprotocol/sdk`:
- * tools `add_memory`, `search_memory`, `list_memories` and `delete_memory`, every one confined to the scope the
- * server was started with (a user, optionally an agent / app). A tool never reaches another user's memories:
+ * tools `add_memory`, `search_memory`, `list_memories`, `profile` and `delete_memory`, every one confined to the
+ * scope the server was started with (a user, optionally an agent / app). A tool never reaches another user's memories:
  * the scope is fixed by the process, not by tool arguments.
  *
  * Failures are tool results with `isError: true` and the error's message (what failed and what to do), so the
@@ -13,11 +13,13 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import { formatSessionContext } from '../core/context.js';
 import { MnemeError } from '../core/errors.js';
 import { describeError, type Logger } from '../core/logger.js';
 import type { Metadata, Scope } from '../core/types.js';
 import { LIMITS } from '../core/validate.js';
 import type { Memory } from '../memory/memory.js';
+import { PROFILE_MAX_TOKENS } from '../memory/profile.js';
 
 /** Options of {@link createMcpServer}. */
 export interface McpServerOptions {
@@ -28,9 +30,10 @@ export interface McpServerOptions {
   logger: Logger;
 }
 
-/** Builds the MCP server with mneme's four tools (not yet connected to a transport). */
+/** Builds the MCP server with mneme's five tools (not yet connected to a transport). */
 export function createMcpServer(options: McpServerOptions): McpServer {
   const scoped = options.memory.withScope(options.scope);
+  const subject = options.scope.userId;
   const server = new McpServer({ name: 'mneme', version: '0.1.0' });
   const run = async (tool: string, action: () => Promise<string>): Promise<CallToolResult> => {
     try {
@@ -119,6 +122,42 @@ export function createMcpServer(options: McpServerOptions): McpServer {
         );
         if (page.nextCursor) lines.push(`next cursor: ${page.nextCursor}`);
         return lines.join('\n');
+      }),
+  );
+
+  server.registerTool(
+    'profile',
+    {
+      title: "The user's profile",
+      description:
+        "The user's standing instructions, preferences and facts (pinned first, newest first per kind), as " +
+        'delimited data: what an agent should know at the start of every session.',
+      inputSchema: {
+        max_tokens: z
+          .number()
+          .int()
+          .min(1)
+          .max(PROFILE_MAX_TOKENS)
+          .optional()
+          .describe('Token budget of the profile (default 400)'),
+      },
+      annotations: { readOnlyHint: true },
+    },
+    ({ max_tokens }) =>
+      run('profile', async () => {
+        const profile = await scoped.profile(max_tokens === undefined ? {} : { maxTokens: max_tokens });
+        const omitted =
+          profile.omitted > 0
+            ? `${profile.omitted} more left out by the token budget (raise max_tokens to see them)`
+            : '';
+        if (profile.items.length === 0)
+          return omitted || 'no profile: no instructions, preferences or facts stored';
+        // The items are already within the budget; the formatter only renders and delimits them.
+        const { text } = formatSessionContext(
+          { profile: profile.items, relevant: [] },
+          { profileTokens: Number.POSITIVE_INFINITY, ...(subject ? { subject } : {}) },
+        );
+        return omitted ? `${text}\n${omitted}` : text;
       }),
   );
 

@@ -46,6 +46,9 @@ export interface ProfileOptions {
   maxTokens?: number;
 }
 
+/** Largest token budget a profile may be asked for. */
+export const PROFILE_MAX_TOKENS = 100_000;
+
 /** Most standing memories read per profile (newest first); older ones beyond it are not considered. */
 export const PROFILE_CANDIDATES = 500;
 

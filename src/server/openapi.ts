@@ -2,7 +2,9 @@
  * The OpenAPI 3.1 document served at `GET /openapi.json`. It is data, built from one route table; a test checks
  * that the table and the app's registered routes are the same set, so the document cannot drift from the server.
  */
+import { MEMORY_KINDS } from '../core/types.js';
 import { LIMITS } from '../core/validate.js';
+import { PROFILE_MAX_TOKENS } from '../memory/profile.js';
 import type { ServerLimits } from './request.js';
 
 type Schema = Record<string, unknown>;
@@ -163,6 +165,25 @@ const ROUTES: RouteDoc[] = [
     tag: 'native',
     summary: 'Every change to a memory, oldest first',
     response: { status: 200, schema: object({ history: arrayOf(ref('HistoryEvent')) }) },
+  },
+  {
+    method: 'get',
+    path: '/api/users/{userId}/profile',
+    tag: 'native',
+    summary:
+      "A user's profile: current instructions, preferences and facts (and pinned memories), pinned first, " +
+      "newest first per kind, de-duplicated, within maxTokens. The user is a user of the key's app.",
+    query: [
+      { name: 'agentId', schema: string },
+      { name: 'runId', schema: string },
+      { name: 'appId', schema: string, description: "must be the key's app" },
+      {
+        name: 'maxTokens',
+        schema: { ...integer, maximum: PROFILE_MAX_TOKENS },
+        description: 'token budget (default 400)',
+      },
+    ],
+    response: { status: 200, schema: ref('Profile') },
   },
   {
     method: 'get',
@@ -334,23 +355,25 @@ const ROUTES: RouteDoc[] = [
   },
 ];
 
+const dateTime: Schema = { type: 'string', format: 'date-time' };
+const memoryKind: Schema = { enum: [...MEMORY_KINDS] };
 const memoryProperties: Record<string, Schema> = {
   id: string,
   memory: string,
   ...scopeProperties,
   role: { enum: ['user', 'assistant', 'system', 'tool'] },
   speaker: string,
-  kind: { enum: ['message', 'preference', 'user_fact', 'other_fact', 'event', 'instruction'] },
+  kind: memoryKind,
   topic: string,
   metadata: ref('Metadata'),
   hash: string,
-  createdAt: { type: 'string', format: 'date-time' },
-  updatedAt: { type: 'string', format: 'date-time' },
-  observedAt: { type: 'string', format: 'date-time' },
-  validFrom: { type: 'string', format: 'date-time' },
-  validTo: { type: 'string', format: 'date-time' },
+  createdAt: dateTime,
+  updatedAt: dateTime,
+  observedAt: dateTime,
+  validFrom: dateTime,
+  validTo: dateTime,
   supersededBy: string,
-  expiresAt: { type: 'string', format: 'date-time' },
+  expiresAt: dateTime,
 };
 
 const SCHEMAS: Record<string, Schema> = {
@@ -413,6 +436,29 @@ const SCHEMAS: Record<string, Schema> = {
     skipped: arrayOf(object({ index: { type: 'integer' }, reason: string, text: string })),
     usage: { type: 'object' },
   }),
+  Profile: object(
+    {
+      items: arrayOf(
+        object(
+          {
+            id: string,
+            memory: string,
+            kind: memoryKind,
+            pinned: boolean,
+            createdAt: dateTime,
+            updatedAt: dateTime,
+            observedAt: dateTime,
+            validFrom: dateTime,
+            speaker: string,
+          },
+          ['id', 'memory', 'kind', 'pinned', 'createdAt', 'updatedAt', 'observedAt'],
+        ),
+      ),
+      omitted: { type: 'integer', description: 'standing memories left out by the budget' },
+      tokens: { type: 'integer', description: 'tokens the items take (about 4 characters each)' },
+    },
+    ['items', 'omitted', 'tokens'],
+  ),
   ExportedMemory: object({
     type: { const: 'memory' },
     record: ref('Memory'),

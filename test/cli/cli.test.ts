@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { runMneme } from '../support/cli.js';
+import { seedProfileFile } from '../support/profile-seed.js';
 
 function tempStore(): { url: string; path: string; dir: string } {
   const dir = mkdtempSync(join(tmpdir(), 'mneme-cli-'));
@@ -147,5 +148,119 @@ describe('mneme CLI (spawned, real SQLite file, default offline embedder)', () =
     );
     assert.ok(report.tuesday.change.profile.some((line) => /TypeScript for backend/.test(line)));
     assert.ok(!report.tuesday.change.profile.some((line) => /Python for backend/.test(line)));
+  });
+});
+
+describe('mneme profile (spawned, real SQLite file, default offline embedder)', () => {
+  type Profile = {
+    items: Array<{ id: string; memory: string; kind: string }>;
+    omitted: number;
+    tokens: number;
+  };
+
+  test('--json and plain output give the standing memories, grouped and newest first, without the rest', async () => {
+    const store = tempStore();
+    const seed = await seedProfileFile(store.url, { userId: 'alice' });
+    await seedProfileFile(store.url, { userId: 'bob', agentId: 'coach' });
+
+    const json = await runMneme(['profile', '--user', 'alice', '--store', store.url, '--json']);
+    assert.equal(json.code, 0, json.stderr);
+    const profile = JSON.parse(json.stdout) as Profile;
+    assert.deepEqual(
+      profile.items.map((item) => [item.kind, item.memory]),
+      seed.expected,
+    );
+    assert.equal(profile.omitted, 0);
+    assert.ok(profile.tokens > 0);
+    // bob's memories (the same texts, under agent "coach") are not alice's.
+    const listed = await runMneme(['list', '--user', 'alice', '--store', store.url, '--json']);
+    const own = new Set(
+      (JSON.parse(listed.stdout) as { results: Array<{ id: string }> }).results.map((r) => r.id),
+    );
+    assert.ok(profile.items.every((item) => own.has(item.id)));
+    const bob = await runMneme([
+      'profile',
+      '--user',
+      'bob',
+      '--agent',
+      'coach',
+      '--store',
+      store.url,
+      '--json',
+    ]);
+    const bobIds = (JSON.parse(bob.stdout) as Profile).items.map((item) => item.id);
+    assert.equal(bobIds.length, seed.expected.length);
+    assert.ok(bobIds.every((id) => !own.has(id)));
+
+    const plain = await runMneme(['profile', '--user', 'alice', '--store', store.url]);
+    assert.equal(plain.code, 0, plain.stderr);
+    const lines = plain.stdout.trim().split('\n');
+    assert.match(lines[0] ?? '', /^profile of alice \(5 items, \d+ tokens\):$/);
+    assert.deepEqual(
+      lines
+        .slice(1)
+        .map((line) =>
+          /^\[(\w+)\] (.+) {2}\(([0-9a-f-]{36}), updated \d{4}-\d{2}-\d{2}\)$/.exec(line)?.slice(1),
+        ),
+      profile.items.map((item) => [item.kind, item.memory, item.id]),
+    );
+    assert.ok(!plain.stdout.includes(seed.superseded), 'a superseded memory is not in the profile');
+    assert.ok(!plain.stdout.includes(seed.message), 'a plain message is not in the profile');
+
+    const agentOnly = await runMneme(['profile', '--user', 'bob', '--agent', 'other', '--store', store.url]);
+    assert.equal(agentOnly.code, 0, agentOnly.stderr);
+    assert.equal(
+      agentOnly.stdout.trim(),
+      'no profile for bob: no instructions, preferences or facts about the user are stored',
+    );
+  });
+
+  test('--max-tokens keeps the budget and says how many were left out', async () => {
+    const store = tempStore();
+    const seed = await seedProfileFile(store.url, { userId: 'alice' });
+    const json = await runMneme([
+      'profile',
+      '-u',
+      'alice',
+      '--max-tokens',
+      '30',
+      '--store',
+      store.url,
+      '--json',
+    ]);
+    assert.equal(json.code, 0, json.stderr);
+    const profile = JSON.parse(json.stdout) as Profile;
+    assert.ok(profile.tokens <= 30);
+    assert.ok(profile.items.length > 0 && profile.items.length < seed.expected.length, json.stdout);
+    assert.equal(profile.omitted, seed.expected.length - profile.items.length);
+    const plain = await runMneme(['profile', '-u', 'alice', '--max-tokens', '30', '--store', store.url]);
+    assert.match(
+      plain.stdout,
+      new RegExp(
+        `^${profile.omitted} more left out by the budget \\(raise --max-tokens to see them\\)$`,
+        'm',
+      ),
+    );
+    assert.equal(plain.stdout.trim().split('\n').length, 1 + profile.items.length + 1);
+  });
+
+  test('a missing --user or a bad --max-tokens is a usage error (exit 2) naming the flag', async () => {
+    const store = tempStore();
+    const noUser = await runMneme(['profile', '--store', store.url]);
+    assert.equal(noUser.code, 2);
+    assert.match(
+      noUser.stderr,
+      /--user is required: whose profile to show, e\.g\. mneme profile --user alice/,
+    );
+    for (const value of ['ten', '2.5', '0']) {
+      const bad = await runMneme(['profile', '--user', 'alice', '--max-tokens', value, '--store', store.url]);
+      assert.equal(bad.code, 2, `--max-tokens ${value}`);
+      assert.match(
+        bad.stderr,
+        new RegExp(`--max-tokens must be a positive integer, got "${value.replace('.', '\\.')}"`),
+      );
+    }
+    const help = await runMneme(['help']);
+    assert.match(help.stdout, /^ {2}profile +show a user's standing instructions/m);
   });
 });

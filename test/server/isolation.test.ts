@@ -190,6 +190,11 @@ function attempts(acmeIds: string[], globexIds: string[]): fc.Arbitrary<Attempt>
       method: 'GET',
       path: `/api/memories?userId=bob&appId=${encodeURIComponent(app)}`,
     })),
+    appName.map((app) => ({
+      kind: 'app',
+      method: 'GET',
+      path: `/api/users/alice/profile?appId=${encodeURIComponent(app)}`,
+    })),
   ];
 
   const metadataAttempts: fc.Arbitrary<Attempt>[] = [
@@ -260,6 +265,11 @@ function attempts(acmeIds: string[], globexIds: string[]): fc.Arbitrary<Attempt>
       path: `/api/memories?userId=${user}&agentId=planner`,
     })),
     acmeUser.map((user) => ({ kind: 'user', method: 'GET', path: `/api/export?userId=${user}` })),
+    acmeUser.map((user) => ({
+      kind: 'user',
+      method: 'GET',
+      path: `/api/users/${user}/profile?agentId=planner`,
+    })),
     acmeOnlyUser.map((user) => ({ kind: 'user', method: 'DELETE', path: `/v1/memories/?user_id=${user}` })),
     acmeOnlyUser.map((user) => ({ kind: 'user', method: 'DELETE', path: `/api/memories?userId=${user}` })),
     acmeOnlyUser.map((user) => ({ kind: 'user', method: 'DELETE', path: `/v2/entities/user/${user}/` })),

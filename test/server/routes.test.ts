@@ -10,6 +10,7 @@ import { documentedRoutes } from '../../src/server/openapi.js';
 import { createInMemoryStore } from '../../src/stores/in-memory.js';
 import type { MemoryStore } from '../../src/stores/types.js';
 import { createMemoryFixture } from '../support/memory-fixture.js';
+import { seedProfile } from '../support/profile-seed.js';
 import { type AddReply, createHarness, type Mem0Memory, snapshotStore } from './harness.js';
 
 type OpenApi = { openapi: string; paths: Record<string, Record<string, { security?: unknown[] }>> };
@@ -290,6 +291,79 @@ describe('server: native API', () => {
     const noScope = await server.call('POST', '/api/memories', { body: { messages: TABS } });
     assert.equal(noScope.status, 422);
     assert.equal(noScope.body.error.field, 'userId');
+  });
+});
+
+describe('server: native profile route', () => {
+  type Profile = {
+    items: Array<{ id: string; memory: string; kind: string; pinned: boolean }>;
+    omitted: number;
+    tokens: number;
+  };
+
+  test('GET /api/users/{userId}/profile gives the standing memories, grouped and newest first', async () => {
+    const server = await createHarness({ apps: ['acme', 'globex'] });
+    const seed = await seedProfile(server.memory, { userId: 'alice', appId: 'acme' }, server.advance);
+    await seedProfile(server.memory, { userId: 'bob', agentId: 'coach', appId: 'acme' }, server.advance);
+    const reply = await server.call<Profile>('GET', '/api/users/alice/profile');
+    assert.equal(reply.status, 200, reply.text);
+    assert.deepEqual(
+      reply.body.items.map((item) => [item.kind, item.memory]),
+      seed.expected,
+    );
+    assert.equal(reply.body.omitted, 0);
+    assert.ok(reply.body.tokens > 0);
+    assert.ok(!reply.text.includes(seed.superseded), 'a superseded memory is not in the profile');
+    assert.ok(!reply.text.includes(seed.message), 'a plain message is not in the profile');
+    const own = await server.call<{ results: MemoryRecord[] }>('GET', '/api/memories?userId=alice&limit=100');
+    const ownIds = new Set(own.body.results.map((record) => record.id));
+    assert.ok(
+      reply.body.items.every((item) => ownIds.has(item.id)),
+      "only alice's memories",
+    );
+    const slashed = await server.call<Profile>('GET', '/api/users/alice/profile/');
+    assert.deepEqual(slashed.body, reply.body, 'the trailing-slash form is the same route');
+
+    const coach = await server.call<Profile>('GET', '/api/users/bob/profile?agent_id=coach&appId=acme');
+    assert.equal(coach.status, 200, coach.text);
+    assert.equal(coach.body.items.length, seed.expected.length);
+    assert.ok(coach.body.items.every((item) => !ownIds.has(item.id)));
+    const otherAgent = await server.call<Profile>('GET', '/api/users/bob/profile?agentId=reviewer');
+    assert.deepEqual(otherAgent.body, { items: [], omitted: 0, tokens: 0 });
+
+    const budget = await server.call<Profile>('GET', '/api/users/alice/profile?maxTokens=30');
+    assert.equal(budget.status, 200, budget.text);
+    assert.ok(budget.body.tokens <= 30);
+    assert.ok(budget.body.items.length > 0 && budget.body.items.length < seed.expected.length);
+    assert.equal(budget.body.omitted, seed.expected.length - budget.body.items.length);
+  });
+
+  test("another app's key sees an empty profile for the same user id and may not name the app", async () => {
+    const server = await createHarness({ apps: ['acme', 'globex'] });
+    const seed = await seedProfile(server.memory, { userId: 'alice', appId: 'acme' }, server.advance);
+    const globex = server.keyOf.globex ?? '';
+    const empty = await server.call<Profile>('GET', '/api/users/alice/profile', { key: globex });
+    assert.equal(empty.status, 200, empty.text);
+    assert.deepEqual(empty.body, { items: [], omitted: 0, tokens: 0 });
+    for (const [, text] of seed.expected) assert.ok(!empty.text.includes(text));
+    const named = await server.call('GET', '/api/users/alice/profile?appId=acme', { key: globex });
+    assert.equal(named.status, 403);
+    assert.equal(named.body.error.field, 'appId');
+  });
+
+  test('a bad maxTokens, an unknown query field or a user in the query is a 422 naming it', async () => {
+    const server = await createHarness();
+    for (const value of ['ten', '2.5', '0', '', '100001']) {
+      const reply = await server.call('GET', `/api/users/alice/profile?maxTokens=${value}`);
+      assert.equal(reply.status, 422, `maxTokens=${value}: ${reply.text}`);
+      assert.equal(reply.body.error.field, 'maxTokens');
+      assert.match(reply.body.error.message, /expected an integer from 1 to 100000/);
+    }
+    for (const field of ['max_tokens', 'userId', 'user_id']) {
+      const reply = await server.call('GET', `/api/users/alice/profile?${field}=5`);
+      assert.equal(reply.status, 422, `${field}: ${reply.text}`);
+      assert.equal(reply.body.error.field, field);
+    }
   });
 });
 

@@ -13,6 +13,7 @@ import { keysCommand } from './keys.js';
 import { listCommand } from './list.js';
 import { mcpCommand } from './mcp.js';
 import { migrateCommand } from './migrate.js';
+import { profileCommand } from './profile.js';
 import { searchCommand } from './search.js';
 import { serveCommand } from './serve.js';
 
@@ -23,6 +24,7 @@ export const COMMANDS: Command[] = [
   getCommand,
   forgetCommand,
   historyCommand,
+  profileCommand,
   exportCommand,
   importCommand,
   demoCommand,

@@ -8,12 +8,13 @@ const LOG_LEVELS: readonly string[] = ['debug', 'info', 'warn', 'error', 'silent
 
 /**
  * `mneme mcp --user U [--agent A] [--app APP] [--store URL]`: an MCP server on stdio with the tools add_memory,
- * search_memory, list_memories and delete_memory, confined to that user (env MNEME_USER when --user is absent).
+ * search_memory, list_memories, profile and delete_memory, confined to that user (env MNEME_USER when --user is
+ * absent).
  * Runs until the client closes stdin (or SIGINT / SIGTERM).
  */
 export const mcpCommand: Command = {
   name: 'mcp',
-  summary: 'MCP server on stdio (tools add/search/list/delete memory), confined to one user',
+  summary: 'MCP server on stdio (tools add/search/list/delete memory, profile), confined to one user',
   usage:
     'mcp --user U [--agent A] [--app APP] [--store URL]   (e.g. claude mcp add mneme -- npx mneme mcp --user alice)',
   options: {

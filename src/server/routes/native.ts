@@ -1,6 +1,7 @@
 /**
  * The native JSON API: one route per library operation, camelCase like the TypeScript API, confined to the
- * key's app. Bodies are validated strictly: unknown fields are a 422 naming the field.
+ * key's app. Bodies (and the profile route's query) are validated strictly: unknown fields are a 422 naming the
+ * field.
  *
  * | method | path | operation |
  * |---|---|---|
@@ -11,6 +12,7 @@
  * | DELETE | `/api/memories?userId=&agentId=&runId=` | deleteAll (needs one of them) |
  * | GET, PATCH, DELETE | `/api/memories/{id}` | get, update, delete |
  * | GET | `/api/memories/{id}/history` | history |
+ * | GET | `/api/users/{userId}/profile?agentId=&runId=&maxTokens=` | profile (the user's standing memories) |
  * | GET | `/api/export?userId=...` | export as JSON lines (`application/x-ndjson`) |
  */
 import type { Context, Hono } from 'hono';
@@ -35,6 +37,8 @@ const SCOPE_FIELDS = ['userId', 'agentId', 'runId', 'appId'] as const;
 // The store names a malformed cursor `page.cursor`; the caller sent `cursor`.
 const CURSOR_FIELD = { 'page.cursor': 'cursor' };
 const READ_FIELDS = [...SCOPE_FIELDS, 'filters', 'asOf', 'includeSuperseded', 'includeExpired'] as const;
+// The user is the path's; the other scope fields may come in either spelling, as everywhere (request.ts).
+const PROFILE_QUERY = ['agentId', 'agent_id', 'runId', 'run_id', 'appId', 'app_id', 'maxTokens'] as const;
 
 /** Registers the native routes on `app`. */
 export function registerNativeRoutes(app: Hono<AppEnv>, services: ServerServices): void {
@@ -134,6 +138,14 @@ export function registerNativeRoutes(app: Hono<AppEnv>, services: ServerServices
     // A memory leaves at least an ADD event: no events means missing or another app's (indistinguishable).
     if (history.length === 0) throw new NotFoundError(`memory ${id} not found`);
     return c.json({ history });
+  });
+
+  app.get('/api/users/:userId/profile', async (c) => {
+    const query = c.req.query();
+    rejectUnknownFields(query, PROFILE_QUERY);
+    const scope = requestScope(c, { ...query, userId: c.req.param('userId') });
+    const maxTokens = query.maxTokens === undefined ? undefined : Number(query.maxTokens);
+    return c.json(await scopedMemory(c, memory).profile({ ...scope, ...defined({ maxTokens }) }));
   });
 
   app.get('/api/export', async (c) => {
