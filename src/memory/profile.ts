@@ -48,6 +48,8 @@ export interface ProfileOptions {
 
 /** Largest token budget a profile may be asked for. */
 export const PROFILE_MAX_TOKENS = 100_000;
+/** Token budget of a profile when none is given. */
+export const PROFILE_DEFAULT_TOKENS = 400;
 
 /** Most standing memories read per profile (newest first); older ones beyond it are not considered. */
 export const PROFILE_CANDIDATES = 500;

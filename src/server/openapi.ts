@@ -291,6 +291,43 @@ const ROUTES: RouteDoc[] = [
     response: { status: 200, schema: arrayOf(ref('Mem0History')) },
   },
   {
+    method: 'get',
+    path: '/v1/users/{user_id}/profile/',
+    tag: 'mem0',
+    summary:
+      "mneme: a user's profile in the Mem0 routes' snake_case (the same items as /api/users/{userId}/profile). " +
+      "The user is a user of the key's app.",
+    query: [
+      { name: 'agent_id', schema: string },
+      { name: 'run_id', schema: string },
+      { name: 'app_id', schema: string, description: "must be the key's app" },
+      {
+        name: 'max_tokens',
+        schema: { ...integer, maximum: PROFILE_MAX_TOKENS },
+        description: 'token budget (default 400)',
+      },
+    ],
+    response: {
+      status: 200,
+      schema: object({
+        user_id: string,
+        results: arrayOf(
+          object({
+            id: string,
+            memory: string,
+            kind: string,
+            pinned: boolean,
+            created_at: string,
+            updated_at: string,
+            observed_at: string,
+          }),
+        ),
+        omitted: integer,
+        tokens: integer,
+      }),
+    },
+  },
+  {
     method: 'put',
     path: '/v1/batch/',
     tag: 'mem0',

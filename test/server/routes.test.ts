@@ -367,6 +367,45 @@ describe('server: native profile route', () => {
   });
 });
 
+describe('server: profile in the Mem0-style routes', () => {
+  type Mem0Profile = {
+    user_id: string;
+    results: Array<{ id: string; memory: string; kind: string; pinned: boolean; updated_at: string }>;
+    omitted: number;
+    tokens: number;
+  };
+
+  test('GET /v1/users/{user_id}/profile/ gives the same items in snake_case, app-scoped, max_tokens validated', async () => {
+    const server = await createHarness({ apps: ['acme', 'globex'] });
+    const seed = await seedProfile(server.memory, { userId: 'alice', appId: 'acme' }, server.advance);
+    const reply = await server.call<Mem0Profile>('GET', '/v1/users/alice/profile/');
+    assert.equal(reply.status, 200, reply.text);
+    assert.equal(reply.body.user_id, 'alice');
+    assert.deepEqual(
+      reply.body.results.map((item) => [item.kind, item.memory]),
+      seed.expected,
+    );
+    assert.ok(
+      reply.body.results.every((item) => typeof item.updated_at === 'string' && item.pinned === false),
+    );
+    assert.ok(!reply.text.includes(seed.superseded));
+    const native = await server.call<{ items: Array<{ id: string }> }>('GET', '/api/users/alice/profile');
+    assert.deepEqual(
+      reply.body.results.map((item) => item.id),
+      native.body.items.map((item) => item.id),
+    );
+    const budget = await server.call<Mem0Profile>('GET', '/v1/users/alice/profile/?max_tokens=30');
+    assert.ok(budget.body.tokens <= 30 && budget.body.results.length < seed.expected.length);
+    const bad = await server.call('GET', '/v1/users/alice/profile/?max_tokens=lots');
+    assert.ok(bad.status === 400 || bad.status === 422, bad.text);
+    assert.equal(bad.body.error.field, 'max_tokens');
+    const other = await server.call<Mem0Profile>('GET', '/v1/users/alice/profile/', {
+      key: server.keyOf.globex ?? '',
+    });
+    assert.deepEqual(other.body.results, []);
+  });
+});
+
 describe('server: Mem0 platform routes', () => {
   async function seed(server: Awaited<ReturnType<typeof createHarness>>, count: number): Promise<string[]> {
     const ids: string[] = [];

@@ -13,6 +13,7 @@
  * | GET, PUT, DELETE | `/v1/memories/{id}/` | PUT takes `text`, `metadata` |
  * | DELETE | `/v1/memories/?user_id=&agent_id=&run_id=&app_id=` | delete all in a scope |
  * | GET | `/v1/memories/{id}/history/` | change events |
+ * | GET | `/v1/users/{user_id}/profile/?agent_id=&run_id=&max_tokens=` | mneme's profile (no Mem0 equivalent): `{ user_id, results, omitted, tokens }` |
  * | PUT, DELETE | `/v1/batch/` | `{ memories: [{ memory_id, text? }] }`, at most `maxBatchSize` (1000) |
  * | GET | `/v1/entities/` | the users, agents and runs of the app with memory counts |
  * | DELETE | `/v2/entities/{type}/{name}/`, `/v1/entities/{type}/{name}/` | delete one entity's memories |
@@ -26,6 +27,7 @@ import { NotFoundError, ValidationError } from '../../core/errors.js';
 import type { HistoryEvent, MemoryRecord, Message, Metadata, Scope, SearchResult } from '../../core/types.js';
 import { LIMITS, validateIdentifier, validateText } from '../../core/validate.js';
 import type { ListOptions, ScopedMemory, SearchOptions } from '../../memory/memory.js';
+import { PROFILE_DEFAULT_TOKENS, PROFILE_MAX_TOKENS } from '../../memory/profile.js';
 import { HttpError } from '../errors.js';
 import {
   type AppEnv,
@@ -186,6 +188,33 @@ export function registerMem0Routes(app: Hono<AppEnv>, services: ServerServices):
     if (history.length === 0) throw new NotFoundError(`memory ${id} not found`);
     const record = await scoped.get(id);
     return c.json(history.map((event) => toMem0History(event, record)));
+  });
+
+  app.get('/v1/users/:user_id/profile', async (c) => {
+    const query = c.req.query();
+    const userId = c.req.param('user_id');
+    const scope = requestScope(c, { ...query, user_id: userId });
+    const maxTokens = integerParam(
+      query.max_tokens,
+      'max_tokens',
+      PROFILE_DEFAULT_TOKENS,
+      PROFILE_MAX_TOKENS,
+    );
+    const profile = await scopedMemory(c, memory).profile({ ...scope, maxTokens });
+    return c.json({
+      user_id: userId,
+      results: profile.items.map((item) => ({
+        id: item.id,
+        memory: item.memory,
+        kind: item.kind,
+        pinned: item.pinned,
+        created_at: item.createdAt,
+        updated_at: item.updatedAt,
+        observed_at: item.observedAt,
+      })),
+      omitted: profile.omitted,
+      tokens: profile.tokens,
+    });
   });
 
   app.put('/v1/batch', async (c) => {
