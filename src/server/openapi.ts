@@ -148,8 +148,8 @@ const ROUTES: RouteDoc[] = [
     method: 'patch',
     path: '/api/memories/{id}',
     tag: 'native',
-    summary: 'Change text and/or metadata (scope never changes)',
-    body: object({ text: string, metadata: ref('Metadata') }),
+    summary: 'Change text, metadata and/or kind (scope never changes)',
+    body: object({ text: string, metadata: ref('Metadata'), kind: { enum: [...MEMORY_KINDS] } }),
     response: { status: 200, schema: ref('Memory') },
   },
   {

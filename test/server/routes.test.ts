@@ -188,10 +188,18 @@ describe('server: native API', () => {
     });
     assert.equal(patched.status, 200);
     assert.equal(patched.body.memory, 'I prefer tabs in Go and spaces in Python');
+    const rekinded = await server.call<MemoryRecord>('PATCH', `/api/memories/${id}`, {
+      body: { kind: 'instruction' },
+    });
+    assert.equal(rekinded.status, 200, rekinded.text);
+    assert.equal(rekinded.body.kind, 'instruction');
+    const badKind = await server.call('PATCH', `/api/memories/${id}`, { body: { kind: 'gossip' } });
+    assert.equal(badKind.status, 422);
+    assert.equal(badKind.body.error.field, 'kind');
     const history = await server.call<{ history: HistoryEvent[] }>('GET', `/api/memories/${id}/history`);
     assert.deepEqual(
       history.body.history.map((event) => event.event),
-      ['ADD', 'UPDATE'],
+      ['ADD', 'UPDATE', 'UPDATE'],
     );
 
     const searched = await server.call<{ results: SearchResult[] }>('POST', '/api/memories/search', {
@@ -234,7 +242,7 @@ describe('server: native API', () => {
       .map((line) => JSON.parse(line));
     assert.equal(lines.length, 2);
     assert.ok(lines.every((line) => line.type === 'memory' && line.record.userId === 'alice'));
-    assert.ok(lines.some((line) => line.history.length === 2));
+    assert.ok(lines.some((line) => line.history.length === 3));
 
     const deleted = await server.call<{ id: string; deleted: boolean }>('DELETE', `/api/memories/${id}`);
     assert.deepEqual(deleted.body, { id, deleted: true });

@@ -120,9 +120,9 @@ export function registerNativeRoutes(app: Hono<AppEnv>, services: ServerServices
 
   app.patch('/api/memories/:id', async (c) => {
     const body = await readJsonObject(c);
-    rejectUnknownFields(body, ['text', 'metadata']);
+    rejectUnknownFields(body, ['text', 'metadata', 'kind']);
     assertNoScopeInMetadata(body.metadata, 'metadata');
-    const input = defined({ text: body.text, metadata: body.metadata }) as UpdateInput;
+    const input = defined({ text: body.text, metadata: body.metadata, kind: body.kind }) as UpdateInput;
     return c.json(await scopedMemory(c, memory).update(c.req.param('id'), input));
   });
 
