@@ -1,7 +1,7 @@
 /**
  * `npm run bench -- <suite> [--quick] [--json] [suite flags]`: the one entry point for every benchmark.
  *
- * Suites: locomo, latency, hooks, sessions, http. Progress goes to stderr; tables to stdout; with `--json` the LAST
+ * Suites: locomo, latency, hooks, sessions, http, supersession, scenarios. Progress goes to stderr; tables to stdout; with `--json` the LAST
  * stdout line is one JSON object (see BENCHMARKS.md for each suite's fields).
  */
 import { existsSync } from 'node:fs';
@@ -31,6 +31,10 @@ suites:
   hooks     Claude Agent SDK hook overhead per prompt (bench/hooks.ts)
   sessions  SessionStore append/load throughput (bench/sessions.ts)
   http      HTTP server search load test (bench/http.ts)
+  supersession  no-LLM supersession precision / recall on the labelled statement pairs (bench/supersession.ts)
+            --split dev|heldout|all  which half of the pairs (default all, reported per half)
+  scenarios multi-session memory stories through the real Agent SDK with withMemory (bench/scenarios.ts)
+            --mode offline|llm|both  default both
 
 flags for every suite:
   --quick   a small version that finishes in under a minute
@@ -82,6 +86,31 @@ async function main(argv: readonly string[]): Promise<number> {
     case 'http':
       outcome = await runExternal(args, 'http.ts', 'runHttpBench', 'http');
       break;
+    case 'supersession': {
+      const { runSupersessionBench } = await import('./supersession.js');
+      const split = stringFlag(args, 'split', 'all');
+      if (split !== 'dev' && split !== 'heldout' && split !== 'all') {
+        throw new UsageError(`--split must be dev, heldout or all, not "${split}"`);
+      }
+      outcome = { result: { suite: 'supersession', ...(await runSupersessionBench({ split })) }, text: '' };
+      break;
+    }
+    case 'scenarios': {
+      const { runScenariosBench } = await import('./scenarios.js');
+      const mode = stringFlag(args, 'mode', 'both');
+      if (mode !== 'offline' && mode !== 'llm' && mode !== 'both') {
+        throw new UsageError(`--mode must be offline, llm or both, not "${mode}"`);
+      }
+      const modes = mode === 'both' ? (['offline', 'llm'] as const) : ([mode] as const);
+      outcome = {
+        result: {
+          suite: 'scenarios',
+          ...(await runScenariosBench({ quick: args.quick, modes: [...modes] })),
+        },
+        text: '',
+      };
+      break;
+    }
     default:
       process.stderr.write(`unknown suite "${args.suite}"\n\n${USAGE}\n`);
       return 2;

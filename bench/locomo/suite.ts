@@ -238,7 +238,9 @@ async function ingestMneme(
   const start = nowMs();
   for (const conversation of conversations) {
     for (const turn of conversation.turns) {
-      const added = await bench.memory.add(turn.memoryText, {
+      // A transcript of two people: each turn is a named speaker's message, stored whole (questions included).
+      const message = { role: 'user' as const, name: turn.speaker, content: turn.memoryText };
+      const added = await bench.memory.add([message], {
         userId: conversation.sampleId,
         infer: false,
         observedAt: turn.observedAt,

@@ -139,6 +139,10 @@ export async function planCandidates(
       });
       continue;
     }
+    // A plain statement that replaces a standing memory takes its place, and its kind ("Bumped everything to
+    // Python 3.12" replacing the user_fact "I'm on Python 3.9").
+    const [firstReplaced] = found.replaces;
+    if (record.kind === 'message' && firstReplaced) record.kind = firstReplaced.record.kind;
     const older = found.replaces.filter((old) => old.record.observedAt <= record.observedAt);
     const newest = found.replaces
       .filter((old) => old.record.observedAt > record.observedAt)

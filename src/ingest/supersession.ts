@@ -19,10 +19,17 @@ import type { FilterNode } from '../core/filters.js';
 import { hasSameOwner, ownerScope } from '../core/scope.js';
 import { type MemoryRecord, PROFILE_KINDS, type Scope } from '../core/types.js';
 import type { MemoryStore, TemporalOptions } from '../stores/types.js';
-import { type Assertion, analyseClaim, type Claim } from './statements/claims.js';
-import { EXCLUSIVE_GROUPS } from './statements/lexicon.js';
-import { splitSentences } from './statements/sentences.js';
-import { classifySentence } from './statements/speech-acts.js';
+import {
+  type Assertion,
+  analyseClaim,
+  type Claim,
+  contentTerms,
+  groupsOf,
+  mergeClaims,
+} from './statements/claims.js';
+import { EXCLUSIVE_GROUPS, PREFERENCE_VERBS } from './statements/lexicon.js';
+import { splitQuestionClauses, splitSentences } from './statements/sentences.js';
+import { classifySentence, opensQuestion } from './statements/speech-acts.js';
 
 /** How a new statement relates to a stored one. */
 export type Relation = 'replaces' | 'restates' | 'unrelated';
@@ -32,29 +39,28 @@ const SINGLE_VALUED = new Set(['name', 'location', 'employer', 'role', 'team', '
 
 /** The claim of a whole text: the claims of its statement sentences merged (questions and requests ignored). */
 export function claimOfText(text: string): Claim | undefined {
-  const claims = splitSentences(text).flatMap((sentence) => {
-    const act = classifySentence(sentence.text);
-    return act === 'statement' || act === 'instruction' ? [analyseClaim(sentence.text, act)] : [];
-  });
-  const [first] = claims;
-  if (!first) return undefined;
-  const merged: Claim = {
-    about: claims.every((claim) => claim.about === 'user') ? 'user' : 'other',
-    kind: first.kind,
-    exclusive: claims.some((claim) => claim.exclusive),
-    change: claims.some((claim) => claim.change),
-    assertions: claims.flatMap((claim) => claim.assertions),
-    terms: [...new Set(claims.flatMap((claim) => claim.terms))],
-  };
-  const slotted = claims.find((claim) => claim.slot);
-  if (slotted?.slot) {
-    merged.slot = slotted.slot;
-    merged.slotValue = slotted.slotValue ?? [];
-  }
-  return merged;
+  const claims = splitSentences(text)
+    .flatMap((sentence) => splitQuestionClauses(sentence, opensQuestion))
+    .flatMap((clause) => {
+      const act = classifySentence(clause.text);
+      return act === 'statement' || act === 'instruction' ? [analyseClaim(clause.text, act)] : [];
+    });
+  return mergeClaims(claims);
 }
 
-/** Decides how `newer` relates to `older` (see the module comment), with a reason for history. */
+/**
+ * Decides how `newer` relates to `older` (see the module comment), with a reason for history. The rules, in order
+ * (the first that applies decides):
+ * 1. Either is about someone else: unrelated.
+ * 2. The same single-valued identity slot: the same value restates it, another value replaces it.
+ * 3. The same subject words, nothing new, no reversal and no change signal (unless it says "still"): restates.
+ * 4. A statement that only adds ("too", "also"): unrelated.
+ * 5. The opposite stance on what the older one is about (most of its subject words shared): replaces.
+ * 6. A change signal ("switched", "now", "no longer", ...) and a shared subject word, in compatible contexts:
+ *    replaces.
+ * 7. The same sentence with one value swapped ("... with Capistrano" -> "... with Kamal"): replaces.
+ * 8. The stances of the two statements' objects (another member of an exclusive group, a new version, ...).
+ */
 export function relateClaims(newer: Claim, older: Claim): { relation: Relation; reason: string } {
   if (newer.about !== 'user' || older.about !== 'user') {
     return { relation: 'unrelated', reason: 'not both about the user' };
@@ -65,21 +71,246 @@ export function relateClaims(newer: Claim, older: Claim): { relation: Relation; 
       ? { relation: 'restates', reason: `same ${newer.slot}` }
       : { relation: 'replaces', reason: `new ${newer.slot}` };
   }
-  let restatedAll = newer.assertions.length > 0;
-  for (const mine of newer.assertions) {
-    let restated = false;
-    for (const theirs of older.assertions) {
-      const verdict = compare(mine, theirs, newer);
+  const mine = subjectTerms(newer);
+  const theirs = subjectTerms(older);
+  const shared = mine.filter((term) => theirs.includes(term));
+  const onlyNew = mine.filter((term) => !theirs.includes(term));
+  const onlyOld = theirs.filter((term) => !mine.includes(term));
+  const reversed = newer.polarity !== older.polarity;
+  const versionChanged = numbersDiffer(newer, older);
+  const quiet = !newer.change || newer.restating;
+  if (
+    quiet &&
+    shared.length > 0 &&
+    !reversed &&
+    !versionChanged &&
+    onlyNew.length === 0 &&
+    onlyOld.length <= 1
+  ) {
+    return { relation: 'restates', reason: `says what is already known (${shared.join(' ')})` };
+  }
+  if (newer.additive) return { relation: 'unrelated', reason: 'adds to what is known' };
+  if (reversed && shared.length > 0 && (shared.length >= 2 || shared.length * 2 >= theirs.length)) {
+    return { relation: 'replaces', reason: `opposite stance on ${shared.join(' ')}` };
+  }
+  if (newer.change && shared.length > 0 && contextsCompatible(newer, older)) {
+    return { relation: 'replaces', reason: `changed: ${shared.join(' ')}` };
+  }
+  const group = swappedMember(newer, older);
+  if (group && newer.change && contextsCompatible(newer, older)) {
+    return { relation: 'replaces', reason: `another ${group}` };
+  }
+  const swap = swappedValue(newer.words, older.words);
+  if (swap) return { relation: 'replaces', reason: `"${swap.old}" -> "${swap.new}"` };
+  for (const assertion of newer.assertions) {
+    for (const other of older.assertions) {
+      const verdict = compare(assertion, other, newer);
       if (verdict.relation === 'replaces') return verdict;
-      if (verdict.relation === 'restates') restated = true;
     }
-    if (!restated) restatedAll = false;
   }
-  if (restatedAll && overlap(newer.terms, older.terms) >= 0.5) {
-    return { relation: 'restates', reason: 'says what is already known' };
-  }
-  return { relation: 'unrelated', reason: 'no shared stance' };
+  return { relation: 'unrelated', reason: 'no shared subject' };
 }
+
+/** Words too common to say two statements are about the same thing ("team", "work", "code"). */
+const GENERIC_TERMS = new Set([
+  'team',
+  'work',
+  'code',
+  'project',
+  'thing',
+  'stuff',
+  'time',
+  'day',
+  'week',
+  'way',
+  'setup',
+  'local',
+  'personal',
+  'main',
+  'new',
+  'old',
+  'mostly',
+  'everything',
+  'everywhere',
+  'thing',
+  'lot',
+  'bit',
+  'pretty',
+  'much',
+  'please',
+  'always',
+  'never',
+  'every',
+  'all',
+  'just',
+  'still',
+  'again',
+  'said',
+  'yep',
+  'yes',
+  'btw',
+  'home',
+  'company',
+  'us',
+  'me',
+  'reply',
+  'answer',
+  'answers',
+  'replies',
+]);
+
+/** The statement's subject words: its content terms without generic words, verb forms and change words. */
+function subjectTerms(claim: Claim): string[] {
+  return claim.terms.filter(
+    (term) => !GENERIC_TERMS.has(term) && !/^\d+$/.test(term) && !/ed$/.test(term) && term.length > 1,
+  );
+}
+
+/** An exclusive group both statements name a member of, with no member in common ("Python" / "Go"). */
+function swappedMember(newer: Claim, older: Claim): string | undefined {
+  const members = (claim: Claim, group: string) => {
+    const padded = ` ${claim.words.join(' ')} `;
+    return (EXCLUSIVE_GROUPS[group] ?? []).filter((member) => padded.includes(` ${member} `));
+  };
+  for (const group of groupsOf(newer.words.join(' '))) {
+    const mine = members(newer, group);
+    const theirs = members(older, group);
+    if (theirs.length > 0 && mine.some((member) => !theirs.includes(member))) return group;
+  }
+  return undefined;
+}
+
+/** Both statements name numbers, and none is shared ("PostgreSQL 14" vs "16", "2-space" vs "4-space", "9:30"). */
+function numbersDiffer(newer: Claim, older: Claim): boolean {
+  const numbers = (claim: Claim) => claim.words.flatMap((word) => word.match(/\d+(?:[.:]\d+)*/g) ?? []);
+  const a = numbers(newer);
+  const b = numbers(older);
+  return a.length > 0 && b.length > 0 && !a.some((number) => b.includes(number));
+}
+
+/**
+ * Purposes ("for local development" / "for hosting images") that exclude each other. Only "for" phrases count:
+ * "with Zustand" or "to Vitest" names the new choice, not a purpose.
+ */
+function contextsCompatible(newer: Claim, older: Claim): boolean {
+  const a = purposeOf(newer.words);
+  const b = purposeOf(older.words);
+  if (a.length === 0 || b.length === 0) return true;
+  return a.some((term) => b.includes(term));
+}
+
+function purposeOf(words: string[]): string[] {
+  const at = words.indexOf('for');
+  if (at < 0) return [];
+  const phrase: string[] = [];
+  for (const word of words.slice(at + 1)) {
+    if (PURPOSE_END.has(word)) break;
+    phrase.push(word);
+  }
+  return contentTerms(phrase.join(' ')).filter((term) => !GENERIC_TERMS.has(term));
+}
+
+const PURPOSE_END = new Set([
+  'and',
+  'but',
+  'so',
+  'now',
+  'instead',
+  'because',
+  'with',
+  'from',
+  'to',
+  'in',
+  'on',
+]);
+
+/**
+ * The two statements are one sentence with one value swapped: a shared opening and ending covering most of both,
+ * and one short differing span on each side that names something ("I deploy my Rails apps with Capistrano" ->
+ * "... with Kamal"; "Our cloud provider is Azure" -> "... is AWS").
+ */
+function swappedValue(newer: string[], older: string[]): { old: string; new: string } | undefined {
+  let prefix = 0;
+  while (prefix < newer.length && prefix < older.length && newer[prefix] === older[prefix]) prefix += 1;
+  let suffix = 0;
+  while (
+    suffix < newer.length - prefix &&
+    suffix < older.length - prefix &&
+    newer[newer.length - 1 - suffix] === older[older.length - 1 - suffix]
+  ) {
+    suffix += 1;
+  }
+  const common = prefix + suffix;
+  const newSpan = newer.slice(prefix, newer.length - suffix);
+  const oldSpan = older.slice(prefix, older.length - suffix);
+  if (newSpan.length === 0 || oldSpan.length === 0 || newSpan.length > 3 || oldSpan.length > 3)
+    return undefined;
+  if (common < 2 || common * 2 < Math.max(newer.length, older.length)) return undefined;
+  const negation = (span: string[]) => span.some((word) => SPAN_NEGATIONS.has(word));
+  if (negation(newSpan) || negation(oldSpan)) return undefined;
+  const named = (span: string[]) => span.some((word) => !SPAN_FILLER.has(word));
+  if (!named(newSpan) || !named(oldSpan)) return undefined;
+  // A span with a preposition is a phrase with its own purpose ("jest for unit" / "playwright for end-to-end").
+  if ([...newSpan, ...oldSpan].some((word) => SPAN_BREAKS.has(word))) return undefined;
+  // Liking one thing does not stop liking another ("I like Rust" / "I like mechanical keyboards").
+  if (newer.slice(0, prefix).some((word) => INCLUSIVE.has(word))) return undefined;
+  return { old: oldSpan.join(' '), new: newSpan.join(' ') };
+}
+
+const SPAN_BREAKS = new Set([
+  'for',
+  'in',
+  'on',
+  'at',
+  'with',
+  'when',
+  'and',
+  'or',
+  'but',
+  'to',
+  'from',
+  'of',
+]);
+const INCLUSIVE = new Set([
+  ...PREFERENCE_VERBS.inclusive,
+  'have',
+  'own',
+  "i've",
+  'got',
+  'read',
+  'watch',
+  'play',
+]);
+const SPAN_NEGATIONS = new Set([
+  'not',
+  "don't",
+  'dont',
+  'never',
+  'no',
+  "doesn't",
+  "isn't",
+  "aren't",
+  "won't",
+]);
+const SPAN_FILLER = new Set([
+  'a',
+  'an',
+  'the',
+  'really',
+  'very',
+  'also',
+  'too',
+  'still',
+  'just',
+  'always',
+  'usually',
+  'mostly',
+  'generally',
+  'definitely',
+  'actually',
+  'now',
+  'please',
+]);
 
 function compare(mine: Assertion, theirs: Assertion, newer: Claim): { relation: Relation; reason: string } {
   const contextsAgree = compatible(mine.context, theirs.context);
@@ -98,6 +329,12 @@ function compare(mine: Assertion, theirs: Assertion, newer: Claim): { relation: 
     }
     return { relation: 'restates', reason: 'same stance' };
   }
+  // Another member of an exclusive group ("1Password" -> "Bitwarden") after a change signal or an exclusive verb.
+  const group = mine.groups.find((name) => theirs.groups.includes(name));
+  if (group && mine.polarity === 1 && theirs.polarity === 1 && (newer.change || newer.exclusive)) {
+    if (!groupMembersDiffer(mine, theirs, group)) return { relation: 'restates', reason: 'same choice' };
+    return { relation: 'replaces', reason: `another ${group}` };
+  }
   if (mine.polarity !== 1 || theirs.polarity !== 1 || !newer.exclusive) {
     return { relation: 'unrelated', reason: 'not a one-at-a-time choice' };
   }
@@ -106,11 +343,6 @@ function compare(mine: Assertion, theirs: Assertion, newer: Claim): { relation: 
       relation: 'replaces',
       reason: `another ${mine.head}: "${mine.terms.join(' ')}" for "${theirs.terms.join(' ')}"`,
     };
-  }
-  const group = mine.groups.find((name) => theirs.groups.includes(name));
-  if (group && (newer.change || newer.kind === 'preference' || newer.kind === 'instruction')) {
-    if (!groupMembersDiffer(mine, theirs, group)) return { relation: 'restates', reason: 'same choice' };
-    return { relation: 'replaces', reason: `another ${group}` };
   }
   if (mine.context.length > 0 && overlap(mine.context, theirs.context) >= 0.5 && newer.change) {
     return { relation: 'replaces', reason: `another choice for ${mine.context.join(' ')}` };
@@ -230,9 +462,13 @@ export async function judgeAgainstStored(options: {
   /** Memories already superseded by this plan. */
   exclude: ReadonlySet<string>;
 }): Promise<{ replaces: Judged[]; restates: Judged | undefined }> {
-  if (options.claim.about !== 'user' || !PROFILE_KINDS.includes(options.claim.kind)) {
+  // A standing statement, or a plain one that signals a change ("Bumped everything to Python 3.12 yesterday").
+  // Transcripts of named people (LoCoMo-style) are records of a conversation: kept whole, never replaced.
+  if (options.claim.about !== 'user' || options.speaker !== undefined)
     return { replaces: [], restates: undefined };
-  }
+  // Only a standing statement, or a plain one that signals a change ("Bumped everything to Python 3.12"), may
+  // replace; any statement may restate ("Still living in Lisbon").
+  const mayReplace = PROFILE_KINDS.includes(options.claim.kind) || options.claim.change;
   const candidates = await findSupersessionCandidates(options);
   const replaces: Judged[] = [];
   let restates: Judged | undefined;
@@ -241,7 +477,7 @@ export async function judgeAgainstStored(options: {
     const stored = claimOfText(record.memory);
     if (!stored) continue;
     const verdict = relateClaims(options.claim, stored);
-    if (verdict.relation === 'replaces') replaces.push({ record, reason: verdict.reason });
+    if (verdict.relation === 'replaces' && mayReplace) replaces.push({ record, reason: verdict.reason });
     else if (verdict.relation === 'restates' && !restates) restates = { record, reason: verdict.reason };
   }
   return { replaces, restates };
@@ -254,7 +490,7 @@ export function replacedWithinBatch(
   inserted: ReadonlyArray<{ record: MemoryRecord; claim: Claim }>,
   superseded: ReadonlySet<string>,
 ): Judged[] {
-  if (claim.about !== 'user' || !PROFILE_KINDS.includes(claim.kind)) return [];
+  if (claim.about !== 'user' || !PROFILE_KINDS.includes(claim.kind) || speaker !== undefined) return [];
   return inserted.flatMap((earlier) => {
     if (superseded.has(earlier.record.id) || !PROFILE_KINDS.includes(earlier.claim.kind)) return [];
     if ((earlier.record.speaker ?? '') !== (speaker ?? '')) return [];

@@ -16,7 +16,7 @@
  */
 import { isLowSignal, normaliseText } from '../core/text.js';
 import type { Metadata } from '../core/types.js';
-import { analyseClaim, type Claim } from './statements/claims.js';
+import { analyseClaim, type Claim, mergeClaims } from './statements/claims.js';
 import { type Span, splitQuestionClauses, splitSentences } from './statements/sentences.js';
 import { classifySentence, opensQuestion, type SpeechAct } from './statements/speech-acts.js';
 import { claimOfText, slotTopic } from './supersession.js';
@@ -146,18 +146,6 @@ function readUserMessage(
   }
   flush();
   return { kept, dropped };
-}
-
-/** Plain statements kept together share one claim (kind `message`); a standing one is kept alone. */
-function mergeClaims(claims: Claim[]): Claim | undefined {
-  const [first] = claims;
-  if (!first || claims.length === 1) return first;
-  return {
-    ...first,
-    change: claims.some((claim) => claim.change),
-    assertions: claims.flatMap((claim) => claim.assertions),
-    terms: [...new Set(claims.flatMap((claim) => claim.terms))],
-  };
 }
 
 function replyToMetadata(question: string): Metadata {

@@ -40,7 +40,13 @@ import type { AddResult, IngestRequest } from '../ingest/types.js';
 import type { LanguageModel } from '../llm/types.js';
 import type { MemoryPatch, MemoryStore, QueueItem, TemporalOptions } from '../stores/types.js';
 import { type MemoryOptions, resolveConfig } from './config.js';
-import { PROFILE_DEFAULT_TOKENS, PROFILE_MAX_TOKENS, type ProfileOptions, readProfile, type UserProfile } from './profile.js';
+import {
+  PROFILE_DEFAULT_TOKENS,
+  PROFILE_MAX_TOKENS,
+  type ProfileOptions,
+  readProfile,
+  type UserProfile,
+} from './profile.js';
 
 /** Options of `add`: a scope (at least one field) plus what to record. */
 export interface AddOptions extends Scope {
@@ -269,7 +275,12 @@ export class Memory {
     if (typeof options !== 'object' || options === null) {
       throw new ValidationError('options', 'expected { maxTokens? }');
     }
-    const maxTokens = validatePositiveInteger(options.maxTokens, 'maxTokens', PROFILE_DEFAULT_TOKENS, PROFILE_MAX_TOKENS);
+    const maxTokens = validatePositiveInteger(
+      options.maxTokens,
+      'maxTokens',
+      PROFILE_DEFAULT_TOKENS,
+      PROFILE_MAX_TOKENS,
+    );
     return readProfile(this.store, { scope: validScope, now: this.now(), maxTokens });
   }
 

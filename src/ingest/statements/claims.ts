@@ -9,6 +9,7 @@
 import { keywordTerms } from '../../core/text.js';
 import type { MemoryKind } from '../../core/types.js';
 import {
+  ADDITIVE_MARKERS,
   CHANGE_MARKERS,
   CLAIM_FILLER,
   EXCLUSIVE_GROUPS,
@@ -17,6 +18,7 @@ import {
   NEGATIONS,
   PREFERENCE_VERBS,
   RELATION_NOUNS,
+  RESTATING_MARKERS,
   STANDING_MARKERS,
   THIRD_PERSON,
 } from './lexicon.js';
@@ -56,9 +58,52 @@ export interface Claim {
   assertions: Assertion[];
   /** Every content term of the statement, singular. */
   terms: string[];
+  /** The statement's word tokens (lower case, discourse openers removed), for aligning two statements. */
+  words: string[];
+  /** -1 when the statement negates or drops something ("don't", "no longer", "stopped", "quit"), else 1. */
+  polarity: 1 | -1;
+  /** The statement adds to what is known ("too", "also", "as well", "another"): it replaces nothing. */
+  additive: boolean;
+  /** The statement says it repeats itself ("still", "as I said", "again", "as always"). */
+  restating: boolean;
 }
 
 const FIRST = new Set(FIRST_PERSON);
+/** Capitalised sentence openers that are never a person's name. */
+const NOT_NAMES = new Set([
+  'please',
+  'you',
+  "you're",
+  'the',
+  'a',
+  'an',
+  'this',
+  'that',
+  'these',
+  'those',
+  'some',
+  'most',
+  'all',
+  'every',
+  'each',
+  'everything',
+  'nothing',
+  'it',
+  "it's",
+  'there',
+  "there's",
+  'here',
+  'now',
+  'just',
+  'also',
+  'still',
+  'max',
+  'no',
+  'yes',
+  'yep',
+]);
+/** First-person subject pronouns: a sentence with one is the user's, whatever it opens with. */
+const FIRST_PERSON_SUBJECTS = new Set(['i', "i'm", "i've", "i'd", "i'll", 'we', "we're", "we've", "we'd"]);
 const THIRD = new Set(THIRD_PERSON);
 const RELATIONS = new Set(RELATION_NOUNS);
 const TERM_FILLER = new Set([
@@ -122,15 +167,10 @@ const TERM_FILLER = new Set([
   'anymore',
   'lately',
   'nowadays',
-  'day',
-  'days',
   'going',
   'forward',
   'future',
   'default',
-  'working',
-  'work',
-  'works',
   'joined',
   'left',
   'live',
@@ -216,6 +256,7 @@ export function analyseClaim(sentence: string, act: SpeechAct): Claim {
   else if (slot) kind = 'user_fact';
   else if (preference || namedChoice) kind = 'preference';
   else if (standing) kind = tokens.some((token) => FIRST.has(token)) ? 'preference' : 'instruction';
+  else if (isHabitual(tokens)) kind = 'user_fact';
   else kind = 'message';
   const claim: Claim = {
     about,
@@ -224,12 +265,142 @@ export function analyseClaim(sentence: string, act: SpeechAct): Claim {
     change,
     assertions,
     terms: contentTerms(tokens.join(' ')),
+    words: tokens,
+    polarity: NEGATION_WORDS.some((word) => findPhrase(tokens, [word]) !== undefined) ? -1 : 1,
+    additive: findPhrase(tokens, ADDITIVE_MARKERS) !== undefined,
+    restating: findPhrase(tokens, RESTATING_MARKERS) !== undefined,
   };
   if (slot) {
     claim.slot = slot.slot;
     claim.slotValue = slot.value;
   }
   return claim;
+}
+
+/**
+ * A present-tense statement of the user's own situation or habits ("I develop on Windows", "Our CI runs on
+ * Jenkins", "I'm vegetarian", "My laptop runs macOS"): opens with the user (or the user's own thing), has no
+ * past-tense verb right after the subject and no time marker of one occasion ("yesterday", "this morning").
+ */
+function isHabitual(tokens: string[]): boolean {
+  const [first, second] = tokens;
+  if (first === undefined || second === undefined) return false;
+  let verbAt: number;
+  if (FIRST_PERSON_SUBJECTS.has(first)) verbAt = 1;
+  else if (first === 'my' || first === 'our') {
+    // "my laptop runs", "our main database is": the verb follows a short noun phrase.
+    verbAt = tokens.findIndex((token, index) => index >= 2 && index <= 4 && PRESENT_VERB.test(token));
+    if (verbAt < 0) return false;
+  } else return false;
+  while (ADVERBS.has(tokens[verbAt] ?? '')) verbAt += 1;
+  const verb = tokens[verbAt] ?? '';
+  if (verb === '' || PAST_VERBS.has(verb) || /ed$/.test(verb)) return false;
+  if (findPhrase(tokens, OCCASION_MARKERS) !== undefined) return false;
+  return !hasSpecificReference(tokens) && !tokens.includes('?');
+}
+
+const PRESENT_VERB = /^(?:is|are|runs|uses|lives|works|goes|has|does|'s|deploys|ships|sits|lives|stays)$/;
+const ADVERBS = new Set([
+  'usually',
+  'mostly',
+  'normally',
+  'generally',
+  'typically',
+  'also',
+  'mainly',
+  'really',
+]);
+const PAST_VERBS = new Set([
+  'was',
+  'were',
+  'did',
+  'had',
+  'went',
+  'got',
+  'saw',
+  'met',
+  'made',
+  'took',
+  'told',
+  'said',
+  'found',
+  'felt',
+  'thought',
+  'came',
+  'left',
+  'ran',
+  'wrote',
+  'bought',
+  'began',
+  'just',
+  'will',
+  "'ll",
+  'gonna',
+  'might',
+  'may',
+  'could',
+  'would',
+  'should',
+  'wonder',
+  'think',
+  'guess',
+  'hope',
+  'wish',
+  'need',
+  'want',
+  'tried',
+  'am',
+]);
+const OCCASION_MARKERS = [
+  'yesterday',
+  'today',
+  'tonight',
+  'tomorrow',
+  'this morning',
+  'this afternoon',
+  'this evening',
+  'last night',
+  'last week',
+  'last month',
+  'last year',
+  'next week',
+  'next month',
+  'ago',
+  'earlier',
+  'right now',
+  'at the moment',
+  'this week',
+  'on monday',
+  'on tuesday',
+  'on wednesday',
+  'on thursday',
+  'on friday',
+  'on saturday',
+  'on sunday',
+];
+
+/** One claim for several sentences of one memory: about the user only if every sentence is; slot of the first. */
+export function mergeClaims(claims: readonly Claim[]): Claim | undefined {
+  const [first] = claims;
+  if (!first || claims.length === 1) return first;
+  const merged: Claim = {
+    about: claims.every((claim) => claim.about === 'user') ? 'user' : 'other',
+    kind: first.kind,
+    exclusive: claims.some((claim) => claim.exclusive),
+    change: claims.some((claim) => claim.change),
+    assertions: claims.flatMap((claim) => claim.assertions),
+    terms: [...new Set(claims.flatMap((claim) => claim.terms))],
+    words: claims.flatMap((claim) => claim.words),
+    polarity: claims.some((claim) => claim.polarity === -1) ? -1 : 1,
+    additive: claims.some((claim) => claim.additive),
+    restating: claims.some((claim) => claim.restating),
+  };
+  const slotted = claims.find((claim) => claim.slot);
+  if (slotted?.slot) {
+    merged.slot = slotted.slot;
+    merged.slotValue = slotted.slotValue ?? [];
+  }
+  return merged;
 }
 
 /** `other` when the subject is a third party: "my colleague ...", "she ...", "Priya prefers ...". */
@@ -242,10 +413,26 @@ function subjectOf(sentence: string, tokens: string[]): 'user' | 'other' {
   }
   if (first === 'my' && second !== undefined && third !== undefined && RELATIONS.has(third)) return 'other';
   if (THIRD.has(first)) return 'other';
-  // A capitalised name opening the sentence, followed by a verb-like word: "Priya doesn't like dark mode".
+  // "The analytics team upgraded ...": another team, unless the user is in the sentence ("The company moved us").
+  if (
+    /^(?:the|their|his|her|that|another) (?:[\p{L}-]+ ){0,2}(?:team|department|org|group)\b/u.test(
+      tokens.join(' '),
+    )
+  ) {
+    if (!tokens.some((token) => FIRST.has(token))) return 'other';
+  }
+  // A capitalised name opening the sentence, followed by a verb-like word: "Priya doesn't like dark mode" (but
+  // "Tokyo is where I live" and "These days I write Go" are about the user: they have a first-person subject).
   const opening = sentence.replace(/^[^\p{L}]+/u, '');
   const name = /^(\p{Lu}[\p{Ll}'-]+)(?:'s)?\s+(\p{Ll}+(?:'t)?)/u.exec(opening);
-  if (name && !FIRST.has(first) && !IMPERATIVE_VERBS.includes(first)) {
+  const firstPersonSubject = tokens.some((token) => FIRST_PERSON_SUBJECTS.has(token));
+  if (
+    name &&
+    !firstPersonSubject &&
+    !FIRST.has(first) &&
+    !IMPERATIVE_VERBS.includes(first) &&
+    !NOT_NAMES.has(first)
+  ) {
     const verbLike = name[2] ?? '';
     if (
       /(?:s|ed|n't)$/.test(verbLike) ||
@@ -264,6 +451,17 @@ function subjectOf(sentence: string, tokens: string[]): 'user' | 'other' {
         'told',
         'said',
         'thinks',
+        'no',
+        'now',
+        'still',
+        'recently',
+        'finally',
+        'got',
+        'went',
+        'became',
+        'left',
+        'doesn',
+        'does',
       ].includes(verbLike)
     ) {
       return 'other';
@@ -642,6 +840,7 @@ export function groupsOf(text: string): string[] {
 /** Content terms, singular, without claim filler ("really", "anymore", verbs of preference). */
 export function contentTerms(text: string): string[] {
   return keywordTerms(text, { maxTerms: 64 })
+    .filter((term) => !TERM_FILLER.has(term))
     .map((term) => singular(term))
     .filter((term) => !TERM_FILLER.has(term) && term.length > 1);
 }

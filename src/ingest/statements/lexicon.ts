@@ -318,8 +318,19 @@ export const IMPERATIVE_VERBS = [
  */
 export const STYLE_VERBS = [
   'answer',
+  'assume',
   'avoid',
   'be',
+  'comment',
+  'describe',
+  'document',
+  'explain',
+  'include',
+  'mention',
+  'show',
+  'summarise',
+  'summarize',
+  'treat',
   'default',
   'favor',
   'favour',
@@ -336,6 +347,7 @@ export const STYLE_VERBS = [
   'speak',
   'stay',
   'stick',
+  'switch',
   'talk',
   'use',
   'write',
@@ -407,6 +419,26 @@ export const SPECIFIC_REFERENCES = [
 
 /** Nouns naming people other than the user; "my colleague Priya prefers tabs" is about Priya. */
 export const RELATION_NOUNS = [
+  'cofounder',
+  'co-founder',
+  'founder',
+  'pair',
+  'flatmate',
+  'housemate',
+  'reports',
+  'report',
+  'team lead',
+  'tech lead',
+  'wife',
+  'husband',
+  'spouse',
+  'student',
+  'students',
+  'users',
+  'reviewer',
+  'engineers',
+  'developers',
+  'devs',
   'assistant',
   'aunt',
   'boss',
@@ -480,7 +512,23 @@ export const FIRST_PERSON = [
 ];
 
 /** Third-person subjects: a sentence opening with one is about someone else. */
-export const THIRD_PERSON = ['he', "he's", 'she', "she's", 'they', "they're", 'his', 'her', 'their'];
+export const THIRD_PERSON = [
+  'he',
+  "he's",
+  'she',
+  "she's",
+  'they',
+  "they're",
+  'his',
+  'her',
+  'their',
+  'everyone',
+  'everybody',
+  'someone',
+  'somebody',
+  'nobody',
+  'people',
+];
 
 /** Verbs of preference, by how they constrain a choice. */
 export const PREFERENCE_VERBS = {
@@ -521,6 +569,26 @@ export const PREFERENCE_VERBS = {
 
 /** Words that signal the speaker changed something. */
 export const CHANGE_MARKERS = [
+  'switch to',
+  'bumped',
+  'went back',
+  'gone back',
+  'come around',
+  'came around',
+  'reassigned',
+  'graduated',
+  'rehomed',
+  'retired',
+  'sold',
+  'no need',
+  "don't need",
+  "don't have to",
+  'not needed',
+  'forget about',
+  'never mind',
+  'standardized on',
+  'standardised on',
+  'settled on',
   'switched',
   'switching',
   'moved',
@@ -562,6 +630,23 @@ export const CHANGE_MARKERS = [
   'lately',
   'recently',
   'relocated',
+];
+
+/** Words that add to what is known rather than replace it ("I'm now learning the guitar too"). */
+export const ADDITIVE_MARKERS = ['too', 'also', 'as well', 'in addition', 'another', 'besides', 'on top of'];
+
+/** Words that say a statement repeats what was said before. */
+export const RESTATING_MARKERS = [
+  'still',
+  'as i said',
+  'as i mentioned',
+  'like i said',
+  'as always',
+  'again',
+  'as before',
+  'reminder',
+  'just to confirm',
+  'to confirm',
 ];
 
 /** Negation words and negative verbs. */
@@ -692,6 +777,66 @@ export const EXCLUSIVE_GROUPS: Record<string, string[]> = {
   ],
   diet: ['vegan', 'vegetarian', 'pescatarian', 'keto', 'omnivore', 'carnivore'],
   'answer-length': ['short', 'brief', 'concise', 'terse', 'long', 'detailed', 'verbose', 'thorough'],
+  language: [
+    'python',
+    'go',
+    'golang',
+    'rust',
+    'java',
+    'kotlin',
+    'typescript',
+    'javascript',
+    'ruby',
+    'elixir',
+    'c#',
+    'c++',
+    'swift',
+    'scala',
+    'php',
+    'clojure',
+    'haskell',
+  ],
+  'password-manager': [
+    '1password',
+    'bitwarden',
+    'lastpass',
+    'keepass',
+    'keepassxc',
+    'dashlane',
+    'proton pass',
+  ],
+  chat: ['slack', 'microsoft teams', 'teams', 'discord', 'mattermost', 'zulip', 'rocket.chat', 'google chat'],
+  'state-management': ['redux', 'zustand', 'mobx', 'recoil', 'jotai', 'pinia', 'vuex', 'xstate'],
+  'error-tracking': ['sentry', 'rollbar', 'bugsnag', 'honeybadger', 'airbrake', 'raygun'],
+  'db-migrations': ['flyway', 'liquibase', 'alembic', 'sqitch', 'goose', 'knex', 'prisma migrate'],
+  monorepo: ['lerna', 'nx', 'turborepo', 'rush', 'bazel', 'pants'],
+  styling: [
+    'tailwind',
+    'css modules',
+    'styled-components',
+    'emotion',
+    'sass',
+    'bootstrap',
+    'vanilla-extract',
+  ],
+  'code-review': ['gerrit', 'github pull requests', 'gitlab merge requests', 'phabricator', 'reviewable'],
+  'doc-format': ['markdown', 'restructuredtext', 'asciidoc', 'org-mode', 'latex'],
+  'issue-tracker': ['jira', 'linear', 'github issues', 'youtrack', 'asana', 'trello', 'clickup'],
+  'frontend-framework': ['react', 'vue', 'angular', 'svelte', 'solid', 'preact', 'ember'],
+  'web-framework': [
+    'django',
+    'flask',
+    'fastapi',
+    'rails',
+    'laravel',
+    'express',
+    'nestjs',
+    'spring boot',
+    'phoenix',
+  ],
+  database: ['postgresql', 'postgres', 'mysql', 'mariadb', 'sqlite', 'mongodb', 'dynamodb', 'cockroachdb'],
+  'container-runtime': ['docker', 'podman', 'containerd', 'colima', 'orbstack'],
+  'deploy-tool': ['capistrano', 'kamal', 'ansible', 'helm', 'argo cd', 'argocd', 'flux'],
 };
 
 /** Stopwords of the object and context phrases, on top of core/text.ts's keyword stopwords. */

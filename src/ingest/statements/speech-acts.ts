@@ -24,6 +24,9 @@ import { findPhrase, phraseAt, words } from './sentences.js';
 export type SpeechAct = 'question' | 'request' | 'instruction' | 'statement';
 
 const WH = new Set(WH_WORDS);
+const SOFT_OPENERS = new Set(['explain', 'show me', 'give me', 'tell me']);
+const MODALS = new Set(['should', 'must', 'shall']);
+const CONDITIONS = new Set(['before', 'whenever', 'unless']);
 const SUBJECTS = new Set(QUESTION_SUBJECTS);
 const VERBS = new Set(IMPERATIVE_VERBS);
 const FIRST_PERSON_WORDS = new Set(FIRST_PERSON);
@@ -76,7 +79,18 @@ export function opensQuestion(text: string): boolean {
   const tokens = contentTokens(text);
   const [first, second] = tokens;
   if (first === undefined) return false;
-  if (QUESTION_OPENERS.some((opener) => phraseAt(tokens, 0, opener))) return true;
+  const opener = QUESTION_OPENERS.find((phrase) => phraseAt(tokens, 0, phrase));
+  if (opener) {
+    // "Explain this error", "Give me a list of ..." ask now; "Explain things simply", "Give me detailed answers"
+    // (a generic object, no question word) are standing rules, classified as imperatives.
+    if (!SOFT_OPENERS.has(opener)) return true;
+    const rest = tokens.slice(opener.split(' ').length);
+    return (
+      hasSpecificReference(rest) ||
+      rest.some((token) => WH.has(token)) ||
+      ['a', 'an', 'the', 'my', 'our', 'your', 'some'].includes(rest[0] ?? '')
+    );
+  }
   if (WH.has(first) || first === "what's" || first === "how's" || first === "where's" || first === "who's") {
     if (first.endsWith("'s")) return true;
     return second === undefined || WH_FOLLOWERS.has(second) || second.endsWith("'s");
@@ -99,10 +113,23 @@ export function classifySentence(sentence: string): SpeechAct {
   if (opensQuestion(trimmed)) return 'question';
   const tokens = contentTokens(trimmed);
   const standing = findPhrase(tokens, STANDING_MARKERS) !== undefined;
+  // A norm with a modal after a short subject: "Commit messages should follow Conventional Commits".
+  const modal = tokens.findIndex((token) => MODALS.has(token));
+  if (modal >= 1 && modal <= 3 && !FIRST_PERSON_WORDS.has(tokens[0] ?? '') && tokens[0] !== 'you') {
+    return hasSpecificReference(tokens) && !standing ? 'statement' : 'instruction';
+  }
   const imperative = imperativeVerb(tokens);
   if (imperative) {
     if (standing) return 'instruction';
-    if (imperative.negative) return hasSpecificReference(tokens) ? 'request' : 'instruction';
+    const clause = contentTokens(trimmed.split(/[,;:]/)[0] ?? trimmed);
+    if (imperative.negative) return hasSpecificReference(clause) ? 'request' : 'instruction';
+    // A rule with a condition: "Ask me before running any shell command", "Ping me when the build breaks".
+    if (
+      CONDITIONS.has(tokens[imperative.index + 2] ?? '') ||
+      CONDITIONS.has(tokens[imperative.index + 3] ?? '')
+    ) {
+      if (!hasSpecificReference(tokens)) return 'instruction';
+    }
     if (
       STYLE.has(imperative.verb) &&
       !hasSpecificReference(tokens) &&
