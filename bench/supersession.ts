@@ -60,7 +60,8 @@ export async function runSupersessionBench(options: {
   if (dev.length > 0) result.dev = scoreOutcomes(dev);
   if (heldOut.length > 0) result.heldOut = scoreOutcomes(heldOut);
   for (const item of outcomes) {
-    const entry = (result.byCategory[item.pair.category] ??= { pairs: 0, correct: 0 });
+    const entry = result.byCategory[item.pair.category] ?? { pairs: 0, correct: 0 };
+    result.byCategory[item.pair.category] = entry;
     entry.pairs += 1;
     if (item.outcome === item.pair.expected) entry.correct += 1;
   }

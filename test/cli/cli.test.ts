@@ -142,10 +142,12 @@ describe('mneme CLI (spawned, real SQLite file, default offline embedder)', () =
     assert.doesNotMatch(aliceContext, /Understood|Jenkins|How do I mock/);
     assert.match(aliceContext, /Profile \(the user/);
     assert.match(aliceContext, /stripe_client\.py/);
-    assert.deepEqual(
-      report.monday.users.alice?.skipped.map((item) => item.reason).sort(),
-      ['assistant_message', 'assistant_message', 'low_signal', 'question'],
-    );
+    assert.deepEqual(report.monday.users.alice?.skipped.map((item) => item.reason).sort(), [
+      'assistant_message',
+      'assistant_message',
+      'low_signal',
+      'question',
+    ]);
     assert.ok(report.tuesday.change.profile.some((line) => /TypeScript for backend/.test(line)));
     assert.ok(!report.tuesday.change.profile.some((line) => /Python for backend/.test(line)));
   });
