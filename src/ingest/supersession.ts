@@ -56,8 +56,8 @@ export function claimOfText(text: string): Claim | undefined {
  * 3. The same subject words, nothing new, no reversal and no change signal (unless it says "still"): restates.
  * 4. A statement that only adds ("too", "also"): unrelated.
  * 5. The opposite stance on what the older one is about (most of its subject words shared): replaces.
- * 6. A change signal ("switched", "now", "no longer", ...) and a shared subject word, in compatible contexts:
- *    replaces.
+ * 6. A change signal ("switched", "now", "no longer", ...) and a shared word naming what the older statement is
+ *    about (its object, purpose or slot value, not its verb), in compatible purposes: replaces.
  * 7. The same sentence with one value swapped ("... with Capistrano" -> "... with Kamal"): replaces.
  * 8. The stances of the two statements' objects (another member of an exclusive group, a new version, ...).
  */
@@ -93,8 +93,9 @@ export function relateClaims(newer: Claim, older: Claim): { relation: Relation; 
   if (reversed && shared.length > 0 && (shared.length >= 2 || shared.length * 2 >= theirs.length)) {
     return { relation: 'replaces', reason: `opposite stance on ${shared.join(' ')}` };
   }
-  if (newer.change && shared.length > 0 && contextsCompatible(newer, older)) {
-    return { relation: 'replaces', reason: `changed: ${shared.join(' ')}` };
+  const onObject = shared.filter((term) => objectTerms(older).includes(term));
+  if (newer.change && onObject.length > 0 && contextsCompatible(newer, older)) {
+    return { relation: 'replaces', reason: `changed: ${onObject.join(' ')}` };
   }
   const group = swappedMember(newer, older);
   if (group && newer.change && contextsCompatible(newer, older)) {
@@ -178,6 +179,14 @@ function swappedMember(newer: Claim, older: Claim): string | undefined {
     if (theirs.length > 0 && mine.some((member) => !theirs.includes(member))) return group;
   }
   return undefined;
+}
+
+/** What a statement takes a stance on: its objects, their limiting contexts and its slot value. */
+function objectTerms(claim: Claim): string[] {
+  return [
+    ...claim.assertions.flatMap((assertion) => [...assertion.terms, ...assertion.context]),
+    ...(claim.slotValue ?? []),
+  ].filter((term) => !GENERIC_TERMS.has(term));
 }
 
 /** Both statements name numbers, and none is shared ("PostgreSQL 14" vs "16", "2-space" vs "4-space", "9:30"). */
@@ -466,9 +475,10 @@ export async function judgeAgainstStored(options: {
   // Transcripts of named people (LoCoMo-style) are records of a conversation: kept whole, never replaced.
   if (options.claim.about !== 'user' || options.speaker !== undefined)
     return { replaces: [], restates: undefined };
-  // Only a standing statement, or a plain one that signals a change ("Bumped everything to Python 3.12"), may
-  // replace; any statement may restate ("Still living in Lisbon").
-  const mayReplace = PROFILE_KINDS.includes(options.claim.kind) || options.claim.change;
+  // Only a standing statement, or one plain sentence that signals a change ("Bumped everything to Python 3.12"),
+  // may replace: a paragraph of plain statements mentions too much. Any statement may restate.
+  const mayReplace =
+    PROFILE_KINDS.includes(options.claim.kind) || (options.claim.change && options.claim.single);
   const candidates = await findSupersessionCandidates(options);
   const replaces: Judged[] = [];
   let restates: Judged | undefined;

@@ -34,6 +34,8 @@ export interface SkippedMessage {
     | 'question'
     /** A request for work now that states nothing about the user ("Clean up the billing parser"). */
     | 'request'
+    /** A sentence that carries a (redacted) secret: a pasted key or password has no value as a memory. */
+    | 'secret'
     /** An LLM-extracted fact that no user message states (an assistant guess). */
     | 'not_user_stated';
   text: string;

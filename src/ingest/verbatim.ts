@@ -10,6 +10,8 @@
  *   claim, so a later change replaces exactly it; neighbouring plain statements stay together in one memory.
  * - Messages from named speakers (`name`: transcripts of people talking to each other, e.g. LoCoMo) are stored
  *   whole, questions included: between people, a question carries the conversation.
+ * - A sentence that carried a secret (redacted before this step: "The staging DB password is [REDACTED:...]") is
+ *   dropped (reason `secret`): what is left of it is not worth remembering.
  * - Empty and low-signal messages ("ok", "thanks!") and recall echoes (a message that only repeats memories
  *   injected into the prompt) are skipped, as before.
  * The user's words are stored verbatim: sentences are cut at their boundaries, never rewritten.
@@ -93,6 +95,10 @@ export function extractVerbatim(request: IngestRequest): {
   return { candidates, skipped };
 }
 
+type DroppedReason = 'question' | 'request' | 'recall_echo' | 'secret';
+/** What redaction (redact.ts) leaves where a secret was. */
+const REDACTED_MARK = '[REDACTED:';
+
 interface Clause extends Span {
   act: SpeechAct;
 }
@@ -103,7 +109,7 @@ function readUserMessage(
   recalled: ReadonlySet<string>,
 ): {
   kept: Array<{ text: string; claim: Claim | undefined }>;
-  dropped: Array<{ text: string; reason: 'question' | 'request' | 'recall_echo' }>;
+  dropped: Array<{ text: string; reason: DroppedReason }>;
 } {
   const clauses: Clause[] = splitSentences(text).flatMap((sentence) =>
     splitQuestionClauses(sentence, opensQuestion).map((clause) => ({
@@ -111,7 +117,7 @@ function readUserMessage(
       act: classifySentence(clause.text),
     })),
   );
-  const dropped: Array<{ text: string; reason: 'question' | 'request' | 'recall_echo' }> = [];
+  const dropped: Array<{ text: string; reason: DroppedReason }> = [];
   const kept: Array<{ text: string; claim: Claim | undefined }> = [];
   let group: Array<{ clause: Clause; claim: Claim }> = [];
   const flush = (): void => {
@@ -125,12 +131,20 @@ function readUserMessage(
     group = [];
   };
   for (const clause of clauses) {
-    if (clause.act === 'question' || clause.act === 'request' || recalled.has(normaliseText(clause.text))) {
-      const reason = recalled.has(normaliseText(clause.text))
-        ? 'recall_echo'
-        : clause.act === 'question'
-          ? 'question'
-          : 'request';
+    const secret = clause.text.includes(REDACTED_MARK);
+    if (
+      secret ||
+      clause.act === 'question' ||
+      clause.act === 'request' ||
+      recalled.has(normaliseText(clause.text))
+    ) {
+      const reason: DroppedReason = secret
+        ? 'secret'
+        : recalled.has(normaliseText(clause.text))
+          ? 'recall_echo'
+          : clause.act === 'question'
+            ? 'question'
+            : 'request';
       dropped.push({ text: clause.text, reason });
       flush();
       continue;

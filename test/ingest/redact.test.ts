@@ -119,15 +119,24 @@ test('add never stores a secret, in memories, history or the queue; custom patte
     ingestion: { background: false },
     redaction: { patterns: [{ kind: 'employee_id', pattern: /\bEMP-\d{6}\b/g }] },
   });
-  const { results } = await memory.add('My password is hunter2-secret and my id is EMP-123456', {
-    userId: 'alice',
-  });
-  const stored = await memory.get(results[0]?.id ?? '');
-  assert.equal(
-    stored?.memory,
-    'My password is [REDACTED:secret_statement] and my id is [REDACTED:employee_id]',
+  const added = await memory.add(
+    'I work on the billing team. My password is hunter2-secret and my id is EMP-123456',
+    {
+      userId: 'alice',
+    },
   );
-  const history = JSON.stringify(await memory.history(results[0]?.id ?? ''));
+  // The sentence that carried the secrets is not kept (reason `secret`), and even its skipped text is redacted.
+  assert.deepEqual(
+    added.skipped.map((item) => [item.reason, item.text]),
+    [['secret', 'My password is [REDACTED:secret_statement] and my id is [REDACTED:employee_id]']],
+  );
+  assert.deepEqual(
+    added.results.map((item) => item.memory),
+    ['I work on the billing team.'],
+  );
+  const listed = JSON.stringify(await memory.list({ userId: 'alice', limit: 10 }));
+  assert.equal(listed.includes('hunter2') || listed.includes('EMP-123456'), false);
+  const history = JSON.stringify(await memory.history(added.results[0]?.id ?? ''));
   assert.equal(history.includes('hunter2'), false);
   await memory.enqueue('token=abcdef123456 for the CI', { userId: 'alice' });
   const [item] = await memory.store.claimQueue({ limit: 1, leaseMs: 1000, now: '2030-01-01T00:00:00.000Z' });

@@ -66,6 +66,8 @@ export interface Claim {
   additive: boolean;
   /** The statement says it repeats itself ("still", "as I said", "again", "as always"). */
   restating: boolean;
+  /** One sentence (not several merged into one memory). */
+  single: boolean;
 }
 
 const FIRST = new Set(FIRST_PERSON);
@@ -170,7 +172,6 @@ const TERM_FILLER = new Set([
   'going',
   'forward',
   'future',
-  'default',
   'joined',
   'left',
   'live',
@@ -226,7 +227,8 @@ export function analyseClaim(sentence: string, act: SpeechAct): Claim {
   const joined = tokens.join(' ');
   const about = act === 'instruction' ? 'user' : subjectOf(sentence, tokens);
   const slot = about === 'user' ? detectSlot(sentence, joined) : undefined;
-  const change = findPhrase(tokens, CHANGE_MARKERS) !== undefined;
+  // On the whole sentence: openers such as "actually," and "scratch that," are change signals too.
+  const change = findPhrase(words(sentence), CHANGE_MARKERS) !== undefined;
   const standing = findPhrase(tokens, STANDING_MARKERS) !== undefined;
   const assertions = clausesOf(sentence).flatMap((clause) => assertionsOf(clause));
   const exclusive =
@@ -267,8 +269,10 @@ export function analyseClaim(sentence: string, act: SpeechAct): Claim {
     terms: contentTerms(tokens.join(' ')),
     words: tokens,
     polarity: NEGATION_WORDS.some((word) => findPhrase(tokens, [word]) !== undefined) ? -1 : 1,
-    additive: findPhrase(tokens, ADDITIVE_MARKERS) !== undefined,
+    // In the main clause only: "French for replies, my team reads them too" replaces; "the guitar too" adds.
+    additive: findPhrase(words(sentence.split(/[,;]/)[0] ?? sentence), ADDITIVE_MARKERS) !== undefined,
     restating: findPhrase(tokens, RESTATING_MARKERS) !== undefined,
+    single: true,
   };
   if (slot) {
     claim.slot = slot.slot;
@@ -394,6 +398,7 @@ export function mergeClaims(claims: readonly Claim[]): Claim | undefined {
     polarity: claims.some((claim) => claim.polarity === -1) ? -1 : 1,
     additive: claims.some((claim) => claim.additive),
     restating: claims.some((claim) => claim.restating),
+    single: false,
   };
   const slotted = claims.find((claim) => claim.slot);
   if (slotted?.slot) {
@@ -489,6 +494,7 @@ function detectSlot(sentence: string, joined: string): { slot: Slot; value: stri
       /\b(?:i|we)\s+(?:now\s+|currently\s+|still\s+)?(?:work|works|am working|'m working)\s+(?:at|for)\s+(.+)/,
     ],
     ['employer', /\bi'm (?:now |currently )?working (?:at|for)\s+(.+)/],
+    ['employer', /\b(?:i'm|i am)\s+(?:now\s+)?at\s+(?!the\b|a\b|an\b|my\b|our\b|home\b|work\b)(.+)/],
     [
       'employer',
       /\b(?:i|we)\s+(?:just\s+|recently\s+|finally\s+)?joined\s+(?!the\b|a\b|an\b|my\b|our\b)(.+)/,

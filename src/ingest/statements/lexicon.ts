@@ -569,6 +569,7 @@ export const PREFERENCE_VERBS = {
 
 /** Words that signal the speaker changed something. */
 export const CHANGE_MARKERS = [
+  'after all',
   'switch to',
   'bumped',
   'went back',

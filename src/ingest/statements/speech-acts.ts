@@ -25,6 +25,8 @@ export type SpeechAct = 'question' | 'request' | 'instruction' | 'statement';
 
 const WH = new Set(WH_WORDS);
 const SOFT_OPENERS = new Set(['explain', 'show me', 'give me', 'tell me']);
+/** Words that look like a finite verb ("is", "runs", "was", "fixed"): a sentence with none is verbless. */
+const VERB_LIKE = /^(?:is|are|was|were|be|been|has|have|had|do|does|did|can|could|will|would|[a-z]+ed)$/;
 const MODALS = new Set(['should', 'must', 'shall']);
 const CONDITIONS = new Set(['before', 'whenever', 'unless']);
 const SUBJECTS = new Set(QUESTION_SUBJECTS);
@@ -148,6 +150,14 @@ export function classifySentence(sentence: string): SpeechAct {
     return standing || !hasSpecificReference(tokens) ? 'instruction' : 'request';
   }
   if (/^(?:no|without) /.test(joined) && !hasSpecificReference(tokens)) return 'instruction';
+  // A verbless wish with "please": "Replies in English please", "Short answers, please".
+  if (
+    tokens.includes('please') &&
+    !FIRST_PERSON_WORDS.has(tokens[0] ?? '') &&
+    !hasSpecificReference(tokens)
+  ) {
+    if (!tokens.some((token) => VERB_LIKE.test(token))) return 'instruction';
+  }
   return 'statement';
 }
 
@@ -184,20 +194,15 @@ export function hasSpecificReference(tokens: string[]): boolean {
   );
 }
 
-/** True when the direct object (up to the first preposition) opens with an article: "Write a test", "Fix the bug". */
+/**
+ * True when the direct object (up to the first preposition) opens with an article: "Write a test", "Fix the bug".
+ * "your" is not one: "Keep your answers short" is about how the assistant works, not a thing to do now.
+ */
 function hasArticleInObject(tokens: string[], verbIndex: number): boolean {
   for (let index = verbIndex + 1; index < tokens.length; index += 1) {
     const token = tokens[index] ?? '';
     if (PREPOSITIONS.has(token)) return false;
-    if (
-      token === 'a' ||
-      token === 'an' ||
-      token === 'the' ||
-      token === 'my' ||
-      token === 'our' ||
-      token === 'your'
-    )
-      return true;
+    if (token === 'a' || token === 'an' || token === 'the' || token === 'my' || token === 'our') return true;
   }
   return false;
 }
