@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { query } from '@anthropic-ai/claude-agent-sdk';
 import type { Logger } from '../../src/core/logger.js';
 import { EXTRACTION_SYSTEM, RECONCILE_SYSTEM } from '../../src/ingest/llm-prompts.js';
+import { redactSecrets } from '../../src/ingest/redact.js';
 import { injectedTextsIn } from '../../src/integrations/claude-agent-sdk/transcript.js';
 import { withMemory } from '../../src/integrations/claude-agent-sdk.js';
 import { createMemory } from '../../src/memory/memory.js';
@@ -208,7 +209,10 @@ class ScriptedPlanner {
   private extract(data: ExtractionData): unknown[] {
     const userIndex = data.messages.findIndex((message) => message.role === 'user');
     const said = data.messages[userIndex]?.content ?? '';
-    const session = this.story?.sessions.find((item) => said.includes(item.prompt.trim().slice(0, 60)));
+    // The planner sees the prompt after redaction, as the real model would.
+    const session = this.story?.sessions.find((item) =>
+      said.includes(redactSecrets(item.prompt).text.trim().slice(0, 60)),
+    );
     return (session?.facts ?? []).map((fact) => ({
       text: fact.text,
       kind: fact.kind,
