@@ -12,7 +12,13 @@ import { createMemory } from '../../src/memory/memory.js';
 test('supersession on the labelled pairs keeps its precision and recall (dev and held-out halves)', async () => {
   assert.ok(SUPERSESSION_PAIRS.length >= 150, 'the labelled set has at least 150 pairs');
   const outcomes = await runPairs(SUPERSESSION_PAIRS, () =>
-    createMemory({ store: 'memory://', embedder: 'local', llm: null, env: {}, ingestion: { background: false } }),
+    createMemory({
+      store: 'memory://',
+      embedder: 'local',
+      llm: null,
+      env: {},
+      ingestion: { background: false },
+    }),
   );
   const halves = splitPairs(SUPERSESSION_PAIRS);
   const devIds = new Set(halves.dev.map((pair) => pair.id));

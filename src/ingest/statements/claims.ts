@@ -517,6 +517,7 @@ function detectSlot(sentence: string, joined: string): { slot: Slot; value: stri
     ],
     ['location', /\b(?:i'm|i am|im)\s+(?:now\s+)?(?:living|based|located)\s+(?:in|near|out of)\s+(.+)/],
     ['location', /\bi\s+(?:just\s+|recently\s+|finally\s+)?(?:moved|relocated)\s+(?:back\s+)?to\s+(.+)/],
+    ['location', /^(.+?)\s+is\s+(?:where|home for)\s+(?:i|we)\b/],
     ['stack', /\b(?:i'm|i am|im|we're|we are)\s+(?:now\s+|still\s+)?(?:on|running)\s+(.+)/],
     [
       'stack',
