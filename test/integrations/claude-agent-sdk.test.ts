@@ -205,6 +205,72 @@ describe('withMemory: retrieval on UserPromptSubmit', () => {
     assert.ok(parseMemoryBlocks(fresh).includes('I always indent code with tabs'));
   });
 
+  test('the profile comes first at a session start, once; after a compaction (same process or a resume) it comes again', async () => {
+    const { memory } = await createMemoryFixture();
+    await memory.add('I prefer function-level docstrings and no inline comments.', { userId: 'alice' });
+    for (let index = 0; index < 12; index += 1) {
+      await memory.add(`The billing parser step ${index} reads the bank CSV column ${index}.`, {
+        userId: 'alice',
+      });
+    }
+    const session = newSession();
+    const transcript = await createTranscriptWriter(session.path, session.sessionId);
+    const options = withMemory(memory, { userId: 'alice' });
+    const prompt = 'Clean up the billing service parser code.';
+    const promptId = randomUUID();
+    const first = contextOf(await call(options, 'UserPromptSubmit', promptInput(session, prompt, promptId)));
+    // What the user always wants is given even though 12 memories match the prompt better.
+    assert.equal(parseMemoryBlocks(first)[0], 'I prefer function-level docstrings and no inline comments.');
+    assert.match(first, /Profile \(the user/);
+    await transcript.append(
+      transcript.prompt(prompt, { promptId }),
+      transcript.hookContext(first),
+      transcript.assistantText('Done.'),
+    );
+    const second = contextOf(
+      await call(options, 'UserPromptSubmit', promptInput(session, 'And the docstrings?')),
+    );
+    assert.ok(!second.includes('docstrings and no inline'), 'the profile was given twice in one session');
+
+    // The context is compacted: what was injected is gone from the model's view, so the profile comes again.
+    await call(options, 'PreCompact', {
+      hook_event_name: 'PreCompact',
+      session_id: session.sessionId,
+      transcript_path: session.path,
+      cwd: dir,
+      trigger: 'auto',
+      custom_instructions: null,
+    });
+    await transcript.append(
+      {
+        type: 'system',
+        subtype: 'compact_boundary',
+        content: 'Conversation compacted',
+        sessionId: session.sessionId,
+      },
+      transcript.prompt('Continue with the parser.'),
+    );
+    const afterCompaction = contextOf(
+      await call(options, 'UserPromptSubmit', promptInput(session, 'Continue with the parser.')),
+    );
+    assert.ok(
+      parseMemoryBlocks(afterCompaction).includes(
+        'I prefer function-level docstrings and no inline comments.',
+      ),
+    );
+
+    // A new process resuming after the compaction reads the transcript: blocks before the boundary do not count.
+    const resumed = withMemory(memory, { userId: 'alice' });
+    const resumedContext = contextOf(
+      await call(resumed, 'UserPromptSubmit', promptInput(session, 'Where were we with the parser?')),
+    );
+    assert.ok(
+      parseMemoryBlocks(resumedContext).includes(
+        'I prefer function-level docstrings and no inline comments.',
+      ),
+    );
+  });
+
   test('no memories, or a blank prompt without a profile to give: no additionalContext', async () => {
     const { memory } = await createMemoryFixture();
     const options = withMemory(memory, { userId: 'alice' });
