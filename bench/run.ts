@@ -34,7 +34,7 @@ suites:
   supersession  no-LLM supersession precision / recall on the labelled statement pairs (bench/supersession.ts)
             --split dev|heldout|all  which half of the pairs (default all, reported per half)
   scenarios multi-session memory stories through the real Agent SDK with withMemory (bench/scenarios.ts)
-            --mode offline|llm|both  default both
+            --mode offline|llm|relevance_only|both|all  default both (all adds the relevance-only baseline)
 
 flags for every suite:
   --quick   a small version that finishes in under a minute
@@ -98,10 +98,17 @@ async function main(argv: readonly string[]): Promise<number> {
     case 'scenarios': {
       const { runScenariosBench } = await import('./scenarios.js');
       const mode = stringFlag(args, 'mode', 'both');
-      if (mode !== 'offline' && mode !== 'llm' && mode !== 'both') {
-        throw new UsageError(`--mode must be offline, llm or both, not "${mode}"`);
+      const named: Record<string, Array<'offline' | 'llm' | 'relevance_only'>> = {
+        offline: ['offline'],
+        llm: ['llm'],
+        relevance_only: ['relevance_only'],
+        both: ['offline', 'llm'],
+        all: ['relevance_only', 'offline', 'llm'],
+      };
+      const modes = named[mode];
+      if (!modes) {
+        throw new UsageError(`--mode must be offline, llm, relevance_only, both or all, not "${mode}"`);
       }
-      const modes = mode === 'both' ? (['offline', 'llm'] as const) : ([mode] as const);
       outcome = {
         result: {
           suite: 'scenarios',

@@ -1,7 +1,8 @@
 /**
- * `npm run bench -- scenarios [--quick] [--json] [--mode offline|llm|both]`: the memory stories
+ * `npm run bench -- scenarios [--quick] [--json] [--mode offline|llm|relevance_only|both|all]`: the memory stories
  * (bench/data/memory-stories.ts) through the real Claude Agent SDK with `withMemory` (bench/scenarios/run-stories.ts),
- * without an LLM and with the scripted planner model. Prints the pass count per theme and every failing story with
+ * without an LLM and with the scripted planner model (`both`, the default), and with `all` also the baseline of
+ * relevance-only injection (no profile). Prints the pass count per theme and every failing story with
  * what was missing or unwanted in the block the model received. `--quick` runs every fourth story.
  */
 import { MEMORY_STORIES } from './data/memory-stories.js';

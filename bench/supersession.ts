@@ -5,6 +5,7 @@
  * accuracy per category, for the dev half (the one rules are tuned on) and the held-out half, and lists the
  * misclassified pairs.
  */
+import { normaliseText } from '../src/core/text.js';
 import { createMemory } from '../src/memory/memory.js';
 import { SUPERSESSION_PAIRS } from './data/supersession-pairs.js';
 import {
@@ -24,6 +25,8 @@ export interface SupersessionBenchResult {
   dev?: SupersessionScores;
   heldOut?: SupersessionScores;
   all: SupersessionScores;
+  /** Exact repeats only, never a supersession: the same pairs, the same run. */
+  baseline: SupersessionScores;
   byCategory: Record<string, { pairs: number; correct: number }>;
 }
 
@@ -49,10 +52,22 @@ export async function runSupersessionBench(options: {
     }),
   );
   const devIds = new Set(halves.dev.map((pair) => pair.id));
+  // The baseline, on the same pairs: a store that only recognises an exact repeat (what a plain vector memory
+  // such as Mem0 OSS with infer: false does) and never supersedes.
+  const baseline = scoreOutcomes(
+    pairs.map((pair) => ({
+      pair,
+      outcome:
+        normaliseText(pair.earlier) === normaliseText(pair.later)
+          ? ('noop' as const)
+          : ('keep_both' as const),
+    })),
+  );
   const result: SupersessionBenchResult = {
     machine,
     date: new Date().toISOString().slice(0, 10),
     all: scoreOutcomes(outcomes),
+    baseline,
     byCategory: {},
   };
   const dev = outcomes.filter((item) => devIds.has(item.pair.id));
@@ -74,6 +89,7 @@ function report(result: SupersessionBenchResult, outcomes: readonly PairOutcome[
     ['dev (odd ids)', result.dev],
     ['held out (even ids)', result.heldOut],
     ['all', result.all],
+    ['baseline: exact repeats only, all', result.baseline],
   ];
   const scores = markdownTable(
     ['pairs', 'n', 'precision', 'recall', 'noop recall', 'accuracy', 'false +', 'false -'],

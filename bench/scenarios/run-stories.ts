@@ -7,6 +7,8 @@
  *
  * Two modes:
  * - `offline`: no LLM (the default a new user gets).
+ * - `relevance_only`: offline with `profile: false`: what the agent gets when injection is by relevance alone (the
+ *   baseline the profile is measured against).
  * - `llm`: the planner uses an Anthropic model served by the same fake: extraction answers with the story
  *   session's `facts`, reconciliation SUPERSEDEs the memory a fact `replaces`, NOOPs an identical text, else ADDs.
  *   The scripted model is told nothing the real one would not be: it answers from the request it receives.
@@ -31,7 +33,8 @@ import {
 } from '../../test/support/fake-messages-api.js';
 import type { MemoryStory, StoryFact } from '../data/memory-stories.js';
 
-export type StoryMode = 'offline' | 'llm';
+/** `relevance_only`: offline with the profile off (`profile: false`), the baseline of relevance-only injection. */
+export type StoryMode = 'offline' | 'llm' | 'relevance_only';
 
 /** What one story produced. */
 export interface StoryOutcome {
@@ -121,7 +124,7 @@ async function runStory(story: MemoryStory, run: StoryRun): Promise<StoryOutcome
     const session = async (userId: string, prompt: string): Promise<void> => {
       const options = withMemory(
         memory,
-        { userId, logger },
+        { userId, logger, ...(run.mode === 'relevance_only' ? { profile: false } : {}) },
         { env: run.env, cwd: run.cwd, model: 'claude-fake-model', maxTurns: 2, settingSources: [] },
       );
       for await (const _message of query({ prompt, options })) {
