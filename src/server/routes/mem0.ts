@@ -8,8 +8,12 @@
  * |---|---|---|
  * | GET | `/v1/ping/` | `{ status: 'ok', org_id, project_id }` (both are the key's app) |
  * | POST | `/v3/memories/add/` | `{ results }`; with an LLM and `infer` (default), queued: `{ status: 'PENDING', event_id }` |
+ * | POST | `/v1/memories/` | the same add in `output_format` (v1.1 `{ results }`, v1.0 a list); queued: `[{ status, event_id }]` |
+ * | GET | `/v1/event/{id}/` | a queued add: `PENDING` / `SUCCEEDED` (see mem0-events.ts) |
  * | POST | `/v3/memories/search/` | `query, filters, top_k, threshold, show_expired` -> `{ results }` |
+ * | POST | `/v1/memories/search/`, `/v2/memories/search/` | the same search in `output_format` |
  * | POST | `/v3/memories/?page=&page_size=` | list: `filters` -> `{ count, next, previous, results }` |
+ * | POST | `/v2/memories/`, GET `/v1/memories/?user_id=...` | the same list; unpaged (no page / page_size): `output_format` |
  * | GET, PUT, DELETE | `/v1/memories/{id}/` | PUT takes `text`, `metadata` |
  * | DELETE | `/v1/memories/?user_id=&agent_id=&run_id=&app_id=` | delete all in a scope |
  * | GET | `/v1/memories/{id}/history/` | change events |
@@ -20,7 +24,9 @@
  *
  * Mem0 filter syntax is accepted: `AND` / `OR` / `NOT`, `in`, `nin`, `gt`..., `icontains` (as `contains`,
  * which is case-insensitive in mneme) and `"*"` (any value). Fields that only steer Mem0's hosted LLM
- * (`custom_instructions`, `includes`, `rerank`, `output_format`, ...) are accepted and have no effect.
+ * (`custom_instructions`, `includes`, `rerank`, ...) are accepted and have no effect; so are the older clients'
+ * `org_id` / `project_id` (the key's app is the tenant). Platform features mneme lacks answer 501
+ * (mem0-unsupported.ts).
  */
 import type { Context, Hono } from 'hono';
 import { NotFoundError, ValidationError } from '../../core/errors.js';
