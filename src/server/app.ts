@@ -23,6 +23,7 @@ import { buildOpenApiDocument } from './openapi.js';
 import { type AppEnv, DEFAULT_SERVER_LIMITS, type ServerLimits } from './request.js';
 import { registerAdminRoutes } from './routes/admin.js';
 import { registerMem0Routes } from './routes/mem0.js';
+import { registerMem0UnsupportedRoutes } from './routes/mem0-unsupported.js';
 import { registerNativeRoutes } from './routes/native.js';
 
 /** Options of {@link createApp}. */
@@ -109,7 +110,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
       {
         error: {
           code: 'route_not_found',
-          message: `no route ${c.req.method} ${c.req.path}; see GET /openapi.json`,
+          message: `no route ${c.req.method} ${new URL(c.req.url).pathname}; see GET /openapi.json`,
         },
       },
       404,
@@ -123,6 +124,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   app.use('*', requireApiKey(options.keys));
   registerNativeRoutes(app, services);
   registerMem0Routes(app, services);
+  registerMem0UnsupportedRoutes(app);
   registerAdminRoutes(app, options.keys);
   return app;
 }

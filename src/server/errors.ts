@@ -10,6 +10,7 @@
  * | {@link NotFoundError}: missing id, or an id of another app | 404 |
  * | body over the size limit ({@link HttpError}) | 413 |
  * | {@link ValidationError}: wrong type, text too long, batch too large | 422 |
+ * | {@link HttpError} `not_implemented`: a Mem0 platform feature mneme does not have (webhooks, ...) | 501 |
  * | transient store / embedder / LLM failure (`retryable`) | 503 with `Retry-After` |
  * | embedder or LLM failed for good | 502 |
  * | store failure, server misconfiguration, a bug | 500 (details in the server log, never in the body) |
@@ -41,7 +42,7 @@ export interface ErrorBody {
 
 /** An error that already knows its HTTP status (raised by the server's own checks). */
 export class HttpError extends MnemeError {
-  readonly status: 400 | 401 | 403 | 404 | 413 | 415 | 422;
+  readonly status: 400 | 401 | 403 | 404 | 413 | 415 | 422 | 501;
   readonly field: string | undefined;
 
   constructor(
@@ -62,9 +63,18 @@ export function forbidden(field: string, message: string): HttpError {
   return new HttpError(403, 'forbidden', message, { field });
 }
 
+/** A 501: a Mem0 platform feature mneme does not provide; the message says what to use instead, if anything. */
+export function notImplemented(feature: string, instead: string): HttpError {
+  return new HttpError(
+    501,
+    'not_implemented',
+    `${feature} is a Mem0 platform feature mneme does not provide; ${instead}`,
+  );
+}
+
 /** A translated error: status, body, and whether the server should log it as its own failure. */
 export interface ErrorResponse {
-  status: 400 | 401 | 403 | 404 | 413 | 415 | 422 | 500 | 502 | 503;
+  status: 400 | 401 | 403 | 404 | 413 | 415 | 422 | 500 | 501 | 502 | 503;
   body: ErrorBody;
   /** Seconds, for `Retry-After` on 503. */
   retryAfter?: number;

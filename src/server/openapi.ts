@@ -6,6 +6,7 @@ import { MEMORY_KINDS } from '../core/types.js';
 import { LIMITS } from '../core/validate.js';
 import { PROFILE_MAX_TOKENS } from '../memory/profile.js';
 import type { ServerLimits } from './request.js';
+import { MEM0_UNSUPPORTED_ROUTES } from './routes/mem0-unsupported.js';
 
 type Schema = Record<string, unknown>;
 
@@ -59,6 +60,13 @@ const pageQuery = [
   { name: 'page', schema: integer },
   { name: 'page_size', schema: { ...integer, maximum: LIMITS.listLimit } },
 ];
+
+const outputFormat: Schema = {
+  enum: ['v1.1', 'v1.0'],
+  description: 'v1.1 (default): { results }; v1.0: a list',
+};
+const results = (name: string): Schema => object({ results: arrayOf(ref(name)) });
+const formatted = (name: string): Schema => ({ oneOf: [results(name), arrayOf(ref(name))] });
 
 const ROUTES: RouteDoc[] = [
   {
@@ -200,58 +208,116 @@ const ROUTES: RouteDoc[] = [
     summary: 'Mem0: check the key',
     response: { status: 200, schema: object({ status: string, org_id: string, project_id: string }) },
   },
-  {
-    method: 'post',
-    path: '/v3/memories/add/',
-    tag: 'mem0',
-    summary: 'Mem0: add memories; queued ({ status: PENDING, event_id }) only when an LLM will infer them',
-    body: object(
-      {
-        ...snakeScopeProperties,
-        messages: { oneOf: [string, arrayOf(ref('Message'))] },
-        metadata: ref('Metadata'),
-        infer: boolean,
-        async_mode: boolean,
-        timestamp: { type: 'number', description: 'Unix seconds: when the messages were said' },
-        expiration_date: { type: 'string', format: 'date' },
+  ...(['/v1/memories/', '/v3/memories/add/'] as const).map(
+    (path): RouteDoc => ({
+      method: 'post',
+      path,
+      tag: 'mem0',
+      summary:
+        path === '/v1/memories/'
+          ? 'Mem0 v1: add memories; answers in output_format (v1.1: { results }, v1.0: a list); queued ' +
+            '([{ status: PENDING, event_id }]) with async_mode true, or by default when an LLM will infer them'
+          : 'Mem0: add memories; queued ({ status: PENDING, event_id }) only when an LLM will infer them',
+      body: object(
+        {
+          ...snakeScopeProperties,
+          messages: { oneOf: [string, arrayOf(ref('Message'))] },
+          metadata: ref('Metadata'),
+          infer: boolean,
+          async_mode: boolean,
+          timestamp: { type: 'number', description: 'Unix seconds: when the messages were said' },
+          expiration_date: { type: 'string', format: 'date' },
+          ...(path === '/v1/memories/' ? { output_format: outputFormat } : {}),
+        },
+        ['messages'],
+      ),
+      response: {
+        status: 200,
+        schema: path === '/v1/memories/' ? formatted('Mem0Memory') : results('Mem0Memory'),
       },
-      ['messages'],
-    ),
-    response: { status: 200, schema: object({ results: arrayOf(ref('Mem0Memory')) }) },
-  },
+    }),
+  ),
+  ...(['/v1/memories/search/', '/v2/memories/search/', '/v3/memories/search/'] as const).map(
+    (path): RouteDoc => ({
+      method: 'post',
+      path,
+      tag: 'mem0',
+      summary:
+        path === '/v1/memories/search/'
+          ? 'Mem0 v1: search (user_id, agent_id, run_id, metadata in the body; filters optional)'
+          : path === '/v2/memories/search/'
+            ? 'Mem0 v2: search with a filter tree'
+            : 'Mem0: search',
+      body: object(
+        {
+          query: string,
+          filters: ref('Filters'),
+          top_k: integer,
+          threshold: { type: 'number', minimum: 0, maximum: 1 },
+          show_expired: boolean,
+          ...(path === '/v3/memories/search/'
+            ? {}
+            : { ...snakeScopeProperties, metadata: ref('Metadata'), output_format: outputFormat }),
+        },
+        ['query'],
+      ),
+      response: {
+        status: 200,
+        schema: path === '/v3/memories/search/' ? results('Mem0Memory') : formatted('Mem0Memory'),
+      },
+    }),
+  ),
   {
-    method: 'post',
-    path: '/v3/memories/search/',
+    method: 'get',
+    path: '/v1/memories/',
     tag: 'mem0',
-    summary: 'Mem0: search',
-    body: object(
-      {
-        query: string,
+    summary:
+      'Mem0 v1: list memories of a scope; with page or page_size a page ({ count, next, previous, results }), ' +
+      `else up to ${LIMITS.listLimit} in output_format`,
+    query: [
+      ...snakeScopeQuery.slice(0, 3),
+      { name: 'app_id', schema: string, description: "must be the key's app" },
+      { name: 'metadata', schema: string, description: 'JSON object: equality on each key' },
+      { name: 'start_date', schema: string },
+      { name: 'end_date', schema: string },
+      { name: 'output_format', schema: outputFormat },
+      ...pageQuery,
+    ],
+    response: { status: 200, schema: { oneOf: [formatted('Mem0Memory'), ref('Mem0Page')] } },
+  },
+  ...(['/v2/memories/', '/v3/memories/'] as const).map(
+    (path): RouteDoc => ({
+      method: 'post',
+      path,
+      tag: 'mem0',
+      summary:
+        path === '/v2/memories/'
+          ? 'Mem0 v2: list with a filter tree; with page or page_size a page, else up to ' +
+            `${LIMITS.listLimit} in output_format`
+          : 'Mem0: list memories (page numbers)',
+      query: pageQuery,
+      body: object({
         filters: ref('Filters'),
-        top_k: integer,
-        threshold: { type: 'number', minimum: 0, maximum: 1 },
+        start_date: string,
+        end_date: string,
         show_expired: boolean,
-      },
-      ['query'],
-    ),
-    response: { status: 200, schema: object({ results: arrayOf(ref('Mem0Memory')) }) },
-  },
-  {
-    method: 'post',
-    path: '/v3/memories/',
-    tag: 'mem0',
-    summary: 'Mem0: list memories (page numbers)',
-    query: pageQuery,
-    body: object({ filters: ref('Filters'), start_date: string, end_date: string, show_expired: boolean }),
-    response: {
-      status: 200,
-      schema: object({
-        count: { type: 'integer' },
-        next: { type: ['string', 'null'] },
-        previous: { type: ['string', 'null'] },
-        results: arrayOf(ref('Mem0Memory')),
+        ...(path === '/v2/memories/' ? { output_format: outputFormat } : {}),
       }),
-    },
+      response: {
+        status: 200,
+        schema:
+          path === '/v2/memories/' ? { oneOf: [formatted('Mem0Memory'), ref('Mem0Page')] } : ref('Mem0Page'),
+      },
+    }),
+  ),
+  {
+    method: 'get',
+    path: '/v1/event/{id}/',
+    tag: 'mem0',
+    summary:
+      'Mem0: the status of a queued add (PENDING while queued, SUCCEEDED once ingested); 404 for an event ' +
+      'this server did not issue or of another app',
+    response: { status: 200, schema: ref('Mem0Event') },
   },
   {
     method: 'get',
@@ -366,6 +432,15 @@ const ROUTES: RouteDoc[] = [
       tag: 'mem0',
       summary: 'Mem0: delete the memories of one user, agent, run (or the whole app)',
       response: { status: 200, schema: message },
+    }),
+  ),
+  ...MEM0_UNSUPPORTED_ROUTES.map(
+    (route): RouteDoc => ({
+      method: route.method,
+      path: `${route.path.replace(/:([A-Za-z_]+)/g, '{$1}')}/`,
+      tag: 'mem0',
+      summary: `Mem0, not provided (501): ${route.feature}; ${route.instead}`,
+      response: { status: 501, schema: ref('Error') },
     }),
   ),
   {
@@ -513,6 +588,22 @@ const SCHEMAS: Record<string, Schema> = {
     expiration_date: { type: ['string', 'null'] },
     score: { type: 'number' },
   }),
+  Mem0Page: object({
+    count: { type: 'integer' },
+    next: { type: ['string', 'null'] },
+    previous: { type: ['string', 'null'] },
+    results: arrayOf(ref('Mem0Memory')),
+  }),
+  Mem0Event: object({
+    id: string,
+    event_type: { const: 'ADD' },
+    status: { enum: ['PENDING', 'SUCCEEDED'] },
+    payload: { type: ['object', 'null'] },
+    metadata: { type: ['object', 'null'], description: 'attempts and last_error while queued' },
+    results: arrayOf({ type: 'object' }),
+    created_at: string,
+    updated_at: string,
+  }),
   Mem0History: object({
     id: string,
     memory_id: string,
@@ -576,7 +667,7 @@ export function buildOpenApiDocument(options: { limits: ServerLimits }): Record<
         : {}),
       responses: {
         [String(route.response.status)]: {
-          description: 'Success',
+          description: route.response.status < 400 ? 'Success' : 'Not implemented',
           content: { [route.response.contentType ?? 'application/json']: { schema: route.response.schema } },
         },
         ...errors,

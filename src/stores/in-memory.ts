@@ -454,6 +454,13 @@ export class InMemoryStore implements MemoryStore {
     if (!this.state.queue.delete(options.id)) throw new NotFoundError(`queue item ${options.id} not found`);
   }
 
+  async getQueueItem(options: { id: string; scope?: Scope }): Promise<QueueItem | null> {
+    this.requireOpen();
+    const stored = this.state.queue.get(options.id);
+    if (!stored || (options.scope && !isWithinScope(stored.item.scope, options.scope))) return null;
+    return structuredClone(stored.item);
+  }
+
   async queueSize(): Promise<number> {
     this.requireOpen();
     return this.state.queue.size;

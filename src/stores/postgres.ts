@@ -27,6 +27,7 @@ import {
   ValidationError,
 } from '../core/errors.js';
 import type { FilterNode } from '../core/filters.js';
+import { isWithinScope } from '../core/scope.js';
 import type { HistoryEvent, MemoryRecord, Scope } from '../core/types.js';
 import {
   addMilliseconds,
@@ -45,7 +46,7 @@ import {
   type SnapshotClient,
   withClient,
 } from './postgres/pool.js';
-import { claimItems, dropItem, enqueueItem, failItem } from './postgres/queue.js';
+import { claimItems, dropItem, enqueueItem, failItem, selectItem } from './postgres/queue.js';
 import {
   countScope,
   exportSnapshot,
@@ -391,6 +392,12 @@ export class PostgresStore implements MemoryStore {
     this.requireOpen();
     const dropped = await this.read('dropQueueItem', (client) => dropItem(client, this.names, options.id));
     if (dropped === 0) throw new NotFoundError(`queue item ${options.id} not found`);
+  }
+
+  async getQueueItem(options: { id: string; scope?: Scope }): Promise<QueueItem | null> {
+    this.requireOpen();
+    const item = await this.read('getQueueItem', (client) => selectItem(client, this.names, options.id));
+    return item && (!options.scope || isWithinScope(item.scope, options.scope)) ? item : null;
   }
 
   async queueSize(): Promise<number> {

@@ -20,6 +20,7 @@ import Database from 'better-sqlite3';
 import * as sqliteVec from 'sqlite-vec';
 import { ConfigError, NotFoundError, StoreError } from '../core/errors.js';
 import type { FilterNode } from '../core/filters.js';
+import { isWithinScope } from '../core/scope.js';
 import type { HistoryEvent, MemoryRecord, Scope } from '../core/types.js';
 import {
   addMilliseconds,
@@ -31,7 +32,7 @@ import {
   notOpenError,
 } from './common.js';
 import { type BusyRetryOptions, isBusy, toStoreError, withBusyRetry } from './sqlite/errors.js';
-import { claimItems, dropItem, enqueueItem, failItem } from './sqlite/queue.js';
+import { claimItems, dropItem, enqueueItem, failItem, selectItem } from './sqlite/queue.js';
 import {
   exportPage,
   scanPage,
@@ -447,6 +448,12 @@ export class SqliteStore implements MemoryStore {
     this.requireOpen();
     const changes = await this.write('dropQueueItem', () => dropItem(this.prepare, options.id));
     if (changes === 0) throw new NotFoundError(`queue item ${options.id} not found`);
+  }
+
+  async getQueueItem(options: { id: string; scope?: Scope }): Promise<QueueItem | null> {
+    this.requireOpen();
+    const item = await this.read('getQueueItem', () => selectItem(this.prepare, options.id));
+    return item && (!options.scope || isWithinScope(item.scope, options.scope)) ? item : null;
   }
 
   async queueSize(): Promise<number> {

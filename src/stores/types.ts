@@ -224,6 +224,12 @@ export interface MemoryStore {
   /** Removes an item without applying anything (e.g. dead-lettered after too many attempts). */
   dropQueueItem(options: { id: string; reason: string; now: string }): Promise<void>;
 
+  /**
+   * The queued item with `id` when it is still queued (waiting, leased or waiting for a retry) and within
+   * `scope` (when given), else null. Completed and dropped items are gone. For the Mem0 event route.
+   */
+  getQueueItem(options: { id: string; scope?: Scope }): Promise<QueueItem | null>;
+
   /** Items still queued (for flush, doctor and tests). */
   queueSize(): Promise<number>;
 

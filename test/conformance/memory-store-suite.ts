@@ -1642,6 +1642,25 @@ export function memoryStoreSuite(options: MemoryStoreSuiteOptions): void {
         const later = await store.claimQueue({ limit: 10, leaseMs: 1_000, now: at(100) });
         assert.deepEqual(ids(later), ids(items.slice(1)));
       });
+
+      storeTest('getQueueItem finds an item while it is queued, within its scope only', async (store) => {
+        const item = await store.enqueue({
+          scope: { userId: 'alice', appId: 'acme' },
+          payload: { n: 1 },
+          now: at(0),
+        });
+        assert.deepEqual(await store.getQueueItem({ id: item.id }), item);
+        assert.equal((await store.getQueueItem({ id: item.id, scope: { appId: 'acme' } }))?.id, item.id);
+        assert.equal(await store.getQueueItem({ id: item.id, scope: { appId: 'globex' } }), null);
+        assert.equal(await store.getQueueItem({ id: randomUUID() }), null);
+        await store.claimQueue({ limit: 1, leaseMs: 1_000, now: at(1) });
+        await store.failQueueItem({ id: item.id, error: 'boom', retryAt: at(5) });
+        const retried = await store.getQueueItem({ id: item.id });
+        assert.equal(retried?.attempts, 1);
+        assert.equal(retried?.lastError, 'boom');
+        await store.dropQueueItem({ id: item.id, reason: 'test', now: at(6) });
+        assert.equal(await store.getQueueItem({ id: item.id }), null);
+      });
     });
 
     describe('stats, scan and restore', () => {

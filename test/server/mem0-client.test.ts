@@ -2,51 +2,25 @@
  * The UNMODIFIED official `mem0ai` MemoryClient against mneme on a loopback port (in-memory store, test embedder).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { MemoryClient as MemoryClientType } from 'mem0ai';
-import { createApp } from '../../src/server/app.js';
-import { createFileKeyStore } from '../../src/server/keys.js';
-import { type RunningServer, startServer } from '../../src/server/listen.js';
-import { createMemoryFixture } from '../support/memory-fixture.js';
-
-const silent = {
-  debug: () => undefined,
-  info: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-};
+import type { Memory } from '../../src/memory/memory.js';
+import type { RunningServer } from '../../src/server/listen.js';
+import { assertNotImplemented, startMem0Server } from './mem0-server.js';
 
 describe('the official mem0ai MemoryClient against mneme serve', () => {
   let server: RunningServer;
   let MemoryClient: typeof MemoryClientType;
   let acme: MemoryClientType;
   let globex: MemoryClientType;
-  let keys: { acme: string; globex: string };
+  let keys: Record<string, string>;
+  let memory: Memory;
 
   before(async () => {
-    // The client reads MEM0_TELEMETRY when it is imported and would otherwise post to posthog.
-    process.env.MEM0_TELEMETRY = 'false';
-    process.env.MEM0_DIR = mkdtempSync(join(tmpdir(), 'mneme-mem0-home-'));
+    ({ server, keys, memory } = await startMem0Server());
     ({ MemoryClient } = await import('mem0ai'));
-    const { memory } = await createMemoryFixture();
-    const keyStore = createFileKeyStore({
-      path: join(mkdtempSync(join(tmpdir(), 'mneme-keys-')), 'keys.json'),
-    });
-    keys = {
-      acme: (await keyStore.create({ appId: 'acme' })).key,
-      globex: (await keyStore.create({ appId: 'globex' })).key,
-    };
-    server = await startServer({
-      app: createApp({ memory, keys: keyStore, logger: silent }),
-      memory,
-      port: 0,
-      logger: silent,
-    });
-    acme = new MemoryClient({ apiKey: keys.acme, host: server.url });
-    globex = new MemoryClient({ apiKey: keys.globex, host: server.url });
+    acme = new MemoryClient({ apiKey: keys.acme ?? '', host: server.url });
+    globex = new MemoryClient({ apiKey: keys.globex ?? '', host: server.url });
   });
 
   after(async () => {
@@ -166,5 +140,70 @@ describe('the official mem0ai MemoryClient against mneme serve', () => {
     );
     const stranger = new MemoryClient({ apiKey: 'mneme_0000000000000000_not-a-real-key', host: server.url });
     await assert.rejects(stranger.ping(), (error: Error) => error.name === 'AuthenticationError');
+  });
+
+  test('an async add is PENDING with an event id; GET /v1/event/{id}/ reports it until it is ingested', async () => {
+    const queued = (await acme.add([{ role: 'user', content: 'I keep my bike in the hallway' }], {
+      userId: 'frank',
+      infer: false,
+      asyncMode: true,
+    })) as unknown as { status: string; eventId: string };
+    assert.equal(queued.status, 'PENDING');
+    const event = async (key: string) => {
+      const response = await fetch(`${server.url}/v1/event/${queued.eventId}/`, {
+        headers: { authorization: `Token ${key}` },
+      });
+      return { status: response.status, body: (await response.json()) as { status?: string } };
+    };
+    const before = await event(keys.acme ?? '');
+    assert.equal(before.status, 200);
+    assert.match(before.body.status ?? '', /^(PENDING|SUCCEEDED)$/);
+    assert.equal((await event(keys.globex ?? '')).status, 404, "another app's event is not found");
+    await memory.flush();
+    assert.equal((await event(keys.acme ?? '')).body.status, 'SUCCEEDED');
+    const listed = await acme.getAll({ filters: { user_id: 'frank' } });
+    assert.deepEqual(
+      listed.results.map((item) => item.memory),
+      ['I keep my bike in the hallway'],
+    );
+  });
+
+  test('deleteUser (v1 entities) and delete with options', async () => {
+    const added = (await acme.add([{ role: 'user', content: 'I like walking in the rain' }], {
+      userId: 'gina',
+      infer: false,
+    })) as unknown as { results: Array<{ id: string }> };
+    await acme.delete(added.results[0]?.id ?? '', {});
+    await acme.add([{ role: 'user', content: 'I like sunny beaches' }], { userId: 'gina', infer: false });
+    assert.equal((await acme.getAll({ filters: { user_id: 'gina' } })).count, 1);
+    await acme.deleteUser({ entity_id: 'gina', entity_type: 'user' } as never);
+    assert.equal((await acme.getAll({ filters: { user_id: 'gina' } })).count, 0);
+  });
+
+  test('the platform features mneme does not have are a 501 that says so', async () => {
+    await assertNotImplemented(() => acme.getProject({ fields: ['custom_instructions'] }), /project/);
+    await assertNotImplemented(() => acme.updateProject({ customInstructions: 'be brief' }), /project/);
+    await assertNotImplemented(() => acme.getWebhooks(), /Webhooks/);
+    await assertNotImplemented(
+      () => acme.createWebhook({ name: 'w', url: 'http://127.0.0.1:1/', eventTypes: [] } as never),
+      /Webhooks/,
+    );
+    await assertNotImplemented(() => acme.updateWebhook({ webhookId: 'w1', name: 'x' } as never), /Webhooks/);
+    await assertNotImplemented(() => acme.deleteWebhook({ webhookId: 'w1' }), /Webhooks/);
+    await assertNotImplemented(
+      () => acme.feedback({ memoryId: 'm1', feedback: 'POSITIVE' } as never),
+      /feedback/,
+    );
+    await assertNotImplemented(() => acme.getProfile({ entityId: 'alice' } as never), /profile/i);
+    await assertNotImplemented(() => acme.generateProfile({ entityId: 'alice' } as never), /profile/i);
+    await assertNotImplemented(() => acme.sampleProfiles({ limit: 2 } as never), /profile/i);
+    await assertNotImplemented(() => acme.getProfileJob('job-1'), /profile/i);
+    await assertNotImplemented(() => acme.getProfileSettings(), /profile/i);
+    await assertNotImplemented(() => acme.updateProfileSettings({ enabled: true } as never), /profile/i);
+    await assertNotImplemented(
+      () => acme.createMemoryExport({ schema: {}, filters: { user_id: 'alice' } } as never),
+      /export/,
+    );
+    await assertNotImplemented(() => acme.getMemoryExport({ memoryExportId: 'x' } as never), /export/);
   });
 });

@@ -8,8 +8,12 @@
  * |---|---|---|
  * | GET | `/v1/ping/` | `{ status: 'ok', org_id, project_id }` (both are the key's app) |
  * | POST | `/v3/memories/add/` | `{ results }`; with an LLM and `infer` (default), queued: `{ status: 'PENDING', event_id }` |
+ * | POST | `/v1/memories/` | the same add in `output_format` (v1.1 `{ results }`, v1.0 a list); queued: `[{ status, event_id }]` |
+ * | GET | `/v1/event/{id}/` | a queued add: `PENDING` / `SUCCEEDED` (see mem0-events.ts) |
  * | POST | `/v3/memories/search/` | `query, filters, top_k, threshold, show_expired` -> `{ results }` |
+ * | POST | `/v1/memories/search/`, `/v2/memories/search/` | the same search in `output_format` |
  * | POST | `/v3/memories/?page=&page_size=` | list: `filters` -> `{ count, next, previous, results }` |
+ * | POST | `/v2/memories/`, GET `/v1/memories/?user_id=...` | the same list; unpaged (no page / page_size): `output_format` |
  * | GET, PUT, DELETE | `/v1/memories/{id}/` | PUT takes `text`, `metadata` |
  * | DELETE | `/v1/memories/?user_id=&agent_id=&run_id=&app_id=` | delete all in a scope |
  * | GET | `/v1/memories/{id}/history/` | change events |
@@ -20,7 +24,9 @@
  *
  * Mem0 filter syntax is accepted: `AND` / `OR` / `NOT`, `in`, `nin`, `gt`..., `icontains` (as `contains`,
  * which is case-insensitive in mneme) and `"*"` (any value). Fields that only steer Mem0's hosted LLM
- * (`custom_instructions`, `includes`, `rerank`, `output_format`, ...) are accepted and have no effect.
+ * (`custom_instructions`, `includes`, `rerank`, ...) are accepted and have no effect; so are the older clients'
+ * `org_id` / `project_id` (the key's app is the tenant). Platform features mneme lacks answer 501
+ * (mem0-unsupported.ts).
  */
 import type { Context, Hono } from 'hono';
 import { NotFoundError, ValidationError } from '../../core/errors.js';
@@ -29,6 +35,7 @@ import { LIMITS, validateIdentifier, validateText } from '../../core/validate.js
 import type { ListOptions, ScopedMemory, SearchOptions } from '../../memory/memory.js';
 import { PROFILE_DEFAULT_TOKENS, PROFILE_MAX_TOKENS } from '../../memory/profile.js';
 import { HttpError } from '../errors.js';
+import { Mem0Events } from '../mem0-events.js';
 import {
   type AppEnv,
   assertFiltersStayInApp,
@@ -53,8 +60,12 @@ export function registerMem0Routes(app: Hono<AppEnv>, services: ServerServices):
     return c.json({ status: 'ok', org_id: appId, project_id: appId, user_email: null });
   });
 
-  app.post('/v3/memories/add', async (c) => {
+  const events = new Mem0Events(memory.store);
+
+  /** One add for every version: v3 answers `{ results, skipped }`, v1 answers in its `output_format`. */
+  const add = (version: 'v1' | 'v3') => async (c: Context<AppEnv>) => {
     const body = await readJsonObject(c);
+    const format = version === 'v1' ? outputFormat(body) : undefined;
     assertNoScopeInMetadata(body.metadata, 'metadata');
     const scope = requireEntity(requestScope(c, body));
     if (body.messages === undefined || body.messages === null) {
@@ -79,28 +90,31 @@ export function registerMem0Routes(app: Hono<AppEnv>, services: ServerServices):
     const names = { observedAt: 'timestamp', expiresAt: 'expiration_date', 'options.userId': 'user_id' };
     if (asyncMode) {
       const { queueItemId } = await withFieldNames(names, () => scoped.enqueue(input, options));
-      return c.json({
-        status: 'PENDING',
-        event_id: queueItemId,
-        message: 'Memory processing has been queued',
+      events.issue(queueItemId, {
+        appId: tenantOf(c),
+        createdAt: new Date().toISOString(),
+        messages: Array.isArray(input) ? input.length : 1,
       });
+      const queued = { message: QUEUED_MESSAGE, status: 'PENDING', event_id: queueItemId };
+      return c.json(format ? inFormat(format, [queued]) : queued);
     }
     const result = await withFieldNames(names, () => scoped.add(input, options));
-    return c.json({
-      results: result.results.map((item) => ({
-        id: item.id,
-        event: item.event,
-        memory: item.memory,
-        data: { memory: item.memory },
-        ...(item.previous ? { previous_memory: item.previous.memory, previous_id: item.previous.id } : {}),
-      })),
-      skipped: result.skipped,
-    });
-  });
+    const results = result.results.map((item) => ({
+      id: item.id,
+      event: item.event,
+      memory: item.memory,
+      data: { memory: item.memory },
+      ...(item.previous ? { previous_memory: item.previous.memory, previous_id: item.previous.id } : {}),
+    }));
+    if (format === 'v1.0') return c.json(results);
+    return c.json({ results, skipped: result.skipped });
+  };
 
-  app.post('/v3/memories/search', async (c) => {
+  /** One search for every version (v1: scope fields in the body; v2 and v3: a filter tree). */
+  const search = (version: 'v1' | 'v2' | 'v3') => async (c: Context<AppEnv>) => {
     const body = await readJsonObject(c);
-    const filters = searchFilters(body);
+    const format = version === 'v3' ? 'v1.1' : outputFormat(body);
+    const filters = requestFilters(body, { dates: false });
     assertFiltersStayInApp(c, filters, 'filters');
     const options: SearchOptions = {
       ...requestScope(c, body),
@@ -114,14 +128,28 @@ export function registerMem0Routes(app: Hono<AppEnv>, services: ServerServices):
     const { results } = await withFieldNames({ limit: 'top_k', includeExpired: 'show_expired' }, () =>
       scopedMemory(c, memory).search(body.query as string, options),
     );
-    return c.json({ results: results.map(toMem0Search) });
-  });
+    return c.json(inFormat(format, results.map(toMem0Search)));
+  };
 
-  app.post('/v3/memories', async (c) => {
-    const body = await readJsonObject(c, { allowEmpty: true });
-    const page = integerParam(c.req.query('page'), 'page', 1, 1_000_000);
-    const pageSize = integerParam(c.req.query('page_size'), 'page_size', 100, LIMITS.listLimit);
-    const filters = listFilters(body);
+  /**
+   * One list for every version. v3 always pages; v1 and v2 page when `page` or `page_size` is given and
+   * otherwise answer up to `listLimit` memories in their `output_format`.
+   */
+  const list = (version: 'v1' | 'v2' | 'v3') => async (c: Context<AppEnv>) => {
+    const body =
+      version === 'v1' ? bodyFromQuery(c.req.query()) : await readJsonObject(c, { allowEmpty: true });
+    const format = version === 'v3' ? undefined : outputFormat(body);
+    const pageParam = c.req.query('page') ?? stringOf(body.page);
+    const pageSizeParam = c.req.query('page_size') ?? stringOf(body.page_size);
+    const paged = format === undefined || pageParam !== undefined || pageSizeParam !== undefined;
+    const page = integerParam(pageParam, 'page', 1, 1_000_000);
+    const pageSize = integerParam(
+      pageSizeParam,
+      'page_size',
+      paged ? 100 : LIMITS.listLimit,
+      LIMITS.listLimit,
+    );
+    const filters = requestFilters(body, { dates: true });
     assertFiltersStayInApp(c, filters, 'filters');
     const options: ListOptions = {
       ...requestScope(c, body),
@@ -129,6 +157,7 @@ export function registerMem0Routes(app: Hono<AppEnv>, services: ServerServices):
       ...(optionalBoolean(body.show_expired, 'show_expired') ? { includeExpired: true } : {}),
     };
     const { results, count } = await pageOf(scopedMemory(c, memory), options, page, pageSize);
+    if (!paged) return c.json(inFormat(format, results.map(toMem0Memory)));
     const base = new URL(c.req.url);
     const link = (target: number) => {
       base.searchParams.set('page', String(target));
@@ -141,7 +170,18 @@ export function registerMem0Routes(app: Hono<AppEnv>, services: ServerServices):
       previous: page > 1 ? link(page - 1) : null,
       results: results.map(toMem0Memory),
     });
-  });
+  };
+
+  app.post('/v1/memories', add('v1'));
+  app.post('/v3/memories/add', add('v3'));
+  app.post('/v1/memories/search', search('v1'));
+  app.post('/v2/memories/search', search('v2'));
+  app.post('/v3/memories/search', search('v3'));
+  app.get('/v1/memories', list('v1'));
+  app.post('/v2/memories', list('v2'));
+  app.post('/v3/memories', list('v3'));
+
+  app.get('/v1/event/:id', async (c) => c.json(await events.get(c.req.param('id'), tenantOf(c))));
 
   app.get('/v1/memories/:id', async (c) => {
     const id = c.req.param('id');
@@ -402,8 +442,11 @@ export function translateMem0Filters(input: unknown, depth = 0): unknown {
   return output;
 }
 
-/** `filters` plus Mem0's `metadata` shorthand (equality on each key), ANDed. */
-function searchFilters(body: Record<string, unknown>): unknown {
+/**
+ * `filters` plus Mem0's `metadata` shorthand (equality on each key) and, for lists, `start_date` / `end_date`
+ * (on `created_at`), ANDed.
+ */
+function requestFilters(body: Record<string, unknown>, options: { dates: boolean }): unknown {
   const parts: unknown[] = [];
   if (body.filters !== undefined && body.filters !== null) parts.push(translateMem0Filters(body.filters));
   const metadata = body.metadata;
@@ -413,16 +456,9 @@ function searchFilters(body: Record<string, unknown>): unknown {
     }
     for (const [key, value] of Object.entries(metadata)) parts.push({ [`metadata.${key}`]: value });
   }
-  return combine(parts);
-}
-
-/** `filters` plus Mem0's `start_date` / `end_date` (on `created_at`), ANDed. */
-function listFilters(body: Record<string, unknown>): unknown {
-  const parts: unknown[] = [];
-  if (body.filters !== undefined && body.filters !== null) parts.push(translateMem0Filters(body.filters));
-  if (body.start_date !== undefined && body.start_date !== null)
+  if (options.dates && body.start_date !== undefined && body.start_date !== null)
     parts.push({ created_at: { gte: body.start_date } });
-  if (body.end_date !== undefined && body.end_date !== null)
+  if (options.dates && body.end_date !== undefined && body.end_date !== null)
     parts.push({ created_at: { lte: body.end_date } });
   return combine(parts);
 }
@@ -522,4 +558,48 @@ async function entitiesOf(
       created_at: null,
       updated_at: null,
     }));
+}
+
+const QUEUED_MESSAGE = 'Memory processing has been queued for background execution';
+
+type OutputFormat = 'v1.0' | 'v1.1';
+
+/** Mem0's `output_format`: `v1.1` (the default) wraps results as `{ results }`, `v1.0` is the bare list. */
+function outputFormat(body: Record<string, unknown>): OutputFormat {
+  const value = body.output_format;
+  if (value === undefined || value === null || value === 'v1.1') return 'v1.1';
+  if (value === 'v1.0') return 'v1.0';
+  throw new ValidationError('output_format', 'expected "v1.1" ({ results: [...] }) or "v1.0" (a bare list)');
+}
+
+function inFormat(format: OutputFormat, results: unknown[]): unknown {
+  return format === 'v1.0' ? results : { results };
+}
+
+function stringOf(value: unknown): string | undefined {
+  return typeof value === 'number' || typeof value === 'string' ? String(value) : undefined;
+}
+
+/** Query parameters Mem0 documents for `GET /v1/memories/` that mneme has no data for. */
+const UNSUPPORTED_LIST_QUERY = ['categories', 'keywords', 'fields'];
+
+/** `GET /v1/memories/?user_id=...&metadata={...}` as the body the other list routes read. */
+function bodyFromQuery(query: Record<string, string>): Record<string, unknown> {
+  for (const name of UNSUPPORTED_LIST_QUERY) {
+    if (query[name] !== undefined) {
+      throw new ValidationError(
+        name,
+        'not supported by mneme; filter with user_id, agent_id, run_id, metadata',
+      );
+    }
+  }
+  const body: Record<string, unknown> = { ...query };
+  if (query.metadata !== undefined) {
+    try {
+      body.metadata = JSON.parse(query.metadata);
+    } catch {
+      throw new ValidationError('metadata', 'expected a JSON object such as {"source":"chat"}');
+    }
+  }
+  return body;
 }

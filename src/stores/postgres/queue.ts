@@ -85,3 +85,16 @@ export async function dropItem(client: Queryable, names: SchemaNames, id: string
   const result = await client.query(`DELETE FROM ${names.queue} WHERE id = $1`, [id]);
   return result.rowCount ?? 0;
 }
+
+/** The item with `id` while it is queued, or null. */
+export async function selectItem(
+  client: Queryable,
+  names: SchemaNames,
+  id: string,
+): Promise<QueueItem | null> {
+  const { rows } = await client.query<QueueRow>(`SELECT ${QUEUE_COLUMNS} FROM ${names.queue} WHERE id = $1`, [
+    id,
+  ]);
+  const [row] = rows;
+  return row ? rowToQueueItem(row) : null;
+}

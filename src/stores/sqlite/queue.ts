@@ -57,3 +57,9 @@ export function failItem(prepare: Prepare, id: string, error: string, retryAt: s
 export function dropItem(prepare: Prepare, id: string): number {
   return prepare('DELETE FROM queue WHERE id = ?').run(id).changes;
 }
+
+/** The item with `id` while it is queued, or null. */
+export function selectItem(prepare: Prepare, id: string): QueueItem | null {
+  const row = prepare('SELECT * FROM queue WHERE id = ?').get(id) as QueueRow | undefined;
+  return row ? rowToQueueItem(row) : null;
+}
