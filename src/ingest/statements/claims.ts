@@ -303,7 +303,8 @@ function isHabitual(tokens: string[]): boolean {
   return !hasSpecificReference(tokens) && !tokens.includes('?');
 }
 
-const PRESENT_VERB = /^(?:is|are|runs|uses|lives|works|goes|has|does|'s|deploys|ships|sits|lives|stays)$/;
+const PRESENT_VERB =
+  /^(?:is|are|'s|'re|has|have|does|do|runs?|uses?|lives?|works?|goes|go|deploys?|ships?|sits?|stays?|builds?|hosts?)$/;
 const ADVERBS = new Set([
   'usually',
   'mostly',
