@@ -59,15 +59,22 @@ export async function stopSharedTestPostgres(): Promise<void> {
   if (server) await (await server).stop();
 }
 
+/**
+ * Why the real server cannot run the pgvector tests (MNEME_TEST_POSTGRES_URL unset, unreachable, or without
+ * pgvector), or undefined when it can; `CREATE EXTENSION vector` has then been run in its database.
+ */
+export async function realPostgresUnavailable(): Promise<string | undefined> {
+  const url = process.env.MNEME_TEST_POSTGRES_URL;
+  if (url === undefined) return 'MNEME_TEST_POSTGRES_URL is not set';
+  return realServerWithPgvector(url).then(
+    (found) => (typeof found === 'string' ? found : undefined),
+    (error: unknown) => `cannot reach MNEME_TEST_POSTGRES_URL (${String(error)})`,
+  );
+}
+
 async function chooseTestPostgres(): Promise<TestPostgres> {
   const url = process.env.MNEME_TEST_POSTGRES_URL;
-  const reason =
-    url === undefined
-      ? 'MNEME_TEST_POSTGRES_URL is not set'
-      : await realServerWithPgvector(url).then(
-          (found) => (typeof found === 'string' ? found : undefined),
-          (error: unknown) => `cannot reach MNEME_TEST_POSTGRES_URL (${String(error)})`,
-        );
+  const reason = await realPostgresUnavailable();
   if (url !== undefined && reason === undefined) {
     const admin = await adminConnection(url);
     const rows = await admin.query(
