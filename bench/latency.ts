@@ -30,6 +30,11 @@ export interface LatencyBenchOptions {
   users?: number;
   /** Searches timed per run (a time budget per run may stop it earlier). */
   queries?: number;
+  /**
+   * A `postgres://` URL (a server with pgvector): every mneme run is made twice, on SQLite and on PostgreSQL
+   * (a fresh schema per run, dropped after), side by side in one table.
+   */
+  store?: string;
 }
 
 /** The suite's JSON: the output contract's `runs`, plus `scan`, `skipped`, `machine`. */
@@ -47,6 +52,8 @@ interface Plan {
   system: 'mneme' | 'mem0';
   memories: number;
   users: number;
+  /** mneme only: run on this PostgreSQL instead of SQLite. */
+  store?: string;
 }
 
 /** The largest Mem0 store measured: its search parses every stored row, so it grows with the whole database. */
@@ -68,6 +75,7 @@ function plan(options: LatencyBenchOptions): { runs: Plan[]; skipped: LatencyBen
     for (const users of userCounts) {
       if (users > memories) continue;
       runs.push({ system: 'mneme', memories, users });
+      if (options.store !== undefined) runs.push({ system: 'mneme', memories, users, store: options.store });
     }
     if (!withMem0) continue;
     if (memories > MEM0_MAX) {
@@ -142,7 +150,8 @@ export async function runLatencyBench(
     const big = item.memories >= 1_000_000;
     const queries =
       options.queries ?? (options.quick ? 30 : item.system === 'mem0' && item.memories > 10_000 ? 30 : 200);
-    log(`latency: ${item.system} ${item.memories} memories / ${item.users} users (${queries} searches)`);
+    const on = item.store === undefined ? '' : ' on PostgreSQL';
+    log(`latency: ${item.system}${on} ${item.memories} memories / ${item.users} users (${queries} searches)`);
     const run = await runWorker<LatencyRun>({
       kind: item.system,
       memories: item.memories,
@@ -151,6 +160,7 @@ export async function runLatencyBench(
       addSamples: options.quick ? 20 : 200,
       // Stop timing a slow configuration after this long (at least 10 searches are always timed).
       budgetMs: options.quick ? 3000 : big ? 120_000 : 60_000,
+      ...(item.store !== undefined ? { store: item.store } : {}),
     });
     // Each result is logged as it lands, so a long suite that dies later still leaves its figures behind.
     log(`latency result: ${JSON.stringify(run)}`);
@@ -172,6 +182,11 @@ export async function runLatencyBench(
     elapsed_s: round((nowMs() - started) / 1000, 1),
   };
   return { result, text: renderLatency(result) };
+}
+
+/** `mneme`, `mneme (postgres)` or `mem0`. */
+function systemLabel(run: LatencyRun): string {
+  return run.store === 'postgres' ? `${run.system} (postgres)` : run.system;
 }
 
 /** Tables for stdout and BENCHMARKS.md. */
@@ -199,7 +214,7 @@ export function renderLatency(result: LatencyBenchResult): string {
         'load',
       ],
       result.runs.map((run) => [
-        run.system,
+        systemLabel(run),
         run.memories,
         run.users,
         run.search_ms.p50,
@@ -220,10 +235,11 @@ export function renderLatency(result: LatencyBenchResult): string {
     '',
     'mneme search by signal (ms; hybrid = dense + keyword + fusion):',
     markdownTable(
-      ['memories', 'users', 'hybrid p50', 'p95', 'dense p50', 'p95', 'keyword p50', 'p95'],
+      ['store', 'memories', 'users', 'hybrid p50', 'p95', 'dense p50', 'p95', 'keyword p50', 'p95'],
       result.runs
         .filter((run) => run.search_dense_ms && run.search_keyword_ms)
         .map((run) => [
+          run.store ?? 'sqlite',
           run.memories,
           run.users,
           run.search_ms.p50,
@@ -235,9 +251,10 @@ export function renderLatency(result: LatencyBenchResult): string {
         ]),
     ),
     '',
-    'mneme dense search at the store seam (ms): default plan (binary index + exact re-rank above 4,096 vectors per user) vs exact scan:',
+    'mneme dense search at the store seam (ms): default plan (SQLite: binary index + exact re-rank above 4,096 vectors per user; PostgreSQL: HNSW above 20,000 per scope) vs exact scan:',
     markdownTable(
       [
+        'store',
         'memories',
         'users',
         'default p50',
@@ -250,6 +267,7 @@ export function renderLatency(result: LatencyBenchResult): string {
       result.runs
         .filter((run) => run.store_dense_ms && run.store_dense_exact_ms)
         .map((run) => [
+          run.store ?? 'sqlite',
           run.memories,
           run.users,
           run.store_dense_ms?.p50 ?? 0,
@@ -276,6 +294,14 @@ export function renderLatency(result: LatencyBenchResult): string {
       ]),
     ),
   ];
+  const built = result.runs.filter((run) => run.index_build_s !== undefined);
+  if (built.length > 0) {
+    lines.push(
+      '',
+      'PostgreSQL HNSW index build from scratch (REINDEX over the loaded memories):',
+      ...built.map((run) => `- ${run.memories} memories / ${run.users} users: ${run.index_build_s} s`),
+    );
+  }
   if (result.skipped.length > 0) {
     lines.push(
       '',

@@ -28,6 +28,7 @@ suites:
             --sizes LIST      several sizes, e.g. 10k,100k (default 10k,100k,1m)
             --queries N       searches timed per run
             --no-mem0         skip Mem0
+            --store URL       also run mneme on this PostgreSQL (postgres://..., with pgvector), beside SQLite
   hooks     Claude Agent SDK hook overhead per prompt (bench/hooks.ts)
   sessions  SessionStore append/load throughput (bench/sessions.ts)
   http      HTTP server search load test (bench/http.ts)
@@ -64,6 +65,10 @@ async function main(argv: readonly string[]): Promise<number> {
       const memories = integerFlag(args, 'memories');
       const users = integerFlag(args, 'users');
       const queries = integerFlag(args, 'queries');
+      const store = stringFlag(args, 'store');
+      if (store !== undefined && !/^postgres(ql)?:\/\//.test(store)) {
+        throw new Error(`--store must be a postgres:// URL (SQLite runs anyway), got "${store}"`);
+      }
       const sizes = stringFlag(args, 'sizes')
         ?.split(',')
         .map((size) => integerFlag({ ...args, flags: new Map([['size', size.trim()]]) }, 'size') ?? 0);
@@ -74,6 +79,7 @@ async function main(argv: readonly string[]): Promise<number> {
         ...(users !== undefined ? { users } : {}),
         ...(queries !== undefined ? { queries } : {}),
         ...(sizes ? { sizes } : {}),
+        ...(store !== undefined ? { store } : {}),
       });
       break;
     }

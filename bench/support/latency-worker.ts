@@ -11,16 +11,15 @@
  * - `scan`: the physical floor: a brute-force dot-product scan of n x 512 float32 in plain JavaScript.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { statSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { hashText } from '../../src/core/text.js';
 import type { MemoryRecord } from '../../src/core/types.js';
 import { LocalEmbedder } from '../../src/embedders/local.js';
 import type { Embedder } from '../../src/embedders/types.js';
 import { createMemory } from '../../src/memory/memory.js';
-import { createSqliteStore } from '../../src/stores/sqlite.js';
 import type { MemoryChange } from '../../src/stores/types.js';
+import { type BenchStore, createBenchStore } from './bench-stores.js';
 import { CachingEmbedder } from './caching-embedder.js';
 import { peakRssMb } from './machine.js';
 import { createMem0 } from './mem0.js';
@@ -37,12 +36,18 @@ export type LatencyTask =
       queries: number;
       addSamples: number;
       budgetMs: number;
+      /** mneme only: a `postgres://` URL to run on (a fresh schema, dropped after) instead of a SQLite file. */
+      store?: string;
     }
   | { kind: 'scan'; sizes: number[]; dimension: number };
 
 /** One row of the suite's `runs`. */
 export interface LatencyRun {
   system: 'mneme' | 'mem0';
+  /** mneme only: the store it ran on. */
+  store?: 'sqlite' | 'postgres';
+  /** PostgreSQL only: seconds to build the HNSW index over the loaded memories from scratch (REINDEX). */
+  index_build_s?: number;
   memories: number;
   users: number;
   search_ms: LatencySummary;
@@ -163,8 +168,8 @@ interface RawFigures {
   embedPerS: number;
   addWithoutEmbedding: number;
   loadPerS: number;
-  /** The database file; its `-wal` counts toward the size too. */
-  dbPath: string;
+  /** Size of the database on disk. */
+  dbMb: number;
   startLoad: number;
 }
 
@@ -186,7 +191,7 @@ function runFigures(
     add_without_embedding_per_s: round(raw.addWithoutEmbedding, 1),
     load_per_s: round(raw.loadPerS, 0),
     peak_rss_mb: peakRssMb(),
-    db_mb: fileMb(raw.dbPath, `${raw.dbPath}-wal`),
+    db_mb: raw.dbMb,
     queries: raw.search.length,
     queries_with_embedding: raw.withEmbedding.length,
     load_average: raw.startLoad,
@@ -195,14 +200,15 @@ function runFigures(
 
 async function measureMneme(task: Extract<LatencyTask, { kind: 'mneme' | 'mem0' }>): Promise<LatencyRun> {
   const startLoad = round(loadavg()[0] ?? 0, 2);
-  const directory = mkdtempSync(join(tmpdir(), 'mneme-latency-'));
-  const dbPath = join(directory, 'mneme.db');
+  const storage = await createBenchStore(task.store);
   try {
     const corpus = createSyntheticCorpus({ dimension: DIMENSION, seed: 7 });
     const random = createRandom(11);
-    const store = createSqliteStore({ path: dbPath });
+    const store = storage.create();
     await store.open({ embedder: { id: EMBEDDER_ID, dimension: DIMENSION } });
-    log(`mneme: bulk-loading ${task.memories} memories over ${task.users} users via store.apply`);
+    log(
+      `mneme (${storage.kind}): bulk-loading ${task.memories} memories over ${task.users} users via store.apply`,
+    );
     const progress = createProgress('mneme load', task.memories);
     const loadStart = nowMs();
     const batchSize = 2000;
@@ -244,7 +250,7 @@ async function measureMneme(task: Extract<LatencyTask, { kind: 'mneme' | 'mem0' 
     const local = new LocalEmbedder();
     const embedder = new CachingEmbedder(local);
     const memory = await createMemory({
-      store: createSqliteStore({ path: dbPath }),
+      store: storage.create(),
       embedder,
       llm: null,
       logLevel: 'error',
@@ -316,8 +322,11 @@ async function measureMneme(task: Extract<LatencyTask, { kind: 'mneme' | 'mem0' 
     for (const text of addTexts) await memory.add(text, { userId: userFor(), infer: false });
     const addPerS = addTexts.length / ((nowMs() - addStart) / 1000);
     await memory.close();
-    const dense = await compareDensePlans(dbPath, queries, userFor, task.budgetMs);
+    const dense = await compareDensePlans(storage, queries, userFor, task.budgetMs);
+    const indexBuild = await storage.indexBuildSeconds();
     return {
+      store: storage.kind,
+      ...(indexBuild !== undefined ? { index_build_s: indexBuild } : {}),
       ...runFigures('mneme', task, {
         search,
         withEmbedding,
@@ -325,7 +334,7 @@ async function measureMneme(task: Extract<LatencyTask, { kind: 'mneme' | 'mem0' 
         embedPerS,
         addWithoutEmbedding,
         loadPerS,
-        dbPath,
+        dbMb: await storage.sizeMb(),
         startLoad,
       }),
       search_dense_ms: summarise(denseOnly),
@@ -333,7 +342,7 @@ async function measureMneme(task: Extract<LatencyTask, { kind: 'mneme' | 'mem0' 
       ...dense,
     };
   } finally {
-    rmSync(directory, { recursive: true, force: true });
+    await storage.cleanup();
   }
 }
 
@@ -342,7 +351,7 @@ async function measureMneme(task: Extract<LatencyTask, { kind: 'mneme' | 'mem0' 
  * recall@10 of the default plan (1.0 wherever the scope is small enough to be scanned exactly anyway).
  */
 async function compareDensePlans(
-  dbPath: string,
+  storage: BenchStore,
   queries: Array<{ vector: Float32Array }>,
   userFor: () => string,
   budgetMs: number,
@@ -350,8 +359,8 @@ async function compareDensePlans(
   Pick<LatencyRun, 'store_dense_ms' | 'store_dense_exact_ms' | 'dense_recall_at_10' | 'dense_plans'>
 > {
   const embedder = { id: EMBEDDER_ID, dimension: DIMENSION };
-  const indexed = createSqliteStore({ path: dbPath });
-  const exact = createSqliteStore({ path: dbPath, exactScanMaxRows: Number.POSITIVE_INFINITY });
+  const indexed = storage.create();
+  const exact = storage.create({ exact: true });
   await indexed.open({ embedder });
   await exact.open({ embedder });
   const count = Math.min(queries.length, 50);
@@ -523,7 +532,7 @@ async function measureMem0(task: Extract<LatencyTask, { kind: 'mneme' | 'mem0' }
       embedPerS,
       addWithoutEmbedding,
       loadPerS,
-      dbPath: mem0.dbPath,
+      dbMb: fileMb(mem0.dbPath, `${mem0.dbPath}-wal`),
       startLoad,
     });
   } finally {

@@ -15,6 +15,8 @@
  * | `llmOptions.apiKey` | `ANTHROPIC_API_KEY` (anthropic) / `MNEME_LLM_API_KEY` | none |
  * | `llmOptions.baseURL` | `ANTHROPIC_BASE_URL` (anthropic) / `MNEME_LLM_BASE_URL` | provider default |
  * | `logLevel` | `MNEME_LOG_LEVEL` | `warn` |
+ * | `ingestion.leaseMs` | `MNEME_INGESTION_LEASE_MS` | `120000` |
+ * | `ingestion.pollMs` | `MNEME_INGESTION_POLL_MS` | `30000` |
  * | config file | `MNEME_CONFIG` | `./mneme.config.json` when it exists |
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -60,8 +62,17 @@ export interface MemoryOptions {
     background?: boolean;
     /** Attempts before an item is dead-lettered. @default 8 */
     maxAttempts?: number;
-    /** Lease on a claimed item, after which another process may take it. @default 120000 */
+    /**
+     * Lease on a claimed item, after which another process may take it (a crashed replica's items wait this
+     * long). Env `MNEME_INGESTION_LEASE_MS`. @default 120000
+     */
     leaseMs?: number;
+    /**
+     * After {@link Memory.resumeIngestion} (what `mneme serve` calls), how often the queue is polled for items
+     * this process did not enqueue: left by a replica that died (once their lease ended) or by an earlier process.
+     * 0 disables polling. Env `MNEME_INGESTION_POLL_MS`. @default 30000
+     */
+    pollMs?: number;
   };
   /**
    * Secret redaction before anything is stored (see ingest/redact.ts). `false` disables it; `patterns` adds
@@ -91,7 +102,7 @@ export interface ResolvedConfig {
   };
   ranking: Partial<RankingOptions>;
   logLevel: LogLevel;
-  ingestion: { background: boolean; maxAttempts: number; leaseMs: number };
+  ingestion: { background: boolean; maxAttempts: number; leaseMs: number; pollMs: number };
 }
 
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
@@ -170,12 +181,23 @@ export function resolveConfig(options: MemoryOptions = {}): ResolvedConfig {
     );
   }
   const maxAttempts = options.ingestion?.maxAttempts ?? 8;
-  const leaseMs = options.ingestion?.leaseMs ?? 120_000;
+  const leaseMs =
+    options.ingestion?.leaseMs ??
+    integerFromEnv(env.MNEME_INGESTION_LEASE_MS, 'MNEME_INGESTION_LEASE_MS') ??
+    120_000;
+  const pollMs =
+    options.ingestion?.pollMs ??
+    integerFromEnv(env.MNEME_INGESTION_POLL_MS, 'MNEME_INGESTION_POLL_MS') ??
+    30_000;
   if (!Number.isInteger(maxAttempts) || maxAttempts < 1) {
     throw new ConfigError('ingestion.maxAttempts must be an integer >= 1');
   }
   if (!Number.isInteger(leaseMs) || leaseMs < 1000)
-    throw new ConfigError('ingestion.leaseMs must be >= 1000');
+    throw new ConfigError('ingestion.leaseMs (env MNEME_INGESTION_LEASE_MS) must be an integer >= 1000');
+  if (!Number.isInteger(pollMs) || pollMs < 0)
+    throw new ConfigError(
+      'ingestion.pollMs (env MNEME_INGESTION_POLL_MS) must be an integer >= 0 (0: no polling)',
+    );
   return {
     store,
     embedder,
@@ -184,8 +206,17 @@ export function resolveConfig(options: MemoryOptions = {}): ResolvedConfig {
     llmOptions,
     ranking: options.ranking ?? {},
     logLevel: logLevel as LogLevel,
-    ingestion: { background: options.ingestion?.background ?? true, maxAttempts, leaseMs },
+    ingestion: { background: options.ingestion?.background ?? true, maxAttempts, leaseMs, pollMs },
   };
+}
+
+/** An integer environment variable, or undefined when unset. @throws ConfigError when it is not an integer. */
+function integerFromEnv(text: string | undefined, name: string): number | undefined {
+  const value = nonEmpty(text);
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value.trim()))
+    throw new ConfigError(`${name} must be a whole number of milliseconds, got "${value}"`);
+  return Number(value);
 }
 
 function readConfigFile(path: string | undefined): Record<string, unknown> | undefined {

@@ -130,7 +130,7 @@ export class Memory {
     logger: Logger;
     clock: () => Date;
     ranking: RankingOptions;
-    ingestion: { background: boolean; maxAttempts: number; leaseMs: number };
+    ingestion: { background: boolean; maxAttempts: number; leaseMs: number; pollMs: number };
     /** Patterns redacted from every stored text; null disables redaction. */
     secretPatterns: readonly SecretPattern[] | null;
     inferencePlanner?: IngestionDependencies['inferencePlanner'];
@@ -157,10 +157,13 @@ export class Memory {
       process: (item) => this.processQueueItem(item),
     });
     this.backgroundIngestion = options.ingestion.background;
+    this.pollMs = options.ingestion.pollMs;
     this.secretPatterns = options.secretPatterns;
   }
 
   private readonly backgroundIngestion: boolean;
+  private readonly pollMs: number;
+  private poller: NodeJS.Timeout | undefined;
   private readonly secretPatterns: readonly SecretPattern[] | null;
 
   /**
@@ -466,14 +469,24 @@ export class Memory {
       });
     }
     this.closed = true;
+    if (this.poller) clearInterval(this.poller);
     await this.worker.stop();
     await this.store.close();
     await this.embedder.close();
   }
 
-  /** Starts draining items left queued by an earlier process. */
+  /**
+   * Starts draining items left queued by an earlier process, and (for a long-running server) keeps polling
+   * every `ingestion.pollMs` for items other processes left: a replica that died mid-ingestion leaves its
+   * claimed items for whoever polls after their lease ends. Idempotent; stopped by {@link Memory.close}.
+   */
   resumeIngestion(): void {
-    if (this.backgroundIngestion) this.worker.kick();
+    if (!this.backgroundIngestion) return;
+    this.worker.kick();
+    if (this.pollMs > 0 && !this.poller) {
+      this.poller = setInterval(() => this.worker.kick(), this.pollMs);
+      this.poller.unref();
+    }
   }
 
   private async processQueueItem(item: QueueItem): Promise<void> {

@@ -15,7 +15,7 @@
  * every statement is filtered by scope columns with bound parameters (row-level security is not used).
  *
  * URL: `postgres://user:password@host:5432/database?schema=mneme` (also `postgresql:`). mneme's parameters
- * (`schema`, `poolSize`, `statementTimeoutMs`, `exactScanMaxRows`) are removed before the URL reaches `pg`;
+ * (`schema`, `poolSize`, `statementTimeoutMs`, `connectTimeoutMs`, `exactScanMaxRows`) are removed before the URL reaches `pg`;
  * the others (`sslmode`, ...) pass through. `pg` is an optional peer dependency, loaded on first use.
  */
 import type { Pool } from 'pg';
@@ -98,7 +98,11 @@ export interface PostgresStoreOptions {
   poolSize?: number;
   /** Server-side `statement_timeout` in ms; 0 disables it. URL `?statementTimeoutMs=`. @default 30000 */
   statementTimeoutMs?: number;
-  /** How long to wait for a connection, in ms. @default 10000 */
+  /**
+   * How long to wait for a connection, in ms: to connect, or for a pooled one to come free when all `poolSize`
+   * are busy (then the operation fails with a retryable StoreError, code `store_pool_exhausted`, and the HTTP
+   * server answers 503 with Retry-After). URL `?connectTimeoutMs=`. @default 10000
+   */
   connectTimeoutMs?: number;
   /**
    * Scopes with at most this many memories get an exact dense scan; larger ones use the HNSW index.
@@ -136,7 +140,13 @@ interface OpenState {
 /** Memories per page of `exportScope` (all pages read in one transaction). */
 const EXPORT_PAGE_SIZE = 200;
 
-const MNEME_PARAMETERS = ['schema', 'poolSize', 'statementTimeoutMs', 'exactScanMaxRows'] as const;
+const MNEME_PARAMETERS = [
+  'schema',
+  'poolSize',
+  'statementTimeoutMs',
+  'connectTimeoutMs',
+  'exactScanMaxRows',
+] as const;
 
 /** The PostgreSQL backend. Prefer {@link createPostgresStore} or `createStore('postgres://...')`. */
 export class PostgresStore implements MemoryStore {
@@ -172,7 +182,11 @@ export class PostgresStore implements MemoryStore {
       'statementTimeoutMs',
       0,
     );
-    this.connectTimeoutMs = positive(options.connectTimeoutMs ?? 10_000, 'connectTimeoutMs', 1);
+    this.connectTimeoutMs = positive(
+      options.connectTimeoutMs ?? parsed.connectTimeoutMs ?? 10_000,
+      'connectTimeoutMs',
+      1,
+    );
     this.exactScanMaxRows = positive(
       options.exactScanMaxRows ?? parsed.exactScanMaxRows ?? 20_000,
       'exactScanMaxRows',
@@ -532,6 +546,7 @@ export interface ParsedPostgresUrl {
   schema?: string;
   poolSize?: number;
   statementTimeoutMs?: number;
+  connectTimeoutMs?: number;
   exactScanMaxRows?: number;
 }
 

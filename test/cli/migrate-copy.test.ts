@@ -1,6 +1,7 @@
 /**
  * `mneme migrate` and `mneme copy`, run in-process through the real CLI entry point against a real SQLite file
- * and PostgreSQL (PGlite + pgvector over the wire protocol; the real server for the missing-pgvector warning).
+ * and PostgreSQL (the real server with pgvector at MNEME_TEST_POSTGRES_URL, else PGlite + pgvector over the wire
+ * protocol; the real server for the missing-pgvector warning).
  * Copy is checked end to end: SQLite -> PostgreSQL -> SQLite keeps every record, vector and history event.
  */
 import assert from 'node:assert/strict';
@@ -16,14 +17,14 @@ import { createPostgresStore, PGVECTOR_MISSING } from '../../src/stores/postgres
 import { createSqliteStore } from '../../src/stores/sqlite.js';
 import type { EmbedderIdentity, MemoryChange, MemoryStore } from '../../src/stores/types.js';
 import {
-  sharedPgliteServer,
-  stopSharedPgliteServer,
+  sharedTestPostgres,
+  stopSharedTestPostgres,
   storeUrl,
   uniqueSchema,
 } from '../stores/postgres-support.js';
 import { seededVector } from '../support/vectors.js';
 
-after(stopSharedPgliteServer);
+after(stopSharedTestPostgres);
 
 const directory = mkdtempSync(join(tmpdir(), 'mneme-copy-'));
 after(() => rmSync(directory, { recursive: true, force: true }));
@@ -123,9 +124,9 @@ async function sourceFile(): Promise<string> {
 
 describe('mneme copy', () => {
   test('SQLite -> PostgreSQL -> SQLite keeps every record, vector and history event; reruns skip', async () => {
-    const server = await sharedPgliteServer();
+    const server = await sharedTestPostgres();
     const schema = uniqueSchema('mneme_copy');
-    const pgUrl = storeUrl(server.url, schema);
+    const pgUrl = server.storeUrl(schema);
     const sourcePath = await sourceFile();
     const backPath = join(directory, `back-${randomUUID()}.db`);
     try {
@@ -158,9 +159,9 @@ describe('mneme copy', () => {
   });
 
   test('a target written by another embedder is refused with a clear error and left unchanged', async () => {
-    const server = await sharedPgliteServer();
+    const server = await sharedTestPostgres();
     const schema = uniqueSchema('mneme_copy');
-    const pgUrl = storeUrl(server.url, schema);
+    const pgUrl = server.storeUrl(schema);
     const other = createPostgresStore({ connectionString: pgUrl });
     await other.open({ embedder: { id: 'other:model', dimension: 16 } });
     await other.close();
@@ -198,14 +199,14 @@ describe('mneme copy', () => {
 
 describe('mneme migrate', () => {
   test('applies the migrations to a PostgreSQL schema, then reports it up to date', async () => {
-    const server = await sharedPgliteServer();
+    const server = await sharedTestPostgres();
     const schema = uniqueSchema('mneme_migrate');
-    const url = storeUrl(server.url, schema);
+    const url = server.storeUrl(schema);
     try {
       const first = await cli(['migrate', '--store', url]);
       assert.equal(first.code, 0, first.err);
       assert.match(first.out, new RegExp(`\\(schema ${schema}\\): applied migration 1; schema version 1$`));
-      assert.equal(first.err, '', 'PGlite has pgvector: no warning');
+      assert.equal(first.err, '', 'the server has pgvector: no warning');
       const second = await cli(['migrate', '--store', url, '--json']);
       assert.equal(second.code, 0, second.err);
       const parsed = JSON.parse(second.out) as { schemaVersion: number; applied: number[] };

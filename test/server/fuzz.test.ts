@@ -4,9 +4,10 @@
  * every response must be a 4xx whose JSON body names the problem, and the store must not change.
  */
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import fc from 'fast-check';
-import { type AddReply, createHarness, type Harness, snapshotStore } from './harness.js';
+import { stopSharedTestPostgres } from '../stores/postgres-support.js';
+import { type AddReply, createHarness, type Harness, serverStores, snapshotStore } from './harness.js';
 
 interface Probe {
   method: string;
@@ -356,44 +357,54 @@ async function seedOwn(server: Harness): Promise<string[]> {
   return ids;
 }
 
-describe('server: fuzz', () => {
-  test('malformed, mistyped, huge, unicode and bomb inputs are 4xx naming the problem; the store never changes', async () => {
-    const server = await createHarness({ limits: { maxBodyBytes: MAX_BODY } });
-    const ownIds = await seedOwn(server);
-    const before = await snapshotStore(server.memory);
-    const statuses: Record<number, number> = {};
-    await fc.assert(
-      fc.asyncProperty(probes(ownIds), async (probe) => {
-        const reply = await server.call(probe.method, probe.path, {
-          body: probe.body,
-          headers: { 'content-type': 'application/json' },
-        });
-        statuses[reply.status] = (statuses[reply.status] ?? 0) + 1;
-        assert.ok(
-          reply.status >= 400 && reply.status < 500,
-          `${probe.label}: ${reply.status} ${reply.text.slice(0, 300)}`,
+after(stopSharedTestPostgres);
+
+for (const backend of await serverStores()) {
+  describe(`server: fuzz (${backend.name})`, () => {
+    test('malformed, mistyped, huge, unicode and bomb inputs are 4xx naming the problem; the store never changes', async () => {
+      const { store, cleanup } = await backend.make();
+      const server = await createHarness({ limits: { maxBodyBytes: MAX_BODY }, store });
+      try {
+        const ownIds = await seedOwn(server);
+        const before = await snapshotStore(server.memory);
+        const statuses: Record<number, number> = {};
+        await fc.assert(
+          fc.asyncProperty(probes(ownIds), async (probe) => {
+            const reply = await server.call(probe.method, probe.path, {
+              body: probe.body,
+              headers: { 'content-type': 'application/json' },
+            });
+            statuses[reply.status] = (statuses[reply.status] ?? 0) + 1;
+            assert.ok(
+              reply.status >= 400 && reply.status < 500,
+              `${probe.label}: ${reply.status} ${reply.text.slice(0, 300)}`,
+            );
+            assert.equal(typeof reply.body, 'object', `${probe.label}: JSON error body`);
+            assert.equal(typeof reply.body.error.code, 'string');
+            assert.ok(reply.body.error.message.length > 0);
+            if (reply.status !== 404) {
+              assert.equal(
+                typeof reply.body.error.field,
+                'string',
+                `${probe.label}: names the field: ${reply.text.slice(0, 300)}`,
+              );
+            }
+          }),
+          { numRuns: 700, seed: 424242 },
         );
-        assert.equal(typeof reply.body, 'object', `${probe.label}: JSON error body`);
-        assert.equal(typeof reply.body.error.code, 'string');
-        assert.ok(reply.body.error.message.length > 0);
-        if (reply.status !== 404) {
-          assert.equal(
-            typeof reply.body.error.field,
-            'string',
-            `${probe.label}: names the field: ${reply.text.slice(0, 300)}`,
-          );
-        }
-      }),
-      { numRuns: 700, seed: 424242 },
-    );
-    assert.equal(await snapshotStore(server.memory), before, 'no fuzz request changed the store');
-    assert.ok(
-      (statuses[400] ?? 0) > 0 && (statuses[413] ?? 0) > 0 && (statuses[422] ?? 0) > 0,
-      JSON.stringify(statuses),
-    );
-    assert.ok(
-      server.logs.every((line) => line.level !== 'error'),
-      'no request was a server fault',
-    );
+        assert.equal(await snapshotStore(server.memory), before, 'no fuzz request changed the store');
+        assert.ok(
+          (statuses[400] ?? 0) > 0 && (statuses[413] ?? 0) > 0 && (statuses[422] ?? 0) > 0,
+          JSON.stringify(statuses),
+        );
+        assert.ok(
+          server.logs.every((line) => line.level !== 'error'),
+          'no request was a server fault',
+        );
+      } finally {
+        await server.close();
+        await cleanup();
+      }
+    });
   });
-});
+}

@@ -1,6 +1,7 @@
 /**
- * In-process server harness: a Memory on the in-memory store and the deterministic test embedder, a real file
- * key store in a temp dir with one key per app (plus an admin key), and the Hono app called with `app.request`.
+ * In-process server harness: a Memory on the in-memory store (or the store given) and the deterministic test
+ * embedder, a real file key store in a temp dir with one key per app (plus an admin key), and the Hono app called
+ * with `app.request`. {@link serverStores} lists the stores the store-sensitive server tests run on.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +13,10 @@ import type { Memory } from '../../src/memory/memory.js';
 import { createApp } from '../../src/server/app.js';
 import { createFileKeyStore, type KeyStore } from '../../src/server/keys.js';
 import type { AppEnv, ServerLimits } from '../../src/server/request.js';
+import { createInMemoryStore } from '../../src/stores/in-memory.js';
+import { createPostgresStore } from '../../src/stores/postgres.js';
+import type { MemoryStore } from '../../src/stores/types.js';
+import { sharedTestPostgres, uniqueSchema } from '../stores/postgres-support.js';
 import { createMemoryFixture } from '../support/memory-fixture.js';
 
 export interface Harness {
@@ -27,6 +32,38 @@ export interface Harness {
   /** Calls the app; `T` is the JSON body shape the caller expects (not checked at run time). */
   call<T = ErrorReply>(method: string, path: string, options?: CallOptions): Promise<Reply<T>>;
   advance(ms: number): void;
+  /** Closes the memory (and its store). */
+  close(): Promise<void>;
+}
+
+/** A store the server tests run on, made fresh per harness. */
+export interface ServerStore {
+  name: string;
+  make(): Promise<{ store: MemoryStore; cleanup(): Promise<void> }>;
+}
+
+/**
+ * The stores store-sensitive server tests (isolation, fuzz) run on: the in-memory store, and PostgreSQL (the real
+ * server with pgvector at MNEME_TEST_POSTGRES_URL, else PGlite, the reason printed), each in a fresh schema.
+ */
+export async function serverStores(): Promise<ServerStore[]> {
+  const postgres = await sharedTestPostgres();
+  return [
+    {
+      name: 'in-memory',
+      make: async () => ({ store: createInMemoryStore(), cleanup: async () => undefined }),
+    },
+    {
+      name: `postgres (${postgres.label})`,
+      make: async () => {
+        const schema = uniqueSchema('mneme_server');
+        return {
+          store: createPostgresStore({ connectionString: postgres.storeUrl(schema) }),
+          cleanup: () => postgres.dropSchema(schema),
+        };
+      },
+    },
+  ];
 }
 
 export interface CallOptions {
@@ -71,9 +108,9 @@ export interface AddReply {
 }
 
 export async function createHarness(
-  options: { apps?: string[]; limits?: Partial<ServerLimits>; clock?: boolean } = {},
+  options: { apps?: string[]; limits?: Partial<ServerLimits>; clock?: boolean; store?: MemoryStore } = {},
 ): Promise<Harness> {
-  const fixture = await createMemoryFixture();
+  const fixture = await createMemoryFixture(options.store ? { store: options.store } : {});
   const keysFile = join(mkdtempSync(join(tmpdir(), 'mneme-keys-')), 'keys.json');
   const keys = createFileKeyStore({ path: keysFile });
   const keyOf: Record<string, string> = {};
@@ -107,6 +144,7 @@ export async function createHarness(
     adminKey,
     logs,
     advance: fixture.advance,
+    close: () => fixture.memory.close(),
     async call<T>(method: string, path: string, callOptions: CallOptions = {}): Promise<Reply<T>> {
       const key = callOptions.key === undefined ? firstKey : callOptions.key;
       const headers: Record<string, string> = { ...callOptions.headers };

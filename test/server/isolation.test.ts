@@ -6,10 +6,11 @@
  * and the store (both apps: rows and history) must be byte-for-byte unchanged afterwards.
  */
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import fc from 'fast-check';
 import type { MemoryRecord } from '../../src/core/types.js';
-import { type AddReply, createHarness, type Harness, snapshotStore } from './harness.js';
+import { stopSharedTestPostgres } from '../stores/postgres-support.js';
+import { type AddReply, createHarness, type Harness, serverStores, snapshotStore } from './harness.js';
 
 const ACME_TEXTS = [
   'Acme plan: the launch code name is BLUEFALCON',
@@ -304,64 +305,75 @@ function attempts(acmeIds: string[], globexIds: string[]): fc.Arbitrary<Attempt>
   );
 }
 
-describe('server: tenant isolation', () => {
-  test('1,200 generated cross-tenant attempts fail or see nothing, and change nothing', async () => {
-    const server = await createHarness({ apps: ['acme', 'globex'] });
-    const { acmeIds, globexIds } = await seed(server);
-    const before = await snapshotStore(server.memory);
-    const counts: Record<string, number> = {};
-    const statuses: Record<string, number> = {};
-    let total = 0;
+after(stopSharedTestPostgres);
 
-    await fc.assert(
-      fc.asyncProperty(attempts(acmeIds, globexIds), async (attempt) => {
-        const reply = await server.call(attempt.method, attempt.path, {
-          key: attempt.admin ? server.adminKey : (server.keyOf.globex ?? ''),
-          ...(attempt.body !== undefined ? { body: attempt.body } : {}),
-        });
-        total += 1;
-        counts[attempt.kind] = (counts[attempt.kind] ?? 0) + 1;
-        statuses[`${attempt.kind} ${reply.status}`] = (statuses[`${attempt.kind} ${reply.status}`] ?? 0) + 1;
-        for (const text of ACME_TEXTS) {
-          assert.ok(
-            !reply.text.includes(text),
-            `${attempt.method} ${attempt.path} leaked acme text: ${reply.text}`,
-          );
-        }
-        if (attempt.kind === 'id') {
-          assert.equal(reply.status, 404, `${attempt.method} ${attempt.path}: ${reply.text}`);
-        } else if (attempt.kind === 'app' || attempt.kind === 'metadata' || attempt.kind === 'admin') {
-          assert.equal(
-            reply.status,
-            403,
-            `${attempt.method} ${attempt.path} ${JSON.stringify(attempt.body)}: ${reply.text}`,
-          );
-          assert.ok(reply.body.error.field, 'the 403 names the field');
-        } else {
-          assert.ok(reply.status === 200, `${attempt.method} ${attempt.path}: ${reply.text}`);
-          for (const id of acmeIds) assert.ok(!reply.text.includes(id), `acme id ${id} leaked`);
-          assert.ok(!/"app_?[iI]d":"acme"/.test(reply.text), 'no acme record in the reply');
-          assert.ok(!/"deleted":[1-9]/.test(reply.text), 'nothing was deleted');
-        }
-      }),
-      { numRuns: 1200, seed: 20261124 },
-    );
+for (const backend of await serverStores()) {
+  describe(`server: tenant isolation (${backend.name})`, () => {
+    test('1,200 generated cross-tenant attempts fail or see nothing, and change nothing', async () => {
+      const { store, cleanup } = await backend.make();
+      const server = await createHarness({ apps: ['acme', 'globex'], store });
+      try {
+        const { acmeIds, globexIds } = await seed(server);
+        const before = await snapshotStore(server.memory);
+        const counts: Record<string, number> = {};
+        const statuses: Record<string, number> = {};
+        let total = 0;
 
-    assert.ok(total >= 1000, `ran ${total} attempts`);
-    for (const kind of ['id', 'app', 'metadata', 'user', 'admin']) {
-      assert.ok((counts[kind] ?? 0) >= 100, `at least 100 "${kind}" attempts (got ${counts[kind] ?? 0})`);
-    }
-    assert.equal(
-      await snapshotStore(server.memory),
-      before,
-      'the store (both apps, rows and history) is unchanged',
-    );
-    // acme still sees all of its own memories.
-    for (const [index, id] of acmeIds.entries()) {
-      const own = await server.call<MemoryRecord>('GET', `/api/memories/${id}`, {
-        key: server.keyOf.acme ?? '',
-      });
-      assert.equal(own.body.memory, ACME_TEXTS[index]);
-    }
+        await fc.assert(
+          fc.asyncProperty(attempts(acmeIds, globexIds), async (attempt) => {
+            const reply = await server.call(attempt.method, attempt.path, {
+              key: attempt.admin ? server.adminKey : (server.keyOf.globex ?? ''),
+              ...(attempt.body !== undefined ? { body: attempt.body } : {}),
+            });
+            total += 1;
+            counts[attempt.kind] = (counts[attempt.kind] ?? 0) + 1;
+            statuses[`${attempt.kind} ${reply.status}`] =
+              (statuses[`${attempt.kind} ${reply.status}`] ?? 0) + 1;
+            for (const text of ACME_TEXTS) {
+              assert.ok(
+                !reply.text.includes(text),
+                `${attempt.method} ${attempt.path} leaked acme text: ${reply.text}`,
+              );
+            }
+            if (attempt.kind === 'id') {
+              assert.equal(reply.status, 404, `${attempt.method} ${attempt.path}: ${reply.text}`);
+            } else if (attempt.kind === 'app' || attempt.kind === 'metadata' || attempt.kind === 'admin') {
+              assert.equal(
+                reply.status,
+                403,
+                `${attempt.method} ${attempt.path} ${JSON.stringify(attempt.body)}: ${reply.text}`,
+              );
+              assert.ok(reply.body.error.field, 'the 403 names the field');
+            } else {
+              assert.ok(reply.status === 200, `${attempt.method} ${attempt.path}: ${reply.text}`);
+              for (const id of acmeIds) assert.ok(!reply.text.includes(id), `acme id ${id} leaked`);
+              assert.ok(!/"app_?[iI]d":"acme"/.test(reply.text), 'no acme record in the reply');
+              assert.ok(!/"deleted":[1-9]/.test(reply.text), 'nothing was deleted');
+            }
+          }),
+          { numRuns: 1200, seed: 20261124 },
+        );
+
+        assert.ok(total >= 1000, `ran ${total} attempts`);
+        for (const kind of ['id', 'app', 'metadata', 'user', 'admin']) {
+          assert.ok((counts[kind] ?? 0) >= 100, `at least 100 "${kind}" attempts (got ${counts[kind] ?? 0})`);
+        }
+        assert.equal(
+          await snapshotStore(server.memory),
+          before,
+          'the store (both apps, rows and history) is unchanged',
+        );
+        // acme still sees all of its own memories.
+        for (const [index, id] of acmeIds.entries()) {
+          const own = await server.call<MemoryRecord>('GET', `/api/memories/${id}`, {
+            key: server.keyOf.acme ?? '',
+          });
+          assert.equal(own.body.memory, ACME_TEXTS[index]);
+        }
+      } finally {
+        await server.close();
+        await cleanup();
+      }
+    });
   });
-});
+}

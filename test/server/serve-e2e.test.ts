@@ -4,52 +4,14 @@
  * request. Requires `npm run build` (`npm test` builds first).
  */
 import assert from 'node:assert/strict';
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { MNEME_BIN, runMneme } from '../support/cli.js';
-
-interface Served {
-  child: ChildProcessWithoutNullStreams;
-  url: string;
-  stderr: () => string;
-  exited: Promise<number | null>;
-}
-
-function serve(args: string[], env: Record<string, string>): Promise<Served> {
-  const child = spawn(process.execPath, [MNEME_BIN, 'serve', '--port', '0', '--json', ...args], {
-    env: { PATH: process.env.PATH ?? '', HOME: env.MNEME_HOME ?? tmpdir(), MNEME_LOG_LEVEL: 'info', ...env },
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not start in 60 s: ${stderr}`)), 60_000);
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-      const line = stdout.split('\n')[0];
-      if (line !== undefined && stdout.includes('\n')) {
-        clearTimeout(timer);
-        resolve({ child, url: (JSON.parse(line) as { url: string }).url, stderr: () => stderr, exited });
-      }
-    });
-    exited.then((code) => reject(new Error(`serve exited with ${code}: ${stderr}`)));
-  });
-}
-
-async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+import { runMneme } from '../support/cli.js';
+import { serve, waitFor } from '../support/serve.js';
 
 describe('mneme serve (spawned, SQLite, default embedder, official Mem0 client)', () => {
   const children: ChildProcessWithoutNullStreams[] = [];

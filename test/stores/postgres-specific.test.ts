@@ -1,6 +1,6 @@
 /**
- * PostgreSQL store behaviour beyond the shared conformance suite, on PGlite + pgvector through the real `pg`
- * driver: dense and keyword candidates and hybrid results agree with the SQLite store on the same data, the
+ * PostgreSQL store behaviour beyond the shared conformance suite, through the real `pg` driver on the real
+ * PostgreSQL + pgvector at MNEME_TEST_POSTGRES_URL (PGlite + pgvector without one, the reason printed): dense and keyword candidates and hybrid results agree with the SQLite store on the same data, the
  * HNSW path falls back to an exact scan when a filtered index scan comes back short, URL parsing, error
  * translation and diagnostics.
  */
@@ -23,13 +23,12 @@ import { axisVector, normalise, seededRandom, seededVector } from '../support/ve
 import {
   sentence,
   sentenceDataset,
-  sharedPgliteServer,
-  stopSharedPgliteServer,
-  storeUrl,
+  sharedTestPostgres,
+  stopSharedTestPostgres,
   uniqueSchema,
 } from './postgres-support.js';
 
-after(stopSharedPgliteServer);
+after(stopSharedTestPostgres);
 
 const NOW = '2026-06-01T00:00:00.000Z';
 const CURRENT: TemporalOptions = { now: NOW };
@@ -44,11 +43,14 @@ async function fill(store: MemoryStore, items: ReturnType<typeof sentenceDataset
   });
 }
 
-/** A PostgreSQL store in a fresh schema on the shared PGlite server (one connection: see postgres-support). */
-async function pgStore(options: Partial<ConstructorParameters<typeof PostgresStore>[0]> = {}) {
-  const server = await sharedPgliteServer();
+/** A PostgreSQL store in a fresh schema on the shared test server (PGlite: one connection, see postgres-support). */
+async function pgStore(
+  options: Partial<ConstructorParameters<typeof PostgresStore>[0]> = {},
+  extra: Record<string, string> = {},
+) {
+  const server = await sharedTestPostgres();
   const schema = uniqueSchema();
-  const store = createPostgresStore({ connectionString: storeUrl(server.url, schema), ...options });
+  const store = createPostgresStore({ connectionString: server.storeUrl(schema, extra), ...options });
   return { server, schema, store, drop: () => server.dropSchema(schema) };
 }
 
@@ -169,11 +171,11 @@ describe('PostgreSQL store agrees with the SQLite store on the same data', () =>
 
 describe('createMemory on a postgres:// URL', () => {
   test('adds, supersedes, searches, queues and erases end to end through the Memory service', async () => {
-    const server = await sharedPgliteServer();
+    const server = await sharedTestPostgres();
     const schema = uniqueSchema();
     let now = Date.parse('2026-03-01T10:00:00.000Z');
     const memory = await createMemory({
-      store: storeUrl(server.url, schema),
+      store: server.storeUrl(schema),
       embedder: createTestEmbedder({ dimension: 32 }),
       llm: null,
       env: {},
@@ -237,16 +239,20 @@ describe('dense search on a large scope (HNSW path)', () => {
   }
 
   test('a filtered HNSW scan that comes back short falls back to an exact scan', async () => {
-    const { server, schema, store, drop } = await pgStore({ exactScanMaxRows: 100, iterativeScan: false });
+    // The planner prefers a sort to the HNSW index at this size: enable_sort = off makes it answer ORDER BY <=>
+    // LIMIT from the index. PGlite has one backend session, so the SET below reaches the store's connection; a
+    // real server gets it as a startup option of the store's connections.
+    const noSort = { options: '-c enable_sort=off' };
+    const server = await sharedTestPostgres();
+    const realOnly = server.kind === 'real' ? noSort : {};
+    const { schema, store, drop } = await pgStore({ exactScanMaxRows: 100, iterativeScan: false }, realOnly);
     const iterative = createPostgresStore({
-      connectionString: storeUrl(server.url, schema),
+      connectionString: server.storeUrl(schema, realOnly),
       exactScanMaxRows: 100,
     });
     try {
       await store.open({ embedder: { id: 'test:skewed', dimension: DIMENSION } });
       const rare = await skewed(store);
-      // PGlite has one backend session, so this setting reaches the store's connection too: it makes the
-      // planner answer ORDER BY <=> LIMIT from the HNSW index rather than sort (which it prefers at this size).
       await server.query('SET enable_sort = off');
       const plan = await server.query(
         `EXPLAIN SELECT id FROM "${schema}".memories m WHERE m.user_id = 'alice'

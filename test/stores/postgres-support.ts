@@ -1,8 +1,10 @@
 /**
- * Test support for the PostgreSQL store: PGlite (PostgreSQL 18 in WASM) with pgvector, served over the wire
- * protocol by `@electric-sql/pglite-socket` on a random loopback port and reached through the real `pg` driver.
- * One server per test process (starting it takes seconds); each test works in its own schema, dropped after.
- * PGlite is a single-process functional stand-in: never use it for performance figures.
+ * Test support for the PostgreSQL store. {@link sharedTestPostgres} picks the server: the real PostgreSQL at
+ * MNEME_TEST_POSTGRES_URL when it has pgvector (CI: `.ci/run` installs it), else PGlite (PostgreSQL 18 in WASM)
+ * with pgvector, served over the wire protocol by `@electric-sql/pglite-socket` on a random loopback port. Both
+ * are reached through the real `pg` driver. One server per test process (starting PGlite takes seconds); each
+ * test works in its own schema, dropped after. PGlite is a single-process functional stand-in: never use it for
+ * performance figures.
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -16,7 +18,7 @@ import pg from 'pg';
 import type { MemoryRecord } from '../../src/core/types.js';
 import { seededRandom, seededVector } from '../support/vectors.js';
 
-/** A running PGlite socket server. */
+/** A running PGlite socket server (or, through {@link sharedTestPostgres}, the real server). */
 export interface PgliteServer {
   /** `postgres://postgres@127.0.0.1:<port>/postgres`. */
   url: string;
@@ -28,6 +30,117 @@ export interface PgliteServer {
 }
 
 let shared: Promise<PgliteServer> | undefined;
+let sharedTest: Promise<TestPostgres> | undefined;
+
+/** The PostgreSQL a store test runs on: the real server when there is one with pgvector, else PGlite. */
+export interface TestPostgres extends PgliteServer {
+  /** `real`: MNEME_TEST_POSTGRES_URL with pgvector; `pglite`: the in-process WASM stand-in. */
+  kind: 'real' | 'pglite';
+  /** For test names, e.g. `PostgreSQL 15.20 + pgvector 0.8.6` or `PGlite + pgvector`. */
+  label: string;
+  /** {@link storeUrl} with the pool size this server takes (PGlite: one connection per store). */
+  storeUrl(schema: string, extra?: Record<string, string>): string;
+}
+
+/**
+ * The server store tests run on, chosen once per process: the real PostgreSQL at MNEME_TEST_POSTGRES_URL when it
+ * offers pgvector (`CREATE EXTENSION vector` is run in its database), otherwise the shared PGlite server, with the
+ * reason printed. Every test still works in its own schema on it.
+ */
+export function sharedTestPostgres(): Promise<TestPostgres> {
+  sharedTest ??= chooseTestPostgres();
+  return sharedTest;
+}
+
+/** Stops what {@link sharedTestPostgres} started (the admin connection; PGlite too when it was chosen). */
+export async function stopSharedTestPostgres(): Promise<void> {
+  const server = sharedTest;
+  sharedTest = undefined;
+  if (server) await (await server).stop();
+}
+
+/**
+ * Why the real server cannot run the pgvector tests (MNEME_TEST_POSTGRES_URL unset, unreachable, or without
+ * pgvector), or undefined when it can; `CREATE EXTENSION vector` has then been run in its database.
+ */
+export async function realPostgresUnavailable(): Promise<string | undefined> {
+  const url = process.env.MNEME_TEST_POSTGRES_URL;
+  if (url === undefined) return 'MNEME_TEST_POSTGRES_URL is not set';
+  return realServerWithPgvector(url).then(
+    (found) => (typeof found === 'string' ? found : undefined),
+    (error: unknown) => `cannot reach MNEME_TEST_POSTGRES_URL (${String(error)})`,
+  );
+}
+
+async function chooseTestPostgres(): Promise<TestPostgres> {
+  const url = process.env.MNEME_TEST_POSTGRES_URL;
+  const reason = await realPostgresUnavailable();
+  if (url !== undefined && reason === undefined) {
+    const admin = await adminConnection(url);
+    const rows = await admin.query(
+      "SELECT current_setting('server_version') AS server, extversion FROM pg_extension WHERE extname = 'vector'",
+    );
+    const version = String(rows[0]?.server).split(' ')[0];
+    const label = `PostgreSQL ${version} + pgvector ${String(rows[0]?.extversion)}`;
+    return {
+      ...admin,
+      url,
+      kind: 'real',
+      label,
+      storeUrl: (schema, extra = {}) => storeUrl(url, schema, { poolSize: '4', ...extra }),
+    };
+  }
+  console.log(
+    `PostgreSQL store tests run on PGlite (a WASM stand-in), not a real server: ${reason}. ` +
+      'Set MNEME_TEST_POSTGRES_URL to a server with pgvector (install it with ../shared/vendor/install-pgvector).',
+  );
+  const pglite = await sharedPgliteServer();
+  return {
+    ...pglite,
+    stop: stopSharedPgliteServer,
+    kind: 'pglite',
+    label: 'PGlite + pgvector',
+    storeUrl: (schema, extra) => storeUrl(pglite.url, schema, extra),
+  };
+}
+
+/** True when the server at `url` has (or can create) the vector extension; otherwise why not. */
+async function realServerWithPgvector(url: string): Promise<true | string> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+  await client.connect();
+  try {
+    const { rows } = await client.query("SELECT 1 FROM pg_available_extensions WHERE name = 'vector'");
+    if (rows.length === 0) return 'the server at MNEME_TEST_POSTGRES_URL has no pgvector';
+    try {
+      await client.query('CREATE EXTENSION IF NOT EXISTS vector');
+    } catch (error) {
+      // Two test processes creating it at once: one wins, the other sees a duplicate; check it is there.
+      const { rows: installed } = await client.query("SELECT 1 FROM pg_extension WHERE extname = 'vector'");
+      if (installed.length === 0) return `CREATE EXTENSION vector failed (${String(error)})`;
+    }
+    return true;
+  } finally {
+    await client.end();
+  }
+}
+
+/** One admin connection with the query and dropSchema helpers. */
+async function adminConnection(url: string): Promise<PgliteServer> {
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  return {
+    url,
+    async query(sql, params = []) {
+      return (await admin.query(sql, params)).rows as Array<Record<string, unknown>>;
+    },
+    async dropSchema(schema) {
+      await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    },
+    async stop() {
+      await admin.end();
+    },
+  };
+}
 
 /** Starts (once per process) and returns the shared PGlite server. */
 export function sharedPgliteServer(): Promise<PgliteServer> {
@@ -103,18 +216,11 @@ async function startPgliteServer(): Promise<PgliteServer> {
   await server.start();
   const address = (server as unknown as { server: { address(): AddressInfo } }).server.address();
   const url = `postgres://postgres@127.0.0.1:${address.port}/postgres`;
-  const admin = new pg.Client({ connectionString: url });
-  await admin.connect();
+  const admin = await adminConnection(url);
   return {
-    url,
-    async query(sql, params = []) {
-      return (await admin.query(sql, params)).rows as Array<Record<string, unknown>>;
-    },
-    async dropSchema(schema) {
-      await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    },
+    ...admin,
     async stop() {
-      await admin.end();
+      await admin.stop();
       await server.stop();
       await db.close();
     },

@@ -74,6 +74,8 @@ export const serveCommand: Command = {
       logger,
       ...(drainTimeoutMs !== undefined ? { drainTimeoutMs } : {}),
     });
+    // Items left queued by an earlier process or a replica that died are drained now and by periodic polls.
+    memory.resumeIngestion();
     if (context.json)
       context.out(JSON.stringify({ url: server.url, port: server.port, host: server.host, keysFile }));
     else

@@ -44,7 +44,11 @@ export async function loadPg(): Promise<typeof import('pg')> {
   }
 }
 
-/** Creates the pool. Idle-client errors (a server restart) are recorded, not thrown: the next query reconnects. */
+/**
+ * Creates the pool. A connection that breaks (a server restart, `pg_terminate_backend`, the network) is reported to
+ * `onIdleError`, not thrown: the statement running on it fails (a retryable StoreError), the pool discards it, and
+ * the next query reconnects.
+ */
 export async function createPool(settings: PoolSettings, onIdleError: (error: Error) => void): Promise<Pool> {
   const pg = await loadPg();
   const pool = new pg.Pool({
@@ -56,6 +60,13 @@ export async function createPool(settings: PoolSettings, onIdleError: (error: Er
     ...(settings.statementTimeoutMs > 0 ? { statement_timeout: settings.statementTimeoutMs } : {}),
   });
   pool.on('error', onIdleError);
+  // pg emits 'error' on a client whose connection ends unexpectedly, even after failing the statement it ran.
+  // pg-pool listens only while the client is idle; a checked-out client (between statements, or not yet released
+  // after the failure) would raise an uncaught exception and take the process down. This listener stays for the
+  // client's life: the failure itself reaches the caller through the failed statement.
+  pool.on('connect', (client) => {
+    client.on('error', onIdleError);
+  });
   return pool;
 }
 
@@ -103,6 +114,14 @@ export function isSerializationFailure(error: unknown): boolean {
   return code !== undefined && SERIALIZATION_CODES.has(code);
 }
 
+/**
+ * True when every pooled connection stayed busy for the whole `connectTimeoutMs`: pg-pool's checkout wait timed
+ * out (a new connection timing out is reported differently, as a connection error).
+ */
+export function isPoolExhausted(error: unknown): boolean {
+  return error instanceof Error && error.message === 'timeout exceeded when trying to connect';
+}
+
 /** True for errors of reaching the server (refused, reset, timed out, shutting down, too many connections). */
 export function isConnectionError(error: unknown): boolean {
   const code = errorCode(error);
@@ -122,6 +141,14 @@ export function toStoreError(error: unknown, context: { where: string; action: s
   const code = errorCode(error);
   const detail = error instanceof Error ? error.message : String(error);
   const where = `PostgreSQL store ${context.where}`;
+  if (isPoolExhausted(error)) {
+    return new StoreError(
+      `${where}: ${context.action} waited for a connection, but every pooled connection stayed busy for ` +
+        "connectTimeoutMs. Retry later; if it persists, raise URL parameter `poolSize` (within the server's " +
+        'max_connections), add replicas, or look for slow statements.',
+      { cause: error, retryable: true, code: 'store_pool_exhausted' },
+    );
+  }
   if (isConnectionError(error)) {
     return new StoreError(
       `${where}: ${context.action} failed: cannot reach the server (${code ?? detail}). Check that PostgreSQL is ` +
@@ -186,8 +213,10 @@ export async function withRetry<T>(operation: () => Promise<T>, context: Operati
     try {
       return await operation();
     } catch (error) {
-      const retryable = isSerializationFailure(error) || error instanceof ConnectFailure;
       const cause = error instanceof ConnectFailure ? error.cause : error;
+      // An exhausted pool already waited connectTimeoutMs: waiting again would turn a 503 into a hang.
+      const retryable =
+        isSerializationFailure(error) || (error instanceof ConnectFailure && !isPoolExhausted(cause));
       if (!retryable || attempt >= context.retry.attempts) throw toStoreError(cause, context);
       const base = context.retry.initialDelayMs * 2 ** (attempt - 1);
       await delay(base / 2 + Math.random() * base);
