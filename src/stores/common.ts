@@ -5,7 +5,7 @@
 import { EmbedderMismatchError, StoreError, ValidationError } from '../core/errors.js';
 import type { HistoryEvent, MemoryRecord, Scope, ScopeKey } from '../core/types.js';
 import { SCOPE_KEYS } from '../core/types.js';
-import type { EmbedderIdentity, TemporalOptions } from './types.js';
+import type { DeadLetter, EmbedderIdentity, TemporalOptions } from './types.js';
 
 /** The named fields of a scope, in canonical order, as `[key, value]` pairs. */
 export function scopeEntries(scope: Scope): Array<[ScopeKey, string]> {
@@ -145,4 +145,46 @@ export function historyByMemory(events: Iterable<HistoryEvent>): Map<string, His
     else list.push(event);
   }
   return byMemory;
+}
+
+/** The scope columns of a row as a Scope (NULL columns absent). */
+export function rowScope(row: {
+  user_id: string | null;
+  agent_id: string | null;
+  run_id: string | null;
+  app_id: string | null;
+}): Scope {
+  const scope: Scope = {};
+  if (row.user_id !== null) scope.userId = row.user_id;
+  if (row.agent_id !== null) scope.agentId = row.agent_id;
+  if (row.run_id !== null) scope.runId = row.run_id;
+  if (row.app_id !== null) scope.appId = row.app_id;
+  return scope;
+}
+
+/** A row of the `dead_letters` table (the same columns in SQLite and PostgreSQL). */
+export interface DeadLetterRow {
+  id: string;
+  user_id: string | null;
+  agent_id: string | null;
+  run_id: string | null;
+  app_id: string | null;
+  payload: string;
+  attempts: number;
+  error: string;
+  enqueued_at: string;
+  failed_at: string;
+}
+
+/** A dead letter read from a `dead_letters` row. */
+export function rowToDeadLetter(row: DeadLetterRow): DeadLetter {
+  return {
+    id: row.id,
+    scope: rowScope(row),
+    payload: JSON.parse(row.payload) as unknown,
+    attempts: row.attempts,
+    error: row.error,
+    enqueuedAt: row.enqueued_at,
+    failedAt: row.failed_at,
+  };
 }

@@ -27,6 +27,7 @@ import {
 } from './common.js';
 import { KeywordIndex } from './keyword-index.js';
 import type {
+  DeadLetter,
   DenseHit,
   EmbedderIdentity,
   KeywordHit,
@@ -59,6 +60,8 @@ interface State {
   history: StoredEvent[];
   queue: Map<string, StoredQueueItem>;
   queueSequence: number;
+  /** Dead letters in the order they were dead-lettered. */
+  deadLetters: Map<string, DeadLetter>;
 }
 
 function emptyState(): State {
@@ -69,6 +72,7 @@ function emptyState(): State {
     history: [],
     queue: new Map(),
     queueSequence: 0,
+    deadLetters: new Map(),
   };
 }
 
@@ -80,6 +84,7 @@ function cloneState(state: State): State {
     history: [...state.history],
     queue: new Map(state.queue),
     queueSequence: state.queueSequence,
+    deadLetters: new Map(state.deadLetters),
   };
 }
 
@@ -379,6 +384,9 @@ export class InMemoryStore implements MemoryStore {
     for (const [id, stored] of this.state.queue) {
       if (isWithinScope(stored.item.scope, options.scope)) next.queue.delete(id);
     }
+    for (const [id, letter] of this.state.deadLetters) {
+      if (isWithinScope(letter.scope, options.scope)) next.deadLetters.delete(id);
+    }
     this.state = next;
     return erased.size;
   }
@@ -451,7 +459,54 @@ export class InMemoryStore implements MemoryStore {
 
   async dropQueueItem(options: { id: string; reason: string; now: string }): Promise<void> {
     this.requireOpen();
-    if (!this.state.queue.delete(options.id)) throw new NotFoundError(`queue item ${options.id} not found`);
+    const stored = this.state.queue.get(options.id);
+    if (!stored) throw new NotFoundError(`queue item ${options.id} not found`);
+    this.state.queue.delete(options.id);
+    const { item } = stored;
+    this.state.deadLetters.set(item.id, {
+      id: item.id,
+      scope: item.scope,
+      payload: item.payload,
+      attempts: item.attempts,
+      error: options.reason,
+      enqueuedAt: item.enqueuedAt,
+      failedAt: options.now,
+    });
+  }
+
+  async listDeadLetters(options: { limit: number }): Promise<DeadLetter[]> {
+    this.requireOpen();
+    assertLimit(options.limit, 'limit');
+    // Stable sort: equal failedAt keep the order they were dead-lettered in (the SQL stores' seq).
+    return [...this.state.deadLetters.values()]
+      .sort((left, right) => (left.failedAt < right.failedAt ? -1 : left.failedAt > right.failedAt ? 1 : 0))
+      .slice(0, options.limit)
+      .map((letter) => structuredClone(letter));
+  }
+
+  async retryDeadLetter(options: { id: string; now: string }): Promise<QueueItem> {
+    this.requireOpen();
+    const letter = this.state.deadLetters.get(options.id);
+    if (!letter) throw new NotFoundError(`dead letter ${options.id} not found`);
+    this.state.deadLetters.delete(options.id);
+    const item: QueueItem = {
+      id: letter.id,
+      scope: letter.scope,
+      payload: letter.payload,
+      attempts: 0,
+      enqueuedAt: letter.enqueuedAt,
+      availableAt: options.now,
+    };
+    this.state.queueSequence += 1;
+    this.state.queue.set(item.id, { item, sequence: this.state.queueSequence });
+    return structuredClone(item);
+  }
+
+  async deleteDeadLetter(options: { id: string }): Promise<void> {
+    this.requireOpen();
+    if (!this.state.deadLetters.delete(options.id)) {
+      throw new NotFoundError(`dead letter ${options.id} not found`);
+    }
   }
 
   async queueSize(): Promise<number> {
@@ -467,6 +522,7 @@ export class InMemoryStore implements MemoryStore {
       keywordEntries: this.state.keywords.size,
       historyEvents: this.state.history.length,
       queueItems: this.state.queue.size,
+      deadLetters: this.state.deadLetters.size,
     };
   }
 

@@ -45,7 +45,15 @@ import {
   type SnapshotClient,
   withClient,
 } from './postgres/pool.js';
-import { claimItems, dropItem, enqueueItem, failItem } from './postgres/queue.js';
+import {
+  claimItems,
+  deadLetterItem,
+  deleteDeadLetterRow,
+  enqueueItem,
+  failItem,
+  requeueDeadLetter,
+  selectDeadLetters,
+} from './postgres/queue.js';
 import {
   countScope,
   exportSnapshot,
@@ -76,6 +84,7 @@ import {
 } from './postgres/schema.js';
 import { applyChanges, eraseScopeRows, restoreItems, type WriteContext } from './postgres/writes.js';
 import type {
+  DeadLetter,
   DenseHit,
   EmbedderIdentity,
   KeywordHit,
@@ -389,8 +398,33 @@ export class PostgresStore implements MemoryStore {
 
   async dropQueueItem(options: { id: string; reason: string; now: string }): Promise<void> {
     this.requireOpen();
-    const dropped = await this.read('dropQueueItem', (client) => dropItem(client, this.names, options.id));
+    const dropped = await this.read('dropQueueItem', (client) =>
+      deadLetterItem(client, this.names, options.id, options.reason, options.now),
+    );
     if (dropped === 0) throw new NotFoundError(`queue item ${options.id} not found`);
+  }
+
+  async listDeadLetters(options: { limit: number }): Promise<DeadLetter[]> {
+    this.requireOpen();
+    assertLimit(options.limit, 'limit');
+    return this.read('listDeadLetters', (client) => selectDeadLetters(client, this.names, options.limit));
+  }
+
+  async retryDeadLetter(options: { id: string; now: string }): Promise<QueueItem> {
+    this.requireOpen();
+    const item = await this.read('retryDeadLetter', (client) =>
+      requeueDeadLetter(client, this.names, options.id, options.now),
+    );
+    if (item === undefined) throw new NotFoundError(`dead letter ${options.id} not found`);
+    return item;
+  }
+
+  async deleteDeadLetter(options: { id: string }): Promise<void> {
+    this.requireOpen();
+    const deleted = await this.read('deleteDeadLetter', (client) =>
+      deleteDeadLetterRow(client, this.names, options.id),
+    );
+    if (deleted === 0) throw new NotFoundError(`dead letter ${options.id} not found`);
   }
 
   async queueSize(): Promise<number> {
@@ -404,13 +438,14 @@ export class PostgresStore implements MemoryStore {
 
   async stats(): Promise<StoreStats> {
     this.requireOpen();
-    const { memories, history, queue } = this.names;
+    const { memories, history, queue, deadLetters } = this.names;
     const rows = await this.read('stats', async (client) => {
       const query = `SELECT (SELECT count(*) FROM ${memories})::integer AS memories,
         (SELECT count(embedding) FROM ${memories})::integer AS vectors,
         (SELECT count(keyword) FROM ${memories})::integer AS "keywordEntries",
         (SELECT count(*) FROM ${history})::integer AS "historyEvents",
-        (SELECT count(*) FROM ${queue})::integer AS "queueItems"`;
+        (SELECT count(*) FROM ${queue})::integer AS "queueItems",
+        (SELECT count(*) FROM ${deadLetters})::integer AS "deadLetters"`;
       return (await client.query<StoreStats>(query)).rows;
     });
     const [row] = rows;

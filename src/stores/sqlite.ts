@@ -31,7 +31,15 @@ import {
   notOpenError,
 } from './common.js';
 import { type BusyRetryOptions, isBusy, toStoreError, withBusyRetry } from './sqlite/errors.js';
-import { claimItems, dropItem, enqueueItem, failItem } from './sqlite/queue.js';
+import {
+  claimItems,
+  deadLetterItem,
+  deleteDeadLetterRow,
+  enqueueItem,
+  failItem,
+  requeueDeadLetter,
+  selectDeadLetters,
+} from './sqlite/queue.js';
 import {
   exportPage,
   scanPage,
@@ -47,6 +55,7 @@ import { configureConnection, migrate } from './sqlite/schema.js';
 import { CodeBlockCache, candidatePoolSize, listBlocks, nearestCodes } from './sqlite/vector-index.js';
 import { applyChanges, eraseScopeRows, findRow, type Prepare, restoreItems } from './sqlite/writes.js';
 import type {
+  DeadLetter,
   DenseHit,
   EmbedderIdentity,
   KeywordHit,
@@ -445,8 +454,31 @@ export class SqliteStore implements MemoryStore {
 
   async dropQueueItem(options: { id: string; reason: string; now: string }): Promise<void> {
     this.requireOpen();
-    const changes = await this.write('dropQueueItem', () => dropItem(this.prepare, options.id));
+    const changes = await this.write('dropQueueItem', () =>
+      deadLetterItem(this.prepare, options.id, options.reason, options.now),
+    );
     if (changes === 0) throw new NotFoundError(`queue item ${options.id} not found`);
+  }
+
+  async listDeadLetters(options: { limit: number }): Promise<DeadLetter[]> {
+    this.requireOpen();
+    assertLimit(options.limit, 'limit');
+    return this.read('listDeadLetters', () => selectDeadLetters(this.prepare, options.limit));
+  }
+
+  async retryDeadLetter(options: { id: string; now: string }): Promise<QueueItem> {
+    this.requireOpen();
+    const item = await this.write('retryDeadLetter', () =>
+      requeueDeadLetter(this.prepare, options.id, options.now),
+    );
+    if (item === undefined) throw new NotFoundError(`dead letter ${options.id} not found`);
+    return item;
+  }
+
+  async deleteDeadLetter(options: { id: string }): Promise<void> {
+    this.requireOpen();
+    const changes = await this.write('deleteDeadLetter', () => deleteDeadLetterRow(this.prepare, options.id));
+    if (changes === 0) throw new NotFoundError(`dead letter ${options.id} not found`);
   }
 
   async queueSize(): Promise<number> {
@@ -467,6 +499,7 @@ export class SqliteStore implements MemoryStore {
       keywordEntries: count('memory_fts'),
       historyEvents: count('history'),
       queueItems: count('queue'),
+      deadLetters: count('dead_letters'),
     }));
   }
 

@@ -1642,6 +1642,84 @@ export function memoryStoreSuite(options: MemoryStoreSuiteOptions): void {
         const later = await store.claimQueue({ limit: 10, leaseMs: 1_000, now: at(100) });
         assert.deepEqual(ids(later), ids(items.slice(1)));
       });
+
+      storeTest(
+        'a dropped item is kept as a dead letter with its error, then retried or deleted',
+        async (store) => {
+          const payload = { messages: [{ role: 'user', content: 'I moved to Lyon' }], nested: { n: 1 } };
+          const failing = await store.enqueue({
+            scope: { userId: 'alice', agentId: 'a1' },
+            payload,
+            now: at(0),
+          });
+          const second = await store.enqueue({ scope: { userId: 'bob' }, payload: 2, now: at(1) });
+          await store.claimQueue({ limit: 2, leaseMs: 1_000, now: at(2) });
+          await store.failQueueItem({ id: failing.id, error: 'LLM timed out', retryAt: at(3) });
+          await store.dropQueueItem({ id: failing.id, reason: 'failed 2 times: LLM timed out', now: at(4) });
+          await store.dropQueueItem({ id: second.id, reason: 'bad payload', now: at(5) });
+          assert.equal(await store.queueSize(), 0, 'dead letters are not queued');
+          assert.deepEqual(await store.claimQueue({ limit: 10, leaseMs: 1_000, now: at(100) }), []);
+          assert.deepEqual(await store.listDeadLetters({ limit: 10 }), [
+            {
+              id: failing.id,
+              scope: { userId: 'alice', agentId: 'a1' },
+              payload,
+              attempts: 1,
+              error: 'failed 2 times: LLM timed out',
+              enqueuedAt: at(0),
+              failedAt: at(4),
+            },
+            {
+              id: second.id,
+              scope: { userId: 'bob' },
+              payload: 2,
+              attempts: 0,
+              error: 'bad payload',
+              enqueuedAt: at(1),
+              failedAt: at(5),
+            },
+          ]);
+          assert.deepEqual(
+            ids(await store.listDeadLetters({ limit: 1 })),
+            [failing.id],
+            'oldest first, limited',
+          );
+          assert.equal((await store.stats()).deadLetters, 2);
+
+          const retried = await store.retryDeadLetter({ id: failing.id, now: at(6) });
+          assert.deepEqual(retried, {
+            id: failing.id,
+            scope: { userId: 'alice', agentId: 'a1' },
+            payload,
+            attempts: 0,
+            enqueuedAt: at(0),
+            availableAt: at(6),
+          });
+          assert.deepEqual(
+            await store.claimQueue({ limit: 10, leaseMs: 1_000, now: at(5) }),
+            [],
+            'not before now',
+          );
+          assert.deepEqual(await store.claimQueue({ limit: 10, leaseMs: 1_000, now: at(6) }), [retried]);
+          assert.deepEqual(ids(await store.listDeadLetters({ limit: 10 })), [second.id]);
+          await assert.rejects(store.retryDeadLetter({ id: failing.id, now: at(7) }), NotFoundError);
+
+          await store.deleteDeadLetter({ id: second.id });
+          assert.deepEqual(await store.listDeadLetters({ limit: 10 }), []);
+          await assert.rejects(store.deleteDeadLetter({ id: second.id }), NotFoundError);
+          await assert.rejects(store.deleteDeadLetter({ id: randomUUID() }), NotFoundError);
+          assert.equal((await store.stats()).deadLetters, 0);
+        },
+      );
+
+      storeTest("eraseScope erases the scope's dead letters and keeps the others", async (store) => {
+        const mine = await store.enqueue({ scope: { userId: 'alice' }, payload: 'secret', now: at(0) });
+        const theirs = await store.enqueue({ scope: { userId: 'bob' }, payload: 'other', now: at(0) });
+        await store.dropQueueItem({ id: mine.id, reason: 'x', now: at(1) });
+        await store.dropQueueItem({ id: theirs.id, reason: 'y', now: at(1) });
+        await store.eraseScope({ scope: { userId: 'alice' }, now: at(2), actor: 'test' });
+        assert.deepEqual(ids(await store.listDeadLetters({ limit: 10 })), [theirs.id]);
+      });
     });
 
     describe('stats, scan and restore', () => {
@@ -1652,6 +1730,7 @@ export function memoryStoreSuite(options: MemoryStoreSuiteOptions): void {
           keywordEntries: 0,
           historyEvents: 0,
           queueItems: 0,
+          deadLetters: 0,
         });
         const record = makeRecord();
         await insert(store, record, makeRecord(), makeRecord({}, { userId: 'bob' }));
@@ -1665,6 +1744,7 @@ export function memoryStoreSuite(options: MemoryStoreSuiteOptions): void {
           keywordEntries: 3,
           historyEvents: 4,
           queueItems: 1,
+          deadLetters: 0,
         });
       });
 
