@@ -62,6 +62,11 @@ export interface MemoryOptions {
     maxAttempts?: number;
     /** Lease on a claimed item, after which another process may take it. @default 120000 */
     leaseMs?: number;
+    /**
+     * How long `close()` may spend ingesting the items this instance enqueued (other processes' items are
+     * left to the worker). @default 10000
+     */
+    closeTimeoutMs?: number;
   };
   /**
    * Secret redaction before anything is stored (see ingest/redact.ts). `false` disables it; `patterns` adds
@@ -91,7 +96,7 @@ export interface ResolvedConfig {
   };
   ranking: Partial<RankingOptions>;
   logLevel: LogLevel;
-  ingestion: { background: boolean; maxAttempts: number; leaseMs: number };
+  ingestion: { background: boolean; maxAttempts: number; leaseMs: number; closeTimeoutMs: number };
 }
 
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
@@ -176,6 +181,10 @@ export function resolveConfig(options: MemoryOptions = {}): ResolvedConfig {
   }
   if (!Number.isInteger(leaseMs) || leaseMs < 1000)
     throw new ConfigError('ingestion.leaseMs must be >= 1000');
+  const closeTimeoutMs = options.ingestion?.closeTimeoutMs ?? 10_000;
+  if (!Number.isInteger(closeTimeoutMs) || closeTimeoutMs < 0) {
+    throw new ConfigError('ingestion.closeTimeoutMs must be an integer >= 0 (milliseconds)');
+  }
   return {
     store,
     embedder,
@@ -184,7 +193,7 @@ export function resolveConfig(options: MemoryOptions = {}): ResolvedConfig {
     llmOptions,
     ranking: options.ranking ?? {},
     logLevel: logLevel as LogLevel,
-    ingestion: { background: options.ingestion?.background ?? true, maxAttempts, leaseMs },
+    ingestion: { background: options.ingestion?.background ?? true, maxAttempts, leaseMs, closeTimeoutMs },
   };
 }
 

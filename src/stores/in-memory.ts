@@ -27,6 +27,7 @@ import {
 } from './common.js';
 import { KeywordIndex } from './keyword-index.js';
 import type {
+  ClaimQueueOptions,
   DeadLetter,
   DenseHit,
   EmbedderIdentity,
@@ -421,13 +422,15 @@ export class InMemoryStore implements MemoryStore {
     return structuredClone(item);
   }
 
-  async claimQueue(options: { limit: number; leaseMs: number; now: string }): Promise<QueueItem[]> {
+  async claimQueue(options: ClaimQueueOptions): Promise<QueueItem[]> {
     this.requireOpen();
     assertLimit(options.limit, 'limit');
     const leasedUntil = addMilliseconds(options.now, options.leaseMs);
+    const among = options.ids === undefined ? undefined : new Set(options.ids);
     const claimable = [...this.state.queue.values()]
       .filter(
         (stored) =>
+          (among === undefined || among.has(stored.item.id)) &&
           stored.item.availableAt <= options.now &&
           (stored.leasedUntil === undefined || stored.leasedUntil <= options.now),
       )

@@ -84,6 +84,7 @@ import {
 } from './postgres/schema.js';
 import { applyChanges, eraseScopeRows, restoreItems, type WriteContext } from './postgres/writes.js';
 import type {
+  ClaimQueueOptions,
   DeadLetter,
   DenseHit,
   EmbedderIdentity,
@@ -379,12 +380,13 @@ export class PostgresStore implements MemoryStore {
     );
   }
 
-  async claimQueue(options: { limit: number; leaseMs: number; now: string }): Promise<QueueItem[]> {
+  async claimQueue(options: ClaimQueueOptions): Promise<QueueItem[]> {
     this.requireOpen();
     assertLimit(options.limit, 'limit');
+    if (options.ids?.length === 0) return [];
     const leasedUntil = addMilliseconds(options.now, options.leaseMs);
     return this.read('claimQueue', (client) =>
-      claimItems(client, this.names, options.limit, options.now, leasedUntil),
+      claimItems(client, this.names, options.limit, options.now, leasedUntil, options.ids),
     );
   }
 

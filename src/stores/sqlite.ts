@@ -55,6 +55,7 @@ import { configureConnection, migrate } from './sqlite/schema.js';
 import { CodeBlockCache, candidatePoolSize, listBlocks, nearestCodes } from './sqlite/vector-index.js';
 import { applyChanges, eraseScopeRows, findRow, type Prepare, restoreItems } from './sqlite/writes.js';
 import type {
+  ClaimQueueOptions,
   DeadLetter,
   DenseHit,
   EmbedderIdentity,
@@ -437,11 +438,14 @@ export class SqliteStore implements MemoryStore {
     );
   }
 
-  async claimQueue(options: { limit: number; leaseMs: number; now: string }): Promise<QueueItem[]> {
+  async claimQueue(options: ClaimQueueOptions): Promise<QueueItem[]> {
     this.requireOpen();
     assertLimit(options.limit, 'limit');
+    if (options.ids?.length === 0) return [];
     const leasedUntil = addMilliseconds(options.now, options.leaseMs);
-    return this.write('claimQueue', () => claimItems(this.prepare, options.limit, options.now, leasedUntil));
+    return this.write('claimQueue', () =>
+      claimItems(this.prepare, options.limit, options.now, leasedUntil, options.ids),
+    );
   }
 
   async failQueueItem(options: { id: string; error: string; retryAt: string }): Promise<void> {

@@ -141,6 +141,15 @@ export interface StoreStats {
   deadLetters: number;
 }
 
+/** Options of {@link MemoryStore.claimQueue}. */
+export interface ClaimQueueOptions {
+  limit: number;
+  leaseMs: number;
+  now: string;
+  /** Claim only items with these ids. @default every item */
+  ids?: readonly string[];
+}
+
 /** The storage seam. Methods are async and take one options object. */
 export interface MemoryStore {
   /** Backend name, e.g. `sqlite`. */
@@ -233,9 +242,10 @@ export interface MemoryStore {
 
   /**
    * Claims up to `limit` items whose `availableAt <= now` and whose lease has expired, leasing them until
-   * `now + leaseMs`. A claimed item is invisible to other claimers until its lease ends.
+   * `now + leaseMs`. A claimed item is invisible to other claimers until its lease ends. With `ids`, only items
+   * among those ids are claimed (none for an empty list): how a process drains just what it enqueued.
    */
-  claimQueue(options: { limit: number; leaseMs: number; now: string }): Promise<QueueItem[]>;
+  claimQueue(options: ClaimQueueOptions): Promise<QueueItem[]>;
 
   /** Records a failed attempt: increments `attempts`, stores `error`, makes it claimable at `retryAt`. */
   failQueueItem(options: { id: string; error: string; retryAt: string }): Promise<void>;

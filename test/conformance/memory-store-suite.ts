@@ -1643,6 +1643,31 @@ export function memoryStoreSuite(options: MemoryStoreSuiteOptions): void {
         assert.deepEqual(ids(later), ids(items.slice(1)));
       });
 
+      storeTest('claimQueue with ids claims only those items (none for an empty list)', async (store) => {
+        const items = [];
+        for (let index = 0; index < 4; index += 1) {
+          items.push(await store.enqueue({ scope: { userId: `u${index}` }, payload: index, now: at(index) }));
+        }
+        const [a, b, c, d] = items;
+        assert.ok(a && b && c && d);
+        assert.deepEqual(await store.claimQueue({ limit: 10, leaseMs: 1_000, now: at(10), ids: [] }), []);
+        const mine = await store.claimQueue({
+          limit: 10,
+          leaseMs: 1_000,
+          now: at(10),
+          ids: [c.id, a.id, randomUUID()],
+        });
+        assert.deepEqual(ids(mine), [a.id, c.id], 'oldest first, only the named ones');
+        assert.deepEqual(
+          await store.claimQueue({ limit: 10, leaseMs: 1_000, now: at(10), ids: [a.id] }),
+          [],
+          'a leased item is not claimed again',
+        );
+        const limited = await store.claimQueue({ limit: 1, leaseMs: 1_000, now: at(10), ids: [d.id, b.id] });
+        assert.deepEqual(ids(limited), [b.id]);
+        assert.deepEqual(ids(await store.claimQueue({ limit: 10, leaseMs: 1_000, now: at(10) })), [d.id]);
+      });
+
       storeTest(
         'a dropped item is kept as a dead letter with its error, then retried or deleted',
         async (store) => {

@@ -38,22 +38,24 @@ export async function enqueueItem(
   return rowToQueueItem(row);
 }
 
-/** Leases up to `limit` available items until `leasedUntil`, oldest available first. */
+/** Leases up to `limit` available items (among `ids`, when given) until `leasedUntil`, oldest available first. */
 export async function claimItems(
   client: Queryable,
   names: SchemaNames,
   limit: number,
   now: string,
   leasedUntil: string,
+  ids: readonly string[] | undefined,
 ): Promise<QueueItem[]> {
   const { rows } = await client.query<QueueRow & { seq: string }>(
     `UPDATE ${names.queue} q SET leased_until = $1 WHERE q.seq IN (
        SELECT seq FROM ${names.queue} WHERE available_at <= $2 AND (leased_until IS NULL OR leased_until <= $2)
+       ${ids === undefined ? '' : 'AND id = ANY($4::text[])'}
        ORDER BY available_at, seq LIMIT $3 FOR UPDATE SKIP LOCKED)
      RETURNING q.seq::text AS seq, ${QUEUE_COLUMNS.split(', ')
        .map((column) => `q.${column}`)
        .join(', ')}`,
-    [leasedUntil, now, limit],
+    ids === undefined ? [leasedUntil, now, limit] : [leasedUntil, now, limit, [...ids]],
   );
   // RETURNING has no defined order.
   rows.sort((left, right) =>

@@ -28,14 +28,21 @@ export function enqueueItem(prepare: Prepare, scope: Scope, payload: unknown, no
   return rowToQueueItem(row);
 }
 
-/** Leases up to `limit` available items until `leasedUntil`, oldest available first. */
-export function claimItems(prepare: Prepare, limit: number, now: string, leasedUntil: string): QueueItem[] {
+/** Leases up to `limit` available items (among `ids`, when given) until `leasedUntil`, oldest available first. */
+export function claimItems(
+  prepare: Prepare,
+  limit: number,
+  now: string,
+  leasedUntil: string,
+  ids: readonly string[] | undefined,
+): QueueItem[] {
+  const among = ids === undefined ? '' : 'AND id IN (SELECT value FROM json_each(?))';
   const rows = prepare(
     `UPDATE queue SET leased_until = ? WHERE seq IN (
-       SELECT seq FROM queue WHERE available_at <= ? AND (leased_until IS NULL OR leased_until <= ?)
+       SELECT seq FROM queue WHERE available_at <= ? AND (leased_until IS NULL OR leased_until <= ?) ${among}
        ORDER BY available_at, seq LIMIT ?)
      RETURNING *`,
-  ).all(leasedUntil, now, now, limit) as QueueRow[];
+  ).all(leasedUntil, now, now, ...(ids === undefined ? [] : [JSON.stringify(ids)]), limit) as QueueRow[];
   // RETURNING has no defined order.
   rows.sort((left, right) =>
     left.available_at === right.available_at
