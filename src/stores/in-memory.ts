@@ -17,6 +17,9 @@ import {
   assertDimension,
   assertLimit,
   assertScope,
+  assertStorableChanges,
+  assertStorableItems,
+  assertStorableQueueItem,
   checkEmbedder,
   decodeCursor,
   encodeCursor,
@@ -147,6 +150,7 @@ export class InMemoryStore implements MemoryStore {
 
   async apply(options: { changes: MemoryChange[]; completeQueueItem?: string }): Promise<void> {
     const dimension = this.requireOpen();
+    assertStorableChanges(options.changes);
     const next = cloneState(this.state);
     for (const [index, change] of options.changes.entries()) {
       this.applyChange(next, change, dimension, `changes[${index}]`);
@@ -409,6 +413,7 @@ export class InMemoryStore implements MemoryStore {
   async enqueue(options: { scope: Scope; payload: unknown; now: string }): Promise<QueueItem> {
     this.requireOpen();
     assertScope(options.scope);
+    assertStorableQueueItem(options);
     const item: QueueItem = {
       id: randomUUID(),
       scope: pickScope(options.scope),
@@ -558,6 +563,7 @@ export class InMemoryStore implements MemoryStore {
     items: Array<{ record: MemoryRecord; embedding: Float32Array; history: HistoryEvent[] }>;
   }): Promise<number> {
     const dimension = this.requireOpen();
+    assertStorableItems(options.items);
     const next = cloneState(this.state);
     const eventIds = new Set(next.history.map((stored) => stored.event.id));
     let written = 0;

@@ -33,6 +33,9 @@ import {
   assertDimension,
   assertLimit,
   assertScope,
+  assertStorableChanges,
+  assertStorableItems,
+  assertStorableQueueItem,
   decodeCursor,
   notOpenError,
 } from './common.js';
@@ -231,6 +234,7 @@ export class PostgresStore implements MemoryStore {
 
   async apply(options: { changes: MemoryChange[]; completeQueueItem?: string }): Promise<void> {
     this.requireOpen();
+    assertStorableChanges(options.changes);
     await this.transaction('apply', (client) =>
       applyChanges(this.writeContext(client), options.changes, options.completeQueueItem),
     );
@@ -375,6 +379,7 @@ export class PostgresStore implements MemoryStore {
   async enqueue(options: { scope: Scope; payload: unknown; now: string }): Promise<QueueItem> {
     this.requireOpen();
     assertScope(options.scope);
+    assertStorableQueueItem(options);
     return this.read('enqueue', (client) =>
       enqueueItem(client, this.names, options.scope, options.payload, options.now),
     );
@@ -469,6 +474,7 @@ export class PostgresStore implements MemoryStore {
     items: Array<{ record: MemoryRecord; embedding: Float32Array; history: HistoryEvent[] }>;
   }): Promise<number> {
     this.requireOpen();
+    assertStorableItems(options.items);
     return this.transaction('restore', (client) => restoreItems(this.writeContext(client), options.items));
   }
 

@@ -26,6 +26,9 @@ import {
   assertDimension,
   assertLimit,
   assertScope,
+  assertStorableChanges,
+  assertStorableItems,
+  assertStorableQueueItem,
   checkEmbedder,
   decodeCursor,
   notOpenError,
@@ -210,6 +213,7 @@ export class SqliteStore implements MemoryStore {
 
   async apply(options: { changes: MemoryChange[]; completeQueueItem?: string }): Promise<void> {
     const dimension = this.requireOpen();
+    assertStorableChanges(options.changes);
     await this.write('apply', () =>
       applyChanges(this.prepare, options.changes, dimension, options.completeQueueItem),
     );
@@ -433,6 +437,7 @@ export class SqliteStore implements MemoryStore {
   async enqueue(options: { scope: Scope; payload: unknown; now: string }): Promise<QueueItem> {
     this.requireOpen();
     assertScope(options.scope);
+    assertStorableQueueItem(options);
     return this.write('enqueue', () =>
       enqueueItem(this.prepare, options.scope, options.payload, options.now),
     );
@@ -521,6 +526,7 @@ export class SqliteStore implements MemoryStore {
     items: Array<{ record: MemoryRecord; embedding: Float32Array; history: HistoryEvent[] }>;
   }): Promise<number> {
     const dimension = this.requireOpen();
+    assertStorableItems(options.items);
     return this.write('restore', () => restoreItems(this.prepare, options.items, dimension));
   }
 

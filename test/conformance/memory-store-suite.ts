@@ -1747,6 +1747,88 @@ export function memoryStoreSuite(options: MemoryStoreSuiteOptions): void {
       });
     });
 
+    describe('odd text', () => {
+      storeTest(
+        'NUL characters and lone surrogates are the same ValidationError on every store; nothing is written',
+        async (store) => {
+          const kept = makeRecord({ memory: 'emoji pairs are fine 🎉 é 世界', metadata: { tag: '🎉' } });
+          await insert(store, kept);
+          const cases: Array<[MemoryChange, RegExp]> = [
+            [
+              insertChange(makeRecord({ memory: 'nul \u0000 inside' })),
+              /^changes\[1\]\.record\.memory: contains a NUL character \(U\+0000\) at index 4/,
+            ],
+            [
+              insertChange(makeRecord({ memory: 'cut emoji \ud83c' })),
+              /^changes\[1\]\.record\.memory: contains a lone surrogate \(U\+D83C\) at index 10, which is not valid Unicode/,
+            ],
+            [
+              insertChange(makeRecord({ metadata: { note: ['ok', 'x\udf89'] } })),
+              /^changes\[1\]\.record\.metadata\.note\[1\]: contains a lone surrogate \(U\+DF89\) at index 1/,
+            ],
+            [
+              insertChange(makeRecord({ metadata: { 'a\u0000b': 1 } })),
+              /^changes\[1\]\.record\.metadata: a key contains a NUL character/,
+            ],
+            [
+              insertChange(makeRecord({}, { userId: 'al\u0000ice' })),
+              /^changes\[1\]\.record\.userId: contains a NUL character/,
+            ],
+            [
+              {
+                type: 'update',
+                id: kept.id,
+                scope: { userId: 'alice' },
+                patch: { memory: 'changed \u0000', updatedAt: at(5) },
+                event: { event: 'UPDATE', actor: 'test', createdAt: at(5), newValue: 'changed \u0000' },
+              },
+              /^changes\[1\]\.patch\.memory: contains a NUL character/,
+            ],
+            [
+              {
+                type: 'note',
+                id: kept.id,
+                event: { event: 'NOOP', actor: 'test', createdAt: at(5), reason: '\udc00' },
+              },
+              /^changes\[1\]\.event\.reason: contains a lone surrogate \(U\+DC00\) at index 0/,
+            ],
+          ];
+          for (const [change, message] of cases) {
+            const first = insertChange(makeRecord({ memory: 'a valid change before the bad one' }));
+            await assert.rejects(store.apply({ changes: [first, change] }), (error: unknown) => {
+              assert.ok(error instanceof ValidationError, `a ValidationError, got ${String(error)}`);
+              assert.match(error.message, message);
+              return true;
+            });
+          }
+          await assert.rejects(
+            store.enqueue({ scope: { userId: 'alice' }, payload: { messages: ['\u0000'] }, now: at(1) }),
+            (error: unknown) =>
+              error instanceof ValidationError &&
+              /^payload\.messages\[0\]: contains a NUL/.test(error.message),
+          );
+          await assert.rejects(
+            store.restore({
+              items: [
+                {
+                  record: makeRecord({ memory: '\ud800' }),
+                  embedding: seededVector(1, DIMENSION),
+                  history: [],
+                },
+              ],
+            }),
+            (error: unknown) =>
+              error instanceof ValidationError &&
+              /^items\[0\]\.record\.memory: contains a lone/.test(error.message),
+          );
+          const stats = await store.stats();
+          assert.equal(stats.memories, 1, 'no change of a refused batch was written');
+          assert.equal(stats.queueItems, 0);
+          assert.deepEqual(await store.get({ id: kept.id }), kept, 'valid pairs round-trip unchanged');
+        },
+      );
+    });
+
     describe('stats, scan and restore', () => {
       storeTest('stats counts rows of every kind', async (store) => {
         assert.deepEqual(await store.stats(), {
