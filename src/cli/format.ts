@@ -1,17 +1,22 @@
 /** Human-readable rendering of CLI results. */
-import type { HistoryEvent, MemoryRecord, SearchResult } from '../core/types.js';
+import type { HistoryEvent, MemoryRecord, Scope, SearchResult } from '../core/types.js';
 import type { ProfileItem } from '../memory/profile.js';
 
-/** One line per memory: id, date, scope and text. */
-export function formatMemoryLine(record: MemoryRecord): string {
-  const scope = [
-    record.userId && `user=${record.userId}`,
-    record.agentId && `agent=${record.agentId}`,
-    record.runId && `run=${record.runId}`,
-    record.appId && `app=${record.appId}`,
+/** A scope as `user=U agent=A run=R app=P` (the fields it names). */
+export function formatScope(scope: Scope): string {
+  return [
+    scope.userId && `user=${scope.userId}`,
+    scope.agentId && `agent=${scope.agentId}`,
+    scope.runId && `run=${scope.runId}`,
+    scope.appId && `app=${scope.appId}`,
   ]
     .filter(Boolean)
     .join(' ');
+}
+
+/** One line per memory: id, date, scope and text. */
+export function formatMemoryLine(record: MemoryRecord): string {
+  const scope = formatScope(record);
   const superseded = record.validTo ? ` (superseded ${record.validTo.slice(0, 10)})` : '';
   return `${record.id}  ${record.observedAt.slice(0, 10)}  [${scope}]  ${record.memory}${superseded}`;
 }

@@ -113,10 +113,48 @@ function contentText(content: unknown, field: string): string {
 }
 
 /**
- * NUL characters (U+0000) are refused in stored text and metadata by every store alike: PostgreSQL cannot store
- * them, and a memory must not be storable in one backend and not in another (`mneme copy` would fail halfway).
+ * The one rule for text that mneme stores, applied by every store to everything it writes and by the API edges
+ * to what they accept: no NUL character (U+0000), which PostgreSQL cannot store, and well-formed Unicode (no
+ * lone surrogate), which SQLite and PostgreSQL would silently replace with U+FFFD while the in-memory store kept
+ * it. A memory must be storable in every backend alike (`mneme copy` must not fail halfway) and read back as
+ * written. Invalid UTF-8 never reaches a JS string: decoders have already replaced it with U+FFFD, which is valid.
+ * Walks strings inside arrays and plain objects (keys too); other values are left to their own validation.
+ * @throws ValidationError naming the field and the index of the offending character.
  */
-const NUL_HINT = 'NUL characters (U+0000) are not allowed: remove them';
+export function assertStorableText(value: unknown, field: string): void {
+  if (typeof value === 'string') {
+    const problem = textProblem(value);
+    if (problem !== undefined) throw new ValidationError(field, problem);
+    return;
+  }
+  if (Array.isArray(value)) {
+    for (const [index, item] of value.entries()) assertStorableText(item, `${field}[${index}]`);
+    return;
+  }
+  if (typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype) {
+    for (const [key, item] of Object.entries(value)) {
+      const problem = textProblem(key);
+      if (problem !== undefined) throw new ValidationError(field, `a key ${problem}`);
+      assertStorableText(item, `${field}.${key}`);
+    }
+  }
+}
+
+/** What breaks the rule in `text`, or undefined. */
+function textProblem(text: string): string | undefined {
+  const nul = text.indexOf('\u0000');
+  if (nul !== -1) {
+    return `contains a NUL character (U+0000) at index ${nul}; no store keeps NUL characters: remove it`;
+  }
+  // With the u flag a surrogate pair is one code point, so \p{Cs} matches only a lone surrogate.
+  const lone = /\p{Cs}/u.exec(text);
+  if (lone === null) return undefined;
+  const code = text.charCodeAt(lone.index);
+  return (
+    `contains a lone surrogate (U+${code.toString(16).toUpperCase()}) at index ${lone.index}, which is not ` +
+    'valid Unicode: fix the encoding of the text (e.g. do not cut a string inside an emoji)'
+  );
+}
 
 /** Validates memory text length (empty text is allowed here; the pipeline reports it as skipped). */
 export function validateText(value: unknown, field: string): string {
@@ -124,7 +162,7 @@ export function validateText(value: unknown, field: string): string {
   if (value.length > LIMITS.memoryTextLength) {
     throw new ValidationError(field, `at most ${LIMITS.memoryTextLength} characters; split long text`);
   }
-  if (value.includes('\u0000')) throw new ValidationError(field, NUL_HINT);
+  assertStorableText(value, field);
   return value;
 }
 
@@ -135,6 +173,7 @@ export function validateMetadata(value: unknown, field = 'metadata'): Metadata {
     throw new ValidationError(field, 'expected a plain object such as { "repo": "api" }');
   }
   checkJson(value, field, 0);
+  assertStorableText(value, field);
   const size = Buffer.byteLength(JSON.stringify(value));
   if (size > LIMITS.metadataBytes) {
     throw new ValidationError(field, `at most ${LIMITS.metadataBytes} bytes as JSON (got ${size})`);
@@ -145,11 +184,7 @@ export function validateMetadata(value: unknown, field = 'metadata'): Metadata {
 function checkJson(value: unknown, field: string, depth: number): asserts value is JsonValue {
   if (depth > LIMITS.metadataDepth)
     throw new ValidationError(field, `nested deeper than ${LIMITS.metadataDepth}`);
-  if (typeof value === 'string') {
-    if (value.includes('\u0000')) throw new ValidationError(field, NUL_HINT);
-    return;
-  }
-  if (value === null || typeof value === 'boolean') return;
+  if (typeof value === 'string' || value === null || typeof value === 'boolean') return;
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) throw new ValidationError(field, 'numbers must be finite');
     return;
@@ -159,11 +194,7 @@ function checkJson(value: unknown, field: string, depth: number): asserts value 
     return;
   }
   if (typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
-    for (const [key, item] of Object.entries(value)) {
-      if (key.includes('\u0000'))
-        throw new ValidationError(field, `a key holds a NUL character: ${NUL_HINT}`);
-      checkJson(item, `${field}.${key}`, depth + 1);
-    }
+    for (const [key, item] of Object.entries(value)) checkJson(item, `${field}.${key}`, depth + 1);
     return;
   }
   throw new ValidationError(

@@ -5,8 +5,8 @@
  * even if the process dies at any point (a crashed claim's lease expires and another worker takes it).
  *
  * Failures (embedder or LLM down, store busy) are logged and retried with exponential backoff; after
- * `maxAttempts` the item is dead-lettered (dropped with an error log naming it). Nothing is thrown to the
- * caller that enqueued.
+ * `maxAttempts` the item is dead-lettered: moved to the store's dead letters with its error and logged
+ * (`mneme queue list|retry|drop` act on them). Nothing is thrown to the caller that enqueued.
  */
 import { NotFoundError } from '../core/errors.js';
 import { describeError, type Logger } from '../core/logger.js';

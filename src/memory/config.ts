@@ -73,6 +73,11 @@ export interface MemoryOptions {
      * 0 disables polling. Env `MNEME_INGESTION_POLL_MS`. @default 30000
      */
     pollMs?: number;
+    /**
+     * How long `close()` may spend ingesting the items this instance enqueued (other processes' items are
+     * left to the worker). @default 10000
+     */
+    closeTimeoutMs?: number;
   };
   /**
    * Secret redaction before anything is stored (see ingest/redact.ts). `false` disables it; `patterns` adds
@@ -102,7 +107,13 @@ export interface ResolvedConfig {
   };
   ranking: Partial<RankingOptions>;
   logLevel: LogLevel;
-  ingestion: { background: boolean; maxAttempts: number; leaseMs: number; pollMs: number };
+  ingestion: {
+    background: boolean;
+    maxAttempts: number;
+    leaseMs: number;
+    pollMs: number;
+    closeTimeoutMs: number;
+  };
 }
 
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
@@ -198,6 +209,10 @@ export function resolveConfig(options: MemoryOptions = {}): ResolvedConfig {
     throw new ConfigError(
       'ingestion.pollMs (env MNEME_INGESTION_POLL_MS) must be an integer >= 0 (0: no polling)',
     );
+  const closeTimeoutMs = options.ingestion?.closeTimeoutMs ?? 10_000;
+  if (!Number.isInteger(closeTimeoutMs) || closeTimeoutMs < 0) {
+    throw new ConfigError('ingestion.closeTimeoutMs must be an integer >= 0 (milliseconds)');
+  }
   return {
     store,
     embedder,
@@ -206,7 +221,13 @@ export function resolveConfig(options: MemoryOptions = {}): ResolvedConfig {
     llmOptions,
     ranking: options.ranking ?? {},
     logLevel: logLevel as LogLevel,
-    ingestion: { background: options.ingestion?.background ?? true, maxAttempts, leaseMs, pollMs },
+    ingestion: {
+      background: options.ingestion?.background ?? true,
+      maxAttempts,
+      leaseMs,
+      pollMs,
+      closeTimeoutMs,
+    },
   };
 }
 

@@ -39,6 +39,7 @@ import { redactSecrets, SECRET_PATTERNS, type SecretPattern } from '../ingest/re
 import type { AddResult, IngestRequest } from '../ingest/types.js';
 import type { LanguageModel } from '../llm/types.js';
 import type { MemoryPatch, MemoryStore, QueueItem, TemporalOptions } from '../stores/types.js';
+import { gateClaims } from './claim-gate.js';
 import { type MemoryOptions, resolveConfig } from './config.js';
 import {
   PROFILE_DEFAULT_TOKENS,
@@ -119,6 +120,12 @@ export class Memory {
   private readonly clock: () => Date;
   private readonly ranking: RankingOptions;
   private readonly worker: QueueWorker;
+  private readonly closeWorker: QueueWorker;
+  private readonly closeTimeoutMs: number;
+  /** Set when close begins: the background worker stops claiming, the close drain runs until it. */
+  private closeDeadline: number | undefined;
+  /** Ids of items this instance enqueued and has not ingested yet: all that close drains. */
+  private readonly enqueued = new Set<string>();
   private readonly dependencies: IngestionDependencies;
   private closed = false;
 
@@ -130,7 +137,13 @@ export class Memory {
     logger: Logger;
     clock: () => Date;
     ranking: RankingOptions;
-    ingestion: { background: boolean; maxAttempts: number; leaseMs: number; pollMs: number };
+    ingestion: {
+      background: boolean;
+      maxAttempts: number;
+      leaseMs: number;
+      pollMs: number;
+      closeTimeoutMs: number;
+    };
     /** Patterns redacted from every stored text; null disables redaction. */
     secretPatterns: readonly SecretPattern[] | null;
     inferencePlanner?: IngestionDependencies['inferencePlanner'];
@@ -148,14 +161,27 @@ export class Memory {
       logger: this.logger,
       ...(options.inferencePlanner ? { inferencePlanner: options.inferencePlanner } : {}),
     };
-    this.worker = new QueueWorker({
-      store: this.store,
+    const workerOptions = {
       logger: this.logger,
       clock: this.clock,
       maxAttempts: options.ingestion.maxAttempts,
       leaseMs: options.ingestion.leaseMs,
-      process: (item) => this.processQueueItem(item),
+      process: (item: QueueItem) => this.processQueueItem(item),
+    };
+    // The background worker takes anyone's items until close begins; the close drain takes only this
+    // instance's, one at a time, until its deadline.
+    this.worker = new QueueWorker({
+      ...workerOptions,
+      store: gateClaims(this.store, () => (this.closeDeadline === undefined ? undefined : null)),
     });
+    this.closeWorker = new QueueWorker({
+      ...workerOptions,
+      batchSize: 1,
+      store: gateClaims(this.store, () =>
+        this.closeDeadline !== undefined && Date.now() < this.closeDeadline ? [...this.enqueued] : null,
+      ),
+    });
+    this.closeTimeoutMs = options.ingestion.closeTimeoutMs;
     this.backgroundIngestion = options.ingestion.background;
     this.pollMs = options.ingestion.pollMs;
     this.secretPatterns = options.secretPatterns;
@@ -201,6 +227,7 @@ export class Memory {
       },
       now: request.now,
     });
+    this.enqueued.add(item.id);
     if (this.backgroundIngestion) this.worker.kick();
     return { queueItemId: item.id };
   }
@@ -458,19 +485,43 @@ export class Memory {
     return new ScopedMemory(this, validateScope(scope, { required: true, field: 'scope' }));
   }
 
-  /** Flushes the ingestion queue (best effort: failures stay queued for the next process) and closes the store. */
+  /**
+   * Ingests the items this instance enqueued that are claimable now, for at most `ingestion.closeTimeoutMs`,
+   * then closes the store. Other processes' items, and this instance's items waiting for a retry or left at the
+   * deadline, stay queued for a worker (`mneme serve`, the next process). Best effort: a failure is logged.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
+    this.closeDeadline = Date.now() + this.closeTimeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), this.closeTimeoutMs);
+    });
+    const drained = (async () => {
+      await this.worker.stop(); // the background drain ends after the items it holds
+      await this.closeWorker.drain();
+      return 'drained' as const;
+    })();
     try {
-      await this.worker.drain();
+      if ((await Promise.race([drained, deadline])) === 'timeout') {
+        this.logger.warn('close: ingestion deadline reached; the rest stays queued for the next worker', {
+          closeTimeoutMs: this.closeTimeoutMs,
+          enqueuedHere: this.enqueued.size,
+        });
+        // An item still being processed fails against the closed store; its lease expires and a worker retries it.
+        drained.catch(() => undefined);
+      }
     } catch (error) {
       this.logger.warn('queued ingestion not flushed at close; it stays queued for the next process', {
         error: String(error),
       });
+    } finally {
+      clearTimeout(timer);
     }
     this.closed = true;
     if (this.poller) clearInterval(this.poller);
-    await this.worker.stop();
+    void this.worker.stop();
+    void this.closeWorker.stop();
     await this.store.close();
     await this.embedder.close();
   }
@@ -502,6 +553,7 @@ export class Memory {
     };
     const plan = await planIngestion(request, this.dependencies);
     await this.store.apply({ changes: plan.changes, completeQueueItem: item.id });
+    this.enqueued.delete(item.id);
   }
 
   private buildRequest(input: string | Message | Message[], options: AddOptions): IngestRequest {

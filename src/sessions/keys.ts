@@ -9,6 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { ValidationError } from '../core/errors.js';
+import { assertStorableText } from '../core/validate.js';
 import type { SessionKey, SessionStoreEntry } from './types.js';
 
 /** The longest accepted `projectKey`, `sessionId` or `subpath`, in UTF-16 code units. */
@@ -37,12 +38,8 @@ export function validateKeyPart(field: string, value: unknown): asserts value is
         'shortens long project keys itself; a custom projectKey can be a tenant id or a hash).',
     );
   }
-  if (value.includes('\u0000')) {
-    throw new ValidationError(field, 'must not contain the NUL character');
-  }
-  if (/[\uD800-\uDFFF]/u.test(value)) {
-    throw new ValidationError(field, 'must be well-formed Unicode (it contains a lone surrogate)');
-  }
+  // The same rule as every memory store's text: no NUL, no lone surrogate.
+  assertStorableText(value, field);
 }
 
 /** Validates every part of a session key; `subpath` may be absent (main transcript). */

@@ -24,7 +24,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
-import { StoreError, ValidationError } from '../core/errors.js';
+import { ConfigError, StoreError, ValidationError } from '../core/errors.js';
 import { prepareAppend } from './append.js';
 import { LazyConnection } from './connection.js';
 import {
@@ -57,7 +57,10 @@ import type {
 /** Options of {@link S3SessionStore}. */
 export interface S3SessionStoreOptions {
   bucket: string;
-  /** Key prefix inside the bucket (no leading or trailing `/` needed). @default '' */
+  /**
+   * Key prefix inside the bucket. Normalised to its non-empty `/`-separated segments plus one trailing `/`
+   * (`/sess//x/` and `sess/x` are the same prefix); `.` and `..` segments are refused. @default ''
+   */
   prefix?: string;
   /** Custom endpoint (MinIO, R2, a local server). URL `?endpoint=`. Implies path-style addressing. */
   endpoint?: string;
@@ -104,8 +107,7 @@ export class S3SessionStore implements SessionStore {
       throw new ValidationError('bucket', 'the S3 session store needs a bucket (s3://bucket/prefix)');
     }
     this.bucket = options.bucket;
-    const prefix = (options.prefix ?? '').replace(/^\/+|\/+$/g, '');
-    this.prefix = prefix === '' ? '' : `${prefix}/`;
+    this.prefix = normalizePrefix(options.prefix ?? '');
     this.#concurrency = options.concurrency ?? 16;
     const config: S3ClientConfig = {};
     if (options.region !== undefined) config.region = options.region;
@@ -467,6 +469,21 @@ export class S3SessionStore implements SessionStore {
     }
     return { s3: new module.S3Client(config), module };
   }
+}
+
+/**
+ * `prefix` as the store uses it: its non-empty segments joined by `/`, with a trailing `/` (or `''`). Empty
+ * segments would make keys with `//`, which S3-compatible servers that map keys to paths merge or reject.
+ * @throws ConfigError for a `.` or `..` segment (servers and proxies resolve them as paths).
+ */
+export function normalizePrefix(prefix: string): string {
+  const segments = prefix.split('/').filter((segment) => segment !== '');
+  if (segments.some((segment) => segment === '.' || segment === '..')) {
+    throw new ConfigError(
+      `S3 session store prefix ${JSON.stringify(prefix)} has a "." or ".." segment: name the prefix without them`,
+    );
+  }
+  return segments.length === 0 ? '' : `${segments.join('/')}/`;
 }
 
 /** The write timestamp (ms) encoded in a part's key, or undefined for a key that is not a part. */

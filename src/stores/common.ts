@@ -5,7 +5,8 @@
 import { EmbedderMismatchError, StoreError, ValidationError } from '../core/errors.js';
 import type { HistoryEvent, MemoryRecord, Scope, ScopeKey } from '../core/types.js';
 import { SCOPE_KEYS } from '../core/types.js';
-import type { EmbedderIdentity, TemporalOptions } from './types.js';
+import { assertStorableText } from '../core/validate.js';
+import type { DeadLetter, EmbedderIdentity, MemoryChange, TemporalOptions } from './types.js';
 
 /** The named fields of a scope, in canonical order, as `[key, value]` pairs. */
 export function scopeEntries(scope: Scope): Array<[ScopeKey, string]> {
@@ -145,4 +146,80 @@ export function historyByMemory(events: Iterable<HistoryEvent>): Map<string, His
     else list.push(event);
   }
   return byMemory;
+}
+
+/** The scope columns of a row as a Scope (NULL columns absent). */
+export function rowScope(row: {
+  user_id: string | null;
+  agent_id: string | null;
+  run_id: string | null;
+  app_id: string | null;
+}): Scope {
+  const scope: Scope = {};
+  if (row.user_id !== null) scope.userId = row.user_id;
+  if (row.agent_id !== null) scope.agentId = row.agent_id;
+  if (row.run_id !== null) scope.runId = row.run_id;
+  if (row.app_id !== null) scope.appId = row.app_id;
+  return scope;
+}
+
+/** A row of the `dead_letters` table (the same columns in SQLite and PostgreSQL). */
+export interface DeadLetterRow {
+  id: string;
+  user_id: string | null;
+  agent_id: string | null;
+  run_id: string | null;
+  app_id: string | null;
+  payload: string;
+  attempts: number;
+  error: string;
+  enqueued_at: string;
+  failed_at: string;
+}
+
+/** A dead letter read from a `dead_letters` row. */
+export function rowToDeadLetter(row: DeadLetterRow): DeadLetter {
+  return {
+    id: row.id,
+    scope: rowScope(row),
+    payload: JSON.parse(row.payload) as unknown,
+    attempts: row.attempts,
+    error: row.error,
+    enqueuedAt: row.enqueued_at,
+    failedAt: row.failed_at,
+  };
+}
+
+/**
+ * Applies the one rule for stored text (`assertStorableText` in core/validate.ts: no NUL, no lone surrogate) to
+ * every string a batch of changes would write, before anything is written, so every store refuses the same input
+ * with the same ValidationError.
+ */
+export function assertStorableChanges(changes: readonly MemoryChange[]): void {
+  changes.forEach((change, index) => {
+    const field = `changes[${index}]`;
+    if (change.type === 'insert') assertStorableText(change.record, `${field}.record`);
+    else {
+      assertStorableText(change.id, `${field}.id`);
+      assertStorableText(change.scope, `${field}.scope`);
+      if (change.type === 'update') assertStorableText(change.patch, `${field}.patch`);
+    }
+    assertStorableText(change.event, `${field}.event`);
+  });
+}
+
+/** The same rule for `restore`: each item's record and history. */
+export function assertStorableItems(
+  items: ReadonlyArray<{ record: MemoryRecord; history: HistoryEvent[] }>,
+): void {
+  items.forEach((item, index) => {
+    assertStorableText(item.record, `items[${index}].record`);
+    assertStorableText(item.history, `items[${index}].history`);
+  });
+}
+
+/** The same rule for `enqueue`: the scope and every string of the payload. */
+export function assertStorableQueueItem(options: { scope: Scope; payload: unknown }): void {
+  assertStorableText(options.scope, 'scope');
+  assertStorableText(options.payload, 'payload');
 }

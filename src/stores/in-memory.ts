@@ -17,6 +17,9 @@ import {
   assertDimension,
   assertLimit,
   assertScope,
+  assertStorableChanges,
+  assertStorableItems,
+  assertStorableQueueItem,
   checkEmbedder,
   decodeCursor,
   encodeCursor,
@@ -27,6 +30,8 @@ import {
 } from './common.js';
 import { KeywordIndex } from './keyword-index.js';
 import type {
+  ClaimQueueOptions,
+  DeadLetter,
   DenseHit,
   EmbedderIdentity,
   KeywordHit,
@@ -59,6 +64,8 @@ interface State {
   history: StoredEvent[];
   queue: Map<string, StoredQueueItem>;
   queueSequence: number;
+  /** Dead letters in the order they were dead-lettered. */
+  deadLetters: Map<string, DeadLetter>;
 }
 
 function emptyState(): State {
@@ -69,6 +76,7 @@ function emptyState(): State {
     history: [],
     queue: new Map(),
     queueSequence: 0,
+    deadLetters: new Map(),
   };
 }
 
@@ -80,6 +88,7 @@ function cloneState(state: State): State {
     history: [...state.history],
     queue: new Map(state.queue),
     queueSequence: state.queueSequence,
+    deadLetters: new Map(state.deadLetters),
   };
 }
 
@@ -141,6 +150,7 @@ export class InMemoryStore implements MemoryStore {
 
   async apply(options: { changes: MemoryChange[]; completeQueueItem?: string }): Promise<void> {
     const dimension = this.requireOpen();
+    assertStorableChanges(options.changes);
     const next = cloneState(this.state);
     for (const [index, change] of options.changes.entries()) {
       this.applyChange(next, change, dimension, `changes[${index}]`);
@@ -379,6 +389,9 @@ export class InMemoryStore implements MemoryStore {
     for (const [id, stored] of this.state.queue) {
       if (isWithinScope(stored.item.scope, options.scope)) next.queue.delete(id);
     }
+    for (const [id, letter] of this.state.deadLetters) {
+      if (isWithinScope(letter.scope, options.scope)) next.deadLetters.delete(id);
+    }
     this.state = next;
     return erased.size;
   }
@@ -400,6 +413,7 @@ export class InMemoryStore implements MemoryStore {
   async enqueue(options: { scope: Scope; payload: unknown; now: string }): Promise<QueueItem> {
     this.requireOpen();
     assertScope(options.scope);
+    assertStorableQueueItem(options);
     const item: QueueItem = {
       id: randomUUID(),
       scope: pickScope(options.scope),
@@ -413,13 +427,15 @@ export class InMemoryStore implements MemoryStore {
     return structuredClone(item);
   }
 
-  async claimQueue(options: { limit: number; leaseMs: number; now: string }): Promise<QueueItem[]> {
+  async claimQueue(options: ClaimQueueOptions): Promise<QueueItem[]> {
     this.requireOpen();
     assertLimit(options.limit, 'limit');
     const leasedUntil = addMilliseconds(options.now, options.leaseMs);
+    const among = options.ids === undefined ? undefined : new Set(options.ids);
     const claimable = [...this.state.queue.values()]
       .filter(
         (stored) =>
+          (among === undefined || among.has(stored.item.id)) &&
           stored.item.availableAt <= options.now &&
           (stored.leasedUntil === undefined || stored.leasedUntil <= options.now),
       )
@@ -451,7 +467,54 @@ export class InMemoryStore implements MemoryStore {
 
   async dropQueueItem(options: { id: string; reason: string; now: string }): Promise<void> {
     this.requireOpen();
-    if (!this.state.queue.delete(options.id)) throw new NotFoundError(`queue item ${options.id} not found`);
+    const stored = this.state.queue.get(options.id);
+    if (!stored) throw new NotFoundError(`queue item ${options.id} not found`);
+    this.state.queue.delete(options.id);
+    const { item } = stored;
+    this.state.deadLetters.set(item.id, {
+      id: item.id,
+      scope: item.scope,
+      payload: item.payload,
+      attempts: item.attempts,
+      error: options.reason,
+      enqueuedAt: item.enqueuedAt,
+      failedAt: options.now,
+    });
+  }
+
+  async listDeadLetters(options: { limit: number }): Promise<DeadLetter[]> {
+    this.requireOpen();
+    assertLimit(options.limit, 'limit');
+    // Stable sort: equal failedAt keep the order they were dead-lettered in (the SQL stores' seq).
+    return [...this.state.deadLetters.values()]
+      .sort((left, right) => (left.failedAt < right.failedAt ? -1 : left.failedAt > right.failedAt ? 1 : 0))
+      .slice(0, options.limit)
+      .map((letter) => structuredClone(letter));
+  }
+
+  async retryDeadLetter(options: { id: string; now: string }): Promise<QueueItem> {
+    this.requireOpen();
+    const letter = this.state.deadLetters.get(options.id);
+    if (!letter) throw new NotFoundError(`dead letter ${options.id} not found`);
+    this.state.deadLetters.delete(options.id);
+    const item: QueueItem = {
+      id: letter.id,
+      scope: letter.scope,
+      payload: letter.payload,
+      attempts: 0,
+      enqueuedAt: letter.enqueuedAt,
+      availableAt: options.now,
+    };
+    this.state.queueSequence += 1;
+    this.state.queue.set(item.id, { item, sequence: this.state.queueSequence });
+    return structuredClone(item);
+  }
+
+  async deleteDeadLetter(options: { id: string }): Promise<void> {
+    this.requireOpen();
+    if (!this.state.deadLetters.delete(options.id)) {
+      throw new NotFoundError(`dead letter ${options.id} not found`);
+    }
   }
 
   async getQueueItem(options: { id: string; scope?: Scope }): Promise<QueueItem | null> {
@@ -474,6 +537,7 @@ export class InMemoryStore implements MemoryStore {
       keywordEntries: this.state.keywords.size,
       historyEvents: this.state.history.length,
       queueItems: this.state.queue.size,
+      deadLetters: this.state.deadLetters.size,
     };
   }
 
@@ -506,6 +570,7 @@ export class InMemoryStore implements MemoryStore {
     items: Array<{ record: MemoryRecord; embedding: Float32Array; history: HistoryEvent[] }>;
   }): Promise<number> {
     const dimension = this.requireOpen();
+    assertStorableItems(options.items);
     const next = cloneState(this.state);
     const eventIds = new Set(next.history.map((stored) => stored.event.id));
     let written = 0;

@@ -34,6 +34,9 @@ import {
   assertDimension,
   assertLimit,
   assertScope,
+  assertStorableChanges,
+  assertStorableItems,
+  assertStorableQueueItem,
   decodeCursor,
   notOpenError,
 } from './common.js';
@@ -46,7 +49,16 @@ import {
   type SnapshotClient,
   withClient,
 } from './postgres/pool.js';
-import { claimItems, dropItem, enqueueItem, failItem, selectItem } from './postgres/queue.js';
+import {
+  claimItems,
+  deadLetterItem,
+  deleteDeadLetterRow,
+  enqueueItem,
+  failItem,
+  requeueDeadLetter,
+  selectDeadLetters,
+  selectItem,
+} from './postgres/queue.js';
 import {
   countScope,
   exportSnapshot,
@@ -77,6 +89,8 @@ import {
 } from './postgres/schema.js';
 import { applyChanges, eraseScopeRows, restoreItems, type WriteContext } from './postgres/writes.js';
 import type {
+  ClaimQueueOptions,
+  DeadLetter,
   DenseHit,
   EmbedderIdentity,
   KeywordHit,
@@ -236,6 +250,7 @@ export class PostgresStore implements MemoryStore {
 
   async apply(options: { changes: MemoryChange[]; completeQueueItem?: string }): Promise<void> {
     this.requireOpen();
+    assertStorableChanges(options.changes);
     await this.transaction('apply', (client) =>
       applyChanges(this.writeContext(client), options.changes, options.completeQueueItem),
     );
@@ -380,17 +395,19 @@ export class PostgresStore implements MemoryStore {
   async enqueue(options: { scope: Scope; payload: unknown; now: string }): Promise<QueueItem> {
     this.requireOpen();
     assertScope(options.scope);
+    assertStorableQueueItem(options);
     return this.read('enqueue', (client) =>
       enqueueItem(client, this.names, options.scope, options.payload, options.now),
     );
   }
 
-  async claimQueue(options: { limit: number; leaseMs: number; now: string }): Promise<QueueItem[]> {
+  async claimQueue(options: ClaimQueueOptions): Promise<QueueItem[]> {
     this.requireOpen();
     assertLimit(options.limit, 'limit');
+    if (options.ids?.length === 0) return [];
     const leasedUntil = addMilliseconds(options.now, options.leaseMs);
     return this.read('claimQueue', (client) =>
-      claimItems(client, this.names, options.limit, options.now, leasedUntil),
+      claimItems(client, this.names, options.limit, options.now, leasedUntil, options.ids),
     );
   }
 
@@ -404,7 +421,9 @@ export class PostgresStore implements MemoryStore {
 
   async dropQueueItem(options: { id: string; reason: string; now: string }): Promise<void> {
     this.requireOpen();
-    const dropped = await this.read('dropQueueItem', (client) => dropItem(client, this.names, options.id));
+    const dropped = await this.read('dropQueueItem', (client) =>
+      deadLetterItem(client, this.names, options.id, options.reason, options.now),
+    );
     if (dropped === 0) throw new NotFoundError(`queue item ${options.id} not found`);
   }
 
@@ -412,6 +431,29 @@ export class PostgresStore implements MemoryStore {
     this.requireOpen();
     const item = await this.read('getQueueItem', (client) => selectItem(client, this.names, options.id));
     return item && (!options.scope || isWithinScope(item.scope, options.scope)) ? item : null;
+  }
+
+  async listDeadLetters(options: { limit: number }): Promise<DeadLetter[]> {
+    this.requireOpen();
+    assertLimit(options.limit, 'limit');
+    return this.read('listDeadLetters', (client) => selectDeadLetters(client, this.names, options.limit));
+  }
+
+  async retryDeadLetter(options: { id: string; now: string }): Promise<QueueItem> {
+    this.requireOpen();
+    const item = await this.read('retryDeadLetter', (client) =>
+      requeueDeadLetter(client, this.names, options.id, options.now),
+    );
+    if (item === undefined) throw new NotFoundError(`dead letter ${options.id} not found`);
+    return item;
+  }
+
+  async deleteDeadLetter(options: { id: string }): Promise<void> {
+    this.requireOpen();
+    const deleted = await this.read('deleteDeadLetter', (client) =>
+      deleteDeadLetterRow(client, this.names, options.id),
+    );
+    if (deleted === 0) throw new NotFoundError(`dead letter ${options.id} not found`);
   }
 
   async queueSize(): Promise<number> {
@@ -425,13 +467,14 @@ export class PostgresStore implements MemoryStore {
 
   async stats(): Promise<StoreStats> {
     this.requireOpen();
-    const { memories, history, queue } = this.names;
+    const { memories, history, queue, deadLetters } = this.names;
     const rows = await this.read('stats', async (client) => {
       const query = `SELECT (SELECT count(*) FROM ${memories})::integer AS memories,
         (SELECT count(embedding) FROM ${memories})::integer AS vectors,
         (SELECT count(keyword) FROM ${memories})::integer AS "keywordEntries",
         (SELECT count(*) FROM ${history})::integer AS "historyEvents",
-        (SELECT count(*) FROM ${queue})::integer AS "queueItems"`;
+        (SELECT count(*) FROM ${queue})::integer AS "queueItems",
+        (SELECT count(*) FROM ${deadLetters})::integer AS "deadLetters"`;
       return (await client.query<StoreStats>(query)).rows;
     });
     const [row] = rows;
@@ -453,6 +496,7 @@ export class PostgresStore implements MemoryStore {
     items: Array<{ record: MemoryRecord; embedding: Float32Array; history: HistoryEvent[] }>;
   }): Promise<number> {
     this.requireOpen();
+    assertStorableItems(options.items);
     return this.transaction('restore', (client) => restoreItems(this.writeContext(client), options.items));
   }
 

@@ -27,12 +27,24 @@ import {
   assertDimension,
   assertLimit,
   assertScope,
+  assertStorableChanges,
+  assertStorableItems,
+  assertStorableQueueItem,
   checkEmbedder,
   decodeCursor,
   notOpenError,
 } from './common.js';
 import { type BusyRetryOptions, isBusy, toStoreError, withBusyRetry } from './sqlite/errors.js';
-import { claimItems, dropItem, enqueueItem, failItem, selectItem } from './sqlite/queue.js';
+import {
+  claimItems,
+  deadLetterItem,
+  deleteDeadLetterRow,
+  enqueueItem,
+  failItem,
+  requeueDeadLetter,
+  selectDeadLetters,
+  selectItem,
+} from './sqlite/queue.js';
 import {
   exportPage,
   scanPage,
@@ -48,6 +60,8 @@ import { configureConnection, migrate } from './sqlite/schema.js';
 import { CodeBlockCache, candidatePoolSize, listBlocks, nearestCodes } from './sqlite/vector-index.js';
 import { applyChanges, eraseScopeRows, findRow, type Prepare, restoreItems } from './sqlite/writes.js';
 import type {
+  ClaimQueueOptions,
+  DeadLetter,
   DenseHit,
   EmbedderIdentity,
   KeywordHit,
@@ -201,6 +215,7 @@ export class SqliteStore implements MemoryStore {
 
   async apply(options: { changes: MemoryChange[]; completeQueueItem?: string }): Promise<void> {
     const dimension = this.requireOpen();
+    assertStorableChanges(options.changes);
     await this.write('apply', () =>
       applyChanges(this.prepare, options.changes, dimension, options.completeQueueItem),
     );
@@ -424,16 +439,20 @@ export class SqliteStore implements MemoryStore {
   async enqueue(options: { scope: Scope; payload: unknown; now: string }): Promise<QueueItem> {
     this.requireOpen();
     assertScope(options.scope);
+    assertStorableQueueItem(options);
     return this.write('enqueue', () =>
       enqueueItem(this.prepare, options.scope, options.payload, options.now),
     );
   }
 
-  async claimQueue(options: { limit: number; leaseMs: number; now: string }): Promise<QueueItem[]> {
+  async claimQueue(options: ClaimQueueOptions): Promise<QueueItem[]> {
     this.requireOpen();
     assertLimit(options.limit, 'limit');
+    if (options.ids?.length === 0) return [];
     const leasedUntil = addMilliseconds(options.now, options.leaseMs);
-    return this.write('claimQueue', () => claimItems(this.prepare, options.limit, options.now, leasedUntil));
+    return this.write('claimQueue', () =>
+      claimItems(this.prepare, options.limit, options.now, leasedUntil, options.ids),
+    );
   }
 
   async failQueueItem(options: { id: string; error: string; retryAt: string }): Promise<void> {
@@ -446,7 +465,9 @@ export class SqliteStore implements MemoryStore {
 
   async dropQueueItem(options: { id: string; reason: string; now: string }): Promise<void> {
     this.requireOpen();
-    const changes = await this.write('dropQueueItem', () => dropItem(this.prepare, options.id));
+    const changes = await this.write('dropQueueItem', () =>
+      deadLetterItem(this.prepare, options.id, options.reason, options.now),
+    );
     if (changes === 0) throw new NotFoundError(`queue item ${options.id} not found`);
   }
 
@@ -454,6 +475,27 @@ export class SqliteStore implements MemoryStore {
     this.requireOpen();
     const item = await this.read('getQueueItem', () => selectItem(this.prepare, options.id));
     return item && (!options.scope || isWithinScope(item.scope, options.scope)) ? item : null;
+  }
+
+  async listDeadLetters(options: { limit: number }): Promise<DeadLetter[]> {
+    this.requireOpen();
+    assertLimit(options.limit, 'limit');
+    return this.read('listDeadLetters', () => selectDeadLetters(this.prepare, options.limit));
+  }
+
+  async retryDeadLetter(options: { id: string; now: string }): Promise<QueueItem> {
+    this.requireOpen();
+    const item = await this.write('retryDeadLetter', () =>
+      requeueDeadLetter(this.prepare, options.id, options.now),
+    );
+    if (item === undefined) throw new NotFoundError(`dead letter ${options.id} not found`);
+    return item;
+  }
+
+  async deleteDeadLetter(options: { id: string }): Promise<void> {
+    this.requireOpen();
+    const changes = await this.write('deleteDeadLetter', () => deleteDeadLetterRow(this.prepare, options.id));
+    if (changes === 0) throw new NotFoundError(`dead letter ${options.id} not found`);
   }
 
   async queueSize(): Promise<number> {
@@ -474,6 +516,7 @@ export class SqliteStore implements MemoryStore {
       keywordEntries: count('memory_fts'),
       historyEvents: count('history'),
       queueItems: count('queue'),
+      deadLetters: count('dead_letters'),
     }));
   }
 
@@ -491,6 +534,7 @@ export class SqliteStore implements MemoryStore {
     items: Array<{ record: MemoryRecord; embedding: Float32Array; history: HistoryEvent[] }>;
   }): Promise<number> {
     const dimension = this.requireOpen();
+    assertStorableItems(options.items);
     return this.write('restore', () => restoreItems(this.prepare, options.items, dimension));
   }
 

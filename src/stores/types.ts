@@ -113,6 +113,24 @@ export interface QueueItem {
   availableAt: string;
 }
 
+/**
+ * A queue item that failed past its retries: out of the queue (never claimed again) and kept, with the error
+ * that ended it, until an operator retries it (back into the queue) or deletes it (`mneme queue`).
+ */
+export interface DeadLetter {
+  id: string;
+  scope: Scope;
+  /** The item's payload, as enqueued. */
+  payload: unknown;
+  /** Failed attempts before it was dead-lettered. */
+  attempts: number;
+  /** Why it was dead-lettered (the last failure). */
+  error: string;
+  enqueuedAt: string;
+  /** When it was dead-lettered (ISO). */
+  failedAt: string;
+}
+
 /** Row counts for `mneme doctor` and tests. */
 export interface StoreStats {
   memories: number;
@@ -120,6 +138,16 @@ export interface StoreStats {
   keywordEntries: number;
   historyEvents: number;
   queueItems: number;
+  deadLetters: number;
+}
+
+/** Options of {@link MemoryStore.claimQueue}. */
+export interface ClaimQueueOptions {
+  limit: number;
+  leaseMs: number;
+  now: string;
+  /** Claim only items with these ids. @default every item */
+  ids?: readonly string[];
 }
 
 /** The storage seam. Methods are async and take one options object. */
@@ -201,7 +229,7 @@ export interface MemoryStore {
 
   /**
    * Erases every memory in `scope` (which must name at least one field): rows, vectors, keyword entries,
-   * queue items, and the text of their history (an ERASE tombstone with ids and times is kept).
+   * queue items, dead letters, and the text of their history (an ERASE tombstone with ids and times is kept).
    * @returns the number of memories erased.
    */
   eraseScope(options: { scope: Scope; now: string; actor: string }): Promise<number>;
@@ -214,14 +242,19 @@ export interface MemoryStore {
 
   /**
    * Claims up to `limit` items whose `availableAt <= now` and whose lease has expired, leasing them until
-   * `now + leaseMs`. A claimed item is invisible to other claimers until its lease ends.
+   * `now + leaseMs`. A claimed item is invisible to other claimers until its lease ends. With `ids`, only items
+   * among those ids are claimed (none for an empty list): how a process drains just what it enqueued.
    */
-  claimQueue(options: { limit: number; leaseMs: number; now: string }): Promise<QueueItem[]>;
+  claimQueue(options: ClaimQueueOptions): Promise<QueueItem[]>;
 
   /** Records a failed attempt: increments `attempts`, stores `error`, makes it claimable at `retryAt`. */
   failQueueItem(options: { id: string; error: string; retryAt: string }): Promise<void>;
 
-  /** Removes an item without applying anything (e.g. dead-lettered after too many attempts). */
+  /**
+   * Dead-letters an item (the worker does this after too many attempts): in one transaction it leaves the
+   * queue, applying nothing, and becomes a {@link DeadLetter} with `error = reason` and `failedAt = now`.
+   * @throws NotFoundError when no queued item has this id (completed, dropped or erased meanwhile).
+   */
   dropQueueItem(options: { id: string; reason: string; now: string }): Promise<void>;
 
   /**
@@ -229,6 +262,18 @@ export interface MemoryStore {
    * `scope` (when given), else null. Completed and dropped items are gone. For the Mem0 event route.
    */
   getQueueItem(options: { id: string; scope?: Scope }): Promise<QueueItem | null>;
+
+  /** Dead letters, oldest `failedAt` first, at most `limit`. Admin only: unscoped. */
+  listDeadLetters(options: { limit: number }): Promise<DeadLetter[]>;
+
+  /**
+   * Puts a dead letter back into the queue as a fresh item (same id, scope and payload; `attempts` 0, no
+   * error, claimable from `now`), in one transaction. @throws NotFoundError for an unknown id.
+   */
+  retryDeadLetter(options: { id: string; now: string }): Promise<QueueItem>;
+
+  /** Deletes a dead letter for good. @throws NotFoundError for an unknown id. */
+  deleteDeadLetter(options: { id: string }): Promise<void>;
 
   /** Items still queued (for flush, doctor and tests). */
   queueSize(): Promise<number>;

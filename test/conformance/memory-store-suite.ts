@@ -1661,6 +1661,191 @@ export function memoryStoreSuite(options: MemoryStoreSuiteOptions): void {
         await store.dropQueueItem({ id: item.id, reason: 'test', now: at(6) });
         assert.equal(await store.getQueueItem({ id: item.id }), null);
       });
+
+      storeTest('claimQueue with ids claims only those items (none for an empty list)', async (store) => {
+        const items = [];
+        for (let index = 0; index < 4; index += 1) {
+          items.push(await store.enqueue({ scope: { userId: `u${index}` }, payload: index, now: at(index) }));
+        }
+        const [a, b, c, d] = items;
+        assert.ok(a && b && c && d);
+        assert.deepEqual(await store.claimQueue({ limit: 10, leaseMs: 1_000, now: at(10), ids: [] }), []);
+        const mine = await store.claimQueue({
+          limit: 10,
+          leaseMs: 1_000,
+          now: at(10),
+          ids: [c.id, a.id, randomUUID()],
+        });
+        assert.deepEqual(ids(mine), [a.id, c.id], 'oldest first, only the named ones');
+        assert.deepEqual(
+          await store.claimQueue({ limit: 10, leaseMs: 1_000, now: at(10), ids: [a.id] }),
+          [],
+          'a leased item is not claimed again',
+        );
+        const limited = await store.claimQueue({ limit: 1, leaseMs: 1_000, now: at(10), ids: [d.id, b.id] });
+        assert.deepEqual(ids(limited), [b.id]);
+        assert.deepEqual(ids(await store.claimQueue({ limit: 10, leaseMs: 1_000, now: at(10) })), [d.id]);
+      });
+
+      storeTest(
+        'a dropped item is kept as a dead letter with its error, then retried or deleted',
+        async (store) => {
+          const payload = { messages: [{ role: 'user', content: 'I moved to Lyon' }], nested: { n: 1 } };
+          const failing = await store.enqueue({
+            scope: { userId: 'alice', agentId: 'a1' },
+            payload,
+            now: at(0),
+          });
+          const second = await store.enqueue({ scope: { userId: 'bob' }, payload: 2, now: at(1) });
+          await store.claimQueue({ limit: 2, leaseMs: 1_000, now: at(2) });
+          await store.failQueueItem({ id: failing.id, error: 'LLM timed out', retryAt: at(3) });
+          await store.dropQueueItem({ id: failing.id, reason: 'failed 2 times: LLM timed out', now: at(4) });
+          await store.dropQueueItem({ id: second.id, reason: 'bad payload', now: at(5) });
+          assert.equal(await store.queueSize(), 0, 'dead letters are not queued');
+          assert.deepEqual(await store.claimQueue({ limit: 10, leaseMs: 1_000, now: at(100) }), []);
+          assert.deepEqual(await store.listDeadLetters({ limit: 10 }), [
+            {
+              id: failing.id,
+              scope: { userId: 'alice', agentId: 'a1' },
+              payload,
+              attempts: 1,
+              error: 'failed 2 times: LLM timed out',
+              enqueuedAt: at(0),
+              failedAt: at(4),
+            },
+            {
+              id: second.id,
+              scope: { userId: 'bob' },
+              payload: 2,
+              attempts: 0,
+              error: 'bad payload',
+              enqueuedAt: at(1),
+              failedAt: at(5),
+            },
+          ]);
+          assert.deepEqual(
+            ids(await store.listDeadLetters({ limit: 1 })),
+            [failing.id],
+            'oldest first, limited',
+          );
+          assert.equal((await store.stats()).deadLetters, 2);
+
+          const retried = await store.retryDeadLetter({ id: failing.id, now: at(6) });
+          assert.deepEqual(retried, {
+            id: failing.id,
+            scope: { userId: 'alice', agentId: 'a1' },
+            payload,
+            attempts: 0,
+            enqueuedAt: at(0),
+            availableAt: at(6),
+          });
+          assert.deepEqual(
+            await store.claimQueue({ limit: 10, leaseMs: 1_000, now: at(5) }),
+            [],
+            'not before now',
+          );
+          assert.deepEqual(await store.claimQueue({ limit: 10, leaseMs: 1_000, now: at(6) }), [retried]);
+          assert.deepEqual(ids(await store.listDeadLetters({ limit: 10 })), [second.id]);
+          await assert.rejects(store.retryDeadLetter({ id: failing.id, now: at(7) }), NotFoundError);
+
+          await store.deleteDeadLetter({ id: second.id });
+          assert.deepEqual(await store.listDeadLetters({ limit: 10 }), []);
+          await assert.rejects(store.deleteDeadLetter({ id: second.id }), NotFoundError);
+          await assert.rejects(store.deleteDeadLetter({ id: randomUUID() }), NotFoundError);
+          assert.equal((await store.stats()).deadLetters, 0);
+        },
+      );
+
+      storeTest("eraseScope erases the scope's dead letters and keeps the others", async (store) => {
+        const mine = await store.enqueue({ scope: { userId: 'alice' }, payload: 'secret', now: at(0) });
+        const theirs = await store.enqueue({ scope: { userId: 'bob' }, payload: 'other', now: at(0) });
+        await store.dropQueueItem({ id: mine.id, reason: 'x', now: at(1) });
+        await store.dropQueueItem({ id: theirs.id, reason: 'y', now: at(1) });
+        await store.eraseScope({ scope: { userId: 'alice' }, now: at(2), actor: 'test' });
+        assert.deepEqual(ids(await store.listDeadLetters({ limit: 10 })), [theirs.id]);
+      });
+    });
+
+    describe('odd text', () => {
+      storeTest(
+        'NUL characters and lone surrogates are the same ValidationError on every store; nothing is written',
+        async (store) => {
+          const kept = makeRecord({ memory: 'emoji pairs are fine 🎉 é 世界', metadata: { tag: '🎉' } });
+          await insert(store, kept);
+          const cases: Array<[MemoryChange, RegExp]> = [
+            [
+              insertChange(makeRecord({ memory: 'nul \u0000 inside' })),
+              /^changes\[1\]\.record\.memory: contains a NUL character \(U\+0000\) at index 4/,
+            ],
+            [
+              insertChange(makeRecord({ memory: 'cut emoji \ud83c' })),
+              /^changes\[1\]\.record\.memory: contains a lone surrogate \(U\+D83C\) at index 10, which is not valid Unicode/,
+            ],
+            [
+              insertChange(makeRecord({ metadata: { note: ['ok', 'x\udf89'] } })),
+              /^changes\[1\]\.record\.metadata\.note\[1\]: contains a lone surrogate \(U\+DF89\) at index 1/,
+            ],
+            [
+              insertChange(makeRecord({ metadata: { 'a\u0000b': 1 } })),
+              /^changes\[1\]\.record\.metadata: a key contains a NUL character/,
+            ],
+            [
+              insertChange(makeRecord({}, { userId: 'al\u0000ice' })),
+              /^changes\[1\]\.record\.userId: contains a NUL character/,
+            ],
+            [
+              {
+                type: 'update',
+                id: kept.id,
+                scope: { userId: 'alice' },
+                patch: { memory: 'changed \u0000', updatedAt: at(5) },
+                event: { event: 'UPDATE', actor: 'test', createdAt: at(5), newValue: 'changed \u0000' },
+              },
+              /^changes\[1\]\.patch\.memory: contains a NUL character/,
+            ],
+            [
+              {
+                type: 'note',
+                id: kept.id,
+                event: { event: 'NOOP', actor: 'test', createdAt: at(5), reason: '\udc00' },
+              },
+              /^changes\[1\]\.event\.reason: contains a lone surrogate \(U\+DC00\) at index 0/,
+            ],
+          ];
+          for (const [change, message] of cases) {
+            const first = insertChange(makeRecord({ memory: 'a valid change before the bad one' }));
+            await assert.rejects(store.apply({ changes: [first, change] }), (error: unknown) => {
+              assert.ok(error instanceof ValidationError, `a ValidationError, got ${String(error)}`);
+              assert.match(error.message, message);
+              return true;
+            });
+          }
+          await assert.rejects(
+            store.enqueue({ scope: { userId: 'alice' }, payload: { messages: ['\u0000'] }, now: at(1) }),
+            (error: unknown) =>
+              error instanceof ValidationError &&
+              /^payload\.messages\[0\]: contains a NUL/.test(error.message),
+          );
+          await assert.rejects(
+            store.restore({
+              items: [
+                {
+                  record: makeRecord({ memory: '\ud800' }),
+                  embedding: seededVector(1, DIMENSION),
+                  history: [],
+                },
+              ],
+            }),
+            (error: unknown) =>
+              error instanceof ValidationError &&
+              /^items\[0\]\.record\.memory: contains a lone/.test(error.message),
+          );
+          const stats = await store.stats();
+          assert.equal(stats.memories, 1, 'no change of a refused batch was written');
+          assert.equal(stats.queueItems, 0);
+          assert.deepEqual(await store.get({ id: kept.id }), kept, 'valid pairs round-trip unchanged');
+        },
+      );
     });
 
     describe('stats, scan and restore', () => {
@@ -1671,6 +1856,7 @@ export function memoryStoreSuite(options: MemoryStoreSuiteOptions): void {
           keywordEntries: 0,
           historyEvents: 0,
           queueItems: 0,
+          deadLetters: 0,
         });
         const record = makeRecord();
         await insert(store, record, makeRecord(), makeRecord({}, { userId: 'bob' }));
@@ -1684,6 +1870,7 @@ export function memoryStoreSuite(options: MemoryStoreSuiteOptions): void {
           keywordEntries: 3,
           historyEvents: 4,
           queueItems: 1,
+          deadLetters: 0,
         });
       });
 

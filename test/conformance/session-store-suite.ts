@@ -48,6 +48,12 @@ export interface SessionStoreFixture {
   env?: Record<string, string>;
   /** Asserts that nothing was written outside the store's own storage (file-based backends). */
   assertContained?: () => Promise<void>;
+  /**
+   * The same backend reached through other spellings of its location (an S3 prefix ending in `/`, a file root
+   * URL ending in `/`...): the listing sequences run on each too. Each call returns a fresh store on storage
+   * that `cleanup` removes.
+   */
+  variants?: Array<{ label: string; open: () => SessionStore }>;
   /** Removes what the fixture created. */
   cleanup?: () => Promise<void>;
 }
@@ -167,6 +173,41 @@ function expectedSummary(
   return summary;
 }
 
+/**
+ * The sequence that once failed on S3 (issue 19): `load` of an unknown key, two appends sharing a uuid, a subpath
+ * append, `listSubkeys`, an append to a second session, then `listSessions`, `listSessionSummaries` and loads.
+ */
+async function listingSequence(store: SessionStore, label: string): Promise<void> {
+  const projectKey = project();
+  const key = { projectKey, sessionId: randomUUID() };
+  assert.equal(await store.load({ projectKey, sessionId: randomUUID() }), null, `${label}: unknown key`);
+  const repeated = entry('repeated');
+  const next = entry('next');
+  await store.append(key, [repeated]);
+  await store.append(key, [repeated, next]);
+  const sub = entry('subagent');
+  await store.append({ ...key, subpath: 'subagents/agent-1' }, [sub]);
+  assert.deepEqual(await store.listSubkeys(key), ['subagents/agent-1'], `${label}: listSubkeys`);
+  const second = { projectKey, sessionId: randomUUID() };
+  const other = entry('second session');
+  await store.append(second, [other]);
+  const sessions = await store.listSessions(projectKey);
+  assert.deepEqual(
+    sessions.map((session) => session.sessionId).sort(),
+    [key.sessionId, second.sessionId].sort(),
+    `${label}: listSessions`,
+  );
+  const summaries = await store.listSessionSummaries(projectKey);
+  assert.deepEqual(
+    summaries.map((summary) => summary.sessionId).sort(),
+    [key.sessionId, second.sessionId].sort(),
+    `${label}: listSessionSummaries`,
+  );
+  assert.deepEqual(await store.load(key), [repeated, next], `${label}: load`);
+  assert.deepEqual(await store.load({ ...key, subpath: 'subagents/agent-1' }), [sub], `${label}: subpath`);
+  assert.deepEqual(await store.load(second), [other], `${label}: second session`);
+}
+
 export function sessionStoreSuite(options: SessionStoreSuiteOptions): void {
   const { name } = options;
   const suiteSkip = options.skip === undefined ? {} : { skip: options.skip };
@@ -279,6 +320,21 @@ export function sessionStoreSuite(options: SessionStoreSuiteOptions): void {
         );
         const other = { projectKey: main.projectKey, sessionId: randomUUID() };
         assert.deepEqual(await store.listSubkeys(other), []);
+      });
+    });
+
+    test('listing sequence: unknown load, a repeated uuid, a subpath, a second session, then listSessions', async () => {
+      await withStore(options, async (store, fixture) => {
+        const targets = [{ label: 'the store', open: () => store, owned: false }];
+        for (const variant of fixture.variants ?? []) targets.push({ ...variant, owned: true });
+        for (const target of targets) {
+          const opened = target.open();
+          try {
+            await listingSequence(opened, target.label);
+          } finally {
+            if (target.owned) await opened.close();
+          }
+        }
       });
     });
 

@@ -186,7 +186,10 @@ test('mneme forget --user U --all (the built CLI) erases the same way', {
   const reopened = await createMemory(options(path, embedder));
   try {
     assert.deepEqual((await reopened.list({ userId: 'erin' })).results, []);
-    // oscar's 4 memories, plus his queued note, ingested when the CLI process closed.
+    // oscar's 4 memories; his queued note was not the CLI process's to ingest: it waits for a worker.
+    assert.equal((await reopened.list({ userId: 'oscar' })).results.length, 4);
+    assert.equal(await reopened.store.queueSize(), 1);
+    await reopened.flush();
     assert.equal((await reopened.list({ userId: 'oscar' })).results.length, 5);
   } finally {
     await reopened.close();

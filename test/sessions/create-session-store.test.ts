@@ -78,6 +78,22 @@ describe('createSessionStore URLs', () => {
     assert.equal(s3.bucket, 'my-bucket');
     assert.equal(s3.prefix, 'some/prefix/');
     assert.equal((createSessionStore('s3://b') as S3SessionStore).prefix, '');
+    const prefixes: Array<[string, string]> = [
+      ['s3://b/sess/', 'sess/'],
+      ['s3://b/sess', 'sess/'],
+      ['s3://b//deep//sess//', 'deep/sess/'],
+      ['s3://b/', ''],
+    ];
+    for (const [url, prefix] of prefixes) {
+      assert.equal((createSessionStore(url) as S3SessionStore).prefix, prefix, url);
+    }
+    for (const prefix of ['a/../b', './a', '..']) {
+      assert.throws(
+        () => new S3SessionStore({ bucket: 'b', prefix }),
+        (error: unknown) => error instanceof ConfigError && error.message.includes(JSON.stringify(prefix)),
+        prefix,
+      );
+    }
   });
 
   test('unknown schemes and non-URLs are a ConfigError listing the accepted schemes', () => {

@@ -37,6 +37,7 @@ sessionStoreSuite({
       store: createSessionStore(url),
       reopen: () => createSessionStore(url),
       url,
+      variants: [{ label: 'root URL ending in /', open: () => createSessionStore(`${url}/`) }],
       assertContained: async () => {
         assert.deepEqual(await readdir(dir), ['root'], 'nothing written beside the root');
         for (const path of await walk(root)) {

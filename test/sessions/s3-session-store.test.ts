@@ -1,6 +1,7 @@
 /**
  * The S3 SessionStore runs the shared conformance suite against a real S3-compatible server (s3rver on a
- * random loopback port, started here), through the real `@aws-sdk/client-s3`; each test under its own prefix.
+ * random loopback port, started here), through the real `@aws-sdk/client-s3`; each test under its own prefix,
+ * and the listing sequences also under the prefixes `sess/` and `sess` spelled as users write them.
  */
 import { randomUUID } from 'node:crypto';
 import { after, before } from 'node:test';
@@ -25,8 +26,18 @@ sessionStoreSuite({
   name: 's3',
   capabilities: { multiProcess: true },
   makeStore: async () => {
-    if (s3 === undefined) throw new Error('the local S3 server did not start');
-    const url = s3.url(`tests/${randomUUID()}`);
-    return { store: createSessionStore(url), reopen: () => createSessionStore(url), url, env: s3.env };
+    const server = s3;
+    if (server === undefined) throw new Error('the local S3 server did not start');
+    const url = server.url(`tests/${randomUUID()}`);
+    return {
+      store: createSessionStore(url),
+      reopen: () => createSessionStore(url),
+      url,
+      env: server.env,
+      variants: ['sess/', 'sess', '/sess//', 'deep//sess/', `tests/${randomUUID()}/`].map((prefix) => ({
+        label: `prefix ${JSON.stringify(prefix)}`,
+        open: () => createSessionStore(server.url(prefix)),
+      })),
+    };
   },
 });

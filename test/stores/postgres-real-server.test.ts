@@ -152,7 +152,7 @@ describe('PostgreSQL store on a real server', { skip }, () => {
       );
       assert.deepEqual(
         tables.rows.map((row) => row.table_name),
-        ['history', 'memories', 'meta', 'queue', 'schema_migrations'],
+        ['dead_letters', 'history', 'memories', 'meta', 'queue', 'schema_migrations'],
       );
     } finally {
       for (const store of stores) await store.close();
@@ -277,12 +277,13 @@ describe('PostgreSQL store on a real server', { skip }, () => {
         4,
         now,
         '2026-01-01T00:10:00.000Z',
+        undefined,
       );
       assert.equal(held.length, 4);
       // The holder has not committed: a blocking claim would wait here until statement_timeout.
       const started = Date.now();
       const other = await withClient(pool, context('claimQueue'), (client) =>
-        claimItems(client, names, 10, now, '2026-01-01T00:10:00.000Z'),
+        claimItems(client, names, 10, now, '2026-01-01T00:10:00.000Z', undefined),
       );
       assert.ok(Date.now() - started < 5000, 'the second claim did not wait for the first transaction');
       assert.equal(other.length, 6);

@@ -14,7 +14,12 @@ import { ConfigError, StoreError, ValidationError } from '../../src/core/errors.
 import { parseFilter } from '../../src/core/filters.js';
 import type { MemoryRecord, SearchResult } from '../../src/core/types.js';
 import { createMemory, type Memory } from '../../src/memory/memory.js';
-import { createPostgresStore, PostgresStore, parsePostgresUrl } from '../../src/stores/postgres.js';
+import {
+  createPostgresStore,
+  PostgresStore,
+  parsePostgresUrl,
+  SCHEMA_VERSION,
+} from '../../src/stores/postgres.js';
 import { createStore } from '../../src/stores/registry.js';
 import { createSqliteStore } from '../../src/stores/sqlite.js';
 import type { MemoryStore, TemporalOptions } from '../../src/stores/types.js';
@@ -391,7 +396,7 @@ describe('URLs, errors and diagnostics', () => {
       );
       assert.equal((await store.stats()).memories, 0);
       const diagnostics = await store.diagnostics();
-      assert.equal(diagnostics.schemaVersion, 1);
+      assert.equal(diagnostics.schemaVersion, SCHEMA_VERSION);
       assert.equal(diagnostics.hnswIndex, true);
       assert.match(diagnostics.pgvectorVersion, /^\d+\.\d+/);
       assert.match(diagnostics.serverVersion, /^\d+/);

@@ -142,6 +142,10 @@ async function checkThroughSeam(
         message: `${depth} item${depth === 1 ? '' : 's'} waiting for ingestion`,
       });
     }
+    if (!checks.some((check) => check.name === 'dead letters')) {
+      const latest = await store.listDeadLetters({ limit: 3 });
+      checks.push(deadLetterCheck(stats.deadLetters, latest));
+    }
   } finally {
     await store.close();
   }
@@ -211,6 +215,7 @@ async function checkSqliteFile(
     checkRecordedEmbedder(db, identity, checks);
     checkRows(db, checks);
     checkQueue(db, checks);
+    checkSqliteDeadLetters(db, checks);
     return { exists: true, sound: true, writable };
   } catch (error) {
     checks.push(
@@ -398,8 +403,38 @@ function checkQueue(db: Database.Database, checks: DoctorCheck[]): void {
       .join('; ')}`,
     fix:
       'fix what the errors name (embedder or LLM settings, API keys, network); failing items are retried with ' +
-      'back-off and dropped after `ingestion.maxAttempts` (default 8) attempts',
+      'back-off and kept as dead letters after `ingestion.maxAttempts` (default 8) attempts (`mneme queue list`)',
   });
+}
+
+/** Dead letters in a SQLite file read directly (a file from before schema version 3 has none). */
+function checkSqliteDeadLetters(db: Database.Database, checks: DoctorCheck[]): void {
+  const table = db
+    .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'dead_letters'")
+    .get();
+  if (!table) return;
+  const { n } = db.prepare('SELECT COUNT(*) AS n FROM dead_letters').get() as { n: number };
+  const latest = db
+    .prepare('SELECT attempts, error FROM dead_letters ORDER BY failed_at DESC, seq DESC LIMIT 3')
+    .all() as Array<{ attempts: number; error: string }>;
+  checks.push(deadLetterCheck(n, latest));
+}
+
+/** The `dead letters` check: ok when none, else a warning naming the latest errors and `mneme queue`. */
+function deadLetterCheck(count: number, latest: Array<{ attempts: number; error: string }>): DoctorCheck {
+  if (count === 0) return { name: 'dead letters', status: 'ok', message: 'no dead letters' };
+  return {
+    name: 'dead letters',
+    status: 'warn',
+    message:
+      `${count} item${count === 1 ? '' : 's'} failed past ${count === 1 ? 'its' : 'their'} retries and ` +
+      `${count === 1 ? 'is' : 'are'} kept as dead letters; errors: ${latest
+        .map((item) => `${item.attempts}x ${JSON.stringify(item.error)}`)
+        .join('; ')}`,
+    fix:
+      'see them with `mneme queue list`; fix what the errors name, then `mneme queue retry --all` ' +
+      '(or `mneme queue drop ID` for items that should never be applied)',
+  };
 }
 
 function unreadable(path: string, error: unknown): DoctorCheck {

@@ -14,6 +14,7 @@ import { listCommand } from './list.js';
 import { mcpCommand } from './mcp.js';
 import { migrateCommand } from './migrate.js';
 import { profileCommand } from './profile.js';
+import { queueCommand } from './queue.js';
 import { searchCommand } from './search.js';
 import { serveCommand } from './serve.js';
 
@@ -32,6 +33,7 @@ export const COMMANDS: Command[] = [
   keysCommand,
   mcpCommand,
   doctorCommand,
+  queueCommand,
   migrateCommand,
   copyCommand,
 ];

@@ -2,10 +2,12 @@
  * The durable ingestion queue in PostgreSQL. Items carry their scope (so `eraseScope` removes them) and a
  * lease: a claim sets `leased_until`, and only items whose lease has ended can be claimed again. Claims use
  * `FOR UPDATE SKIP LOCKED`, so workers on many servers claiming at once never block on, or double-claim, an item.
+ * An item that failed past its retries moves to `dead_letters` (with its error) until requeued or deleted.
  */
 import { randomUUID } from 'node:crypto';
 import type { Scope } from '../../core/types.js';
-import type { QueueItem } from '../types.js';
+import { type DeadLetterRow, rowToDeadLetter } from '../common.js';
+import type { DeadLetter, QueueItem } from '../types.js';
 import type { Queryable } from './pool.js';
 import { QUEUE_COLUMNS, type QueueRow, rowToQueueItem } from './rows.js';
 import type { SchemaNames } from './schema.js';
@@ -36,22 +38,24 @@ export async function enqueueItem(
   return rowToQueueItem(row);
 }
 
-/** Leases up to `limit` available items until `leasedUntil`, oldest available first. */
+/** Leases up to `limit` available items (among `ids`, when given) until `leasedUntil`, oldest available first. */
 export async function claimItems(
   client: Queryable,
   names: SchemaNames,
   limit: number,
   now: string,
   leasedUntil: string,
+  ids: readonly string[] | undefined,
 ): Promise<QueueItem[]> {
   const { rows } = await client.query<QueueRow & { seq: string }>(
     `UPDATE ${names.queue} q SET leased_until = $1 WHERE q.seq IN (
        SELECT seq FROM ${names.queue} WHERE available_at <= $2 AND (leased_until IS NULL OR leased_until <= $2)
+       ${ids === undefined ? '' : 'AND id = ANY($4::text[])'}
        ORDER BY available_at, seq LIMIT $3 FOR UPDATE SKIP LOCKED)
      RETURNING q.seq::text AS seq, ${QUEUE_COLUMNS.split(', ')
        .map((column) => `q.${column}`)
        .join(', ')}`,
-    [leasedUntil, now, limit],
+    ids === undefined ? [leasedUntil, now, limit] : [leasedUntil, now, limit, [...ids]],
   );
   // RETURNING has no defined order.
   rows.sort((left, right) =>
@@ -80,9 +84,66 @@ export async function failItem(
   return result.rowCount ?? 0;
 }
 
-/** Deletes an item. @returns the number of items deleted (0 or 1). */
-export async function dropItem(client: Queryable, names: SchemaNames, id: string): Promise<number> {
-  const result = await client.query(`DELETE FROM ${names.queue} WHERE id = $1`, [id]);
+const DEAD_LETTER_COLUMNS =
+  'id, user_id, agent_id, run_id, app_id, payload, attempts, error, enqueued_at, failed_at';
+
+/** Moves an item from the queue to the dead letters with `reason` as its error, in one statement. @returns 0 or 1. */
+export async function deadLetterItem(
+  client: Queryable,
+  names: SchemaNames,
+  id: string,
+  reason: string,
+  now: string,
+): Promise<number> {
+  const result = await client.query(
+    `WITH moved AS (DELETE FROM ${names.queue} WHERE id = $1
+       RETURNING id, user_id, agent_id, run_id, app_id, payload, attempts, enqueued_at)
+     INSERT INTO ${names.deadLetters} (${DEAD_LETTER_COLUMNS})
+     SELECT id, user_id, agent_id, run_id, app_id, payload, attempts, $2, enqueued_at, $3 FROM moved`,
+    [id, reason, now],
+  );
+  return result.rowCount ?? 0;
+}
+
+/** Dead letters, oldest first. */
+export async function selectDeadLetters(
+  client: Queryable,
+  names: SchemaNames,
+  limit: number,
+): Promise<DeadLetter[]> {
+  const { rows } = await client.query<DeadLetterRow>(
+    `SELECT ${DEAD_LETTER_COLUMNS} FROM ${names.deadLetters} ORDER BY failed_at, seq LIMIT $1`,
+    [limit],
+  );
+  return rows.map(rowToDeadLetter);
+}
+
+/** Moves a dead letter back into the queue as a fresh item claimable from `now`, in one statement. */
+export async function requeueDeadLetter(
+  client: Queryable,
+  names: SchemaNames,
+  id: string,
+  now: string,
+): Promise<QueueItem | undefined> {
+  const { rows } = await client.query<QueueRow>(
+    `WITH moved AS (DELETE FROM ${names.deadLetters} WHERE id = $1
+       RETURNING id, user_id, agent_id, run_id, app_id, payload, enqueued_at)
+     INSERT INTO ${names.queue} (id, user_id, agent_id, run_id, app_id, payload, enqueued_at, available_at)
+     SELECT id, user_id, agent_id, run_id, app_id, payload, enqueued_at, $2 FROM moved
+     RETURNING ${QUEUE_COLUMNS}`,
+    [id, now],
+  );
+  const [row] = rows;
+  return row === undefined ? undefined : rowToQueueItem(row);
+}
+
+/** Deletes a dead letter. @returns the number deleted (0 or 1). */
+export async function deleteDeadLetterRow(
+  client: Queryable,
+  names: SchemaNames,
+  id: string,
+): Promise<number> {
+  const result = await client.query(`DELETE FROM ${names.deadLetters} WHERE id = $1`, [id]);
   return result.rowCount ?? 0;
 }
 

@@ -10,8 +10,8 @@ import type {
   MemoryRecord,
   Metadata,
   Role,
-  Scope,
 } from '../../core/types.js';
+import { rowScope } from '../common.js';
 import { keywordTokens } from '../keyword-index.js';
 import type { QueueItem } from '../types.js';
 
@@ -108,20 +108,8 @@ export interface QueueRow {
 export const QUEUE_COLUMNS =
   'id, user_id, agent_id, run_id, app_id, payload, attempts, last_error, enqueued_at, available_at';
 
-/** The scope columns of a row as a Scope (NULL columns absent). */
-export function rowScope(row: {
-  user_id: string | null;
-  agent_id: string | null;
-  run_id: string | null;
-  app_id: string | null;
-}): Scope {
-  const scope: Scope = {};
-  if (row.user_id !== null) scope.userId = row.user_id;
-  if (row.agent_id !== null) scope.agentId = row.agent_id;
-  if (row.run_id !== null) scope.runId = row.run_id;
-  if (row.app_id !== null) scope.appId = row.app_id;
-  return scope;
-}
+/** The scope columns of a row as a Scope (shared by every SQL backend). */
+export { rowScope };
 
 /** A record read from a `memories` row. */
 export function rowToRecord(row: MemoryRow): MemoryRecord {

@@ -5,7 +5,8 @@
  * Layout: `memories` (one row per memory; scope in its own indexed columns; `keyword_tokens` holds the text's
  * keyword tokens as mneme tokenizes them and the generated `keyword` tsvector, GIN-indexed, is built from it;
  * `embedding` is a pgvector column added when an embedder is first bound, with an HNSW `vector_cosine_ops`
- * index), `history` (events carrying the scope of their memory), `queue` (the durable ingestion queue), `meta`
+ * index), `history` (events carrying the scope of their memory), `queue` (the durable ingestion queue),
+ * `dead_letters` (queue items that failed past their retries, with their error), `meta`
  * (the embedder that wrote the store) and `schema_migrations` (one row per applied version).
  *
  * Text keys and instants are `COLLATE "C"`, so ordering is by code point (ISO instants and UUIDs sort as in
@@ -31,6 +32,7 @@ export interface SchemaNames {
   memories: string;
   history: string;
   queue: string;
+  deadLetters: string;
   meta: string;
   migrations: string;
   /** A function of the schema, qualified: `"schema".name`. */
@@ -63,6 +65,7 @@ export function schemaNames(schema: string): SchemaNames {
     memories: `${quoted}.memories`,
     history: `${quoted}.history`,
     queue: `${quoted}.queue`,
+    deadLetters: `${quoted}.dead_letters`,
     meta: `${quoted}.meta`,
     migrations: `${quoted}.schema_migrations`,
     fn: (name) => `${quoted}.${name}`,
@@ -79,11 +82,16 @@ export interface Migration {
 const C = 'COLLATE "C"';
 const SCOPE_COLUMNS = `user_id text ${C}, agent_id text ${C}, run_id text ${C}, app_id text ${C}`;
 
-function scopeIndexes(names: SchemaNames, table: 'memories' | 'history' | 'queue', tail: string): string {
+function scopeIndexes(
+  names: SchemaNames,
+  table: 'memories' | 'history' | 'queue' | 'deadLetters',
+  tail: string,
+): string {
+  const prefix = table === 'deadLetters' ? 'dead_letters' : table;
   return ['user_id', 'agent_id', 'run_id', 'app_id']
     .map(
       (column) =>
-        `CREATE INDEX ${table}_${column.replace('_id', '')} ON ${names[table]} (${column}${tail}) WHERE ${column} IS NOT NULL;`,
+        `CREATE INDEX ${prefix}_${column.replace('_id', '')} ON ${names[table]} (${column}${tail}) WHERE ${column} IS NOT NULL;`,
     )
     .join('\n');
 }
@@ -211,6 +219,24 @@ export const MIGRATIONS: readonly Migration[] = [
       );
       CREATE INDEX queue_available ON ${names.queue} (available_at, seq);
       ${scopeIndexes(names, 'queue', '')}
+    `,
+  },
+  {
+    version: 2,
+    description: 'dead letters: queue items that failed past their retries, kept with their error',
+    sql: (names) => `
+      CREATE TABLE ${names.deadLetters} (
+        seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        id text ${C} NOT NULL UNIQUE,
+        ${SCOPE_COLUMNS},
+        payload text NOT NULL,
+        attempts integer NOT NULL,
+        error text NOT NULL,
+        enqueued_at text ${C} NOT NULL,
+        failed_at text ${C} NOT NULL
+      );
+      CREATE INDEX dead_letters_failed ON ${names.deadLetters} (failed_at, seq);
+      ${scopeIndexes(names, 'deadLetters', '')}
     `,
   },
 ];

@@ -217,11 +217,13 @@ export async function eraseScopeRows(
     await insertEvent(client, names, memoryId, memoryScope, { event: 'ERASE', actor, createdAt: now });
   }
 
-  const queue = new SqlConditions(storeDialect(names));
-  await client.query(
-    `DELETE FROM ${names.queue} q WHERE ${queue.scope(scope, (key) => `q.${SQL_COLUMNS[key]}`)}`,
-    queue.params,
-  );
+  for (const table of [names.queue, names.deadLetters]) {
+    const items = new SqlConditions(storeDialect(names));
+    await client.query(
+      `DELETE FROM ${table} q WHERE ${items.scope(scope, (key) => `q.${SQL_COLUMNS[key]}`)}`,
+      items.params,
+    );
+  }
   return deleted.length;
 }
 

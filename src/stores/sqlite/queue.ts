@@ -1,10 +1,12 @@
 /**
  * The durable ingestion queue in SQLite. Items carry their scope (so `eraseScope` removes them) and a lease:
- * a claim sets `leased_until`, and only items whose lease has ended can be claimed again.
+ * a claim sets `leased_until`, and only items whose lease has ended can be claimed again. An item that failed
+ * past its retries moves to `dead_letters` (with its error) until it is requeued or deleted.
  */
 import { randomUUID } from 'node:crypto';
 import type { Scope } from '../../core/types.js';
-import type { QueueItem } from '../types.js';
+import { type DeadLetterRow, rowToDeadLetter } from '../common.js';
+import type { DeadLetter, QueueItem } from '../types.js';
 import { type QueueRow, rowToQueueItem } from './rows.js';
 import type { Prepare } from './writes.js';
 
@@ -26,14 +28,21 @@ export function enqueueItem(prepare: Prepare, scope: Scope, payload: unknown, no
   return rowToQueueItem(row);
 }
 
-/** Leases up to `limit` available items until `leasedUntil`, oldest available first. */
-export function claimItems(prepare: Prepare, limit: number, now: string, leasedUntil: string): QueueItem[] {
+/** Leases up to `limit` available items (among `ids`, when given) until `leasedUntil`, oldest available first. */
+export function claimItems(
+  prepare: Prepare,
+  limit: number,
+  now: string,
+  leasedUntil: string,
+  ids: readonly string[] | undefined,
+): QueueItem[] {
+  const among = ids === undefined ? '' : 'AND id IN (SELECT value FROM json_each(?))';
   const rows = prepare(
     `UPDATE queue SET leased_until = ? WHERE seq IN (
-       SELECT seq FROM queue WHERE available_at <= ? AND (leased_until IS NULL OR leased_until <= ?)
+       SELECT seq FROM queue WHERE available_at <= ? AND (leased_until IS NULL OR leased_until <= ?) ${among}
        ORDER BY available_at, seq LIMIT ?)
      RETURNING *`,
-  ).all(leasedUntil, now, now, limit) as QueueRow[];
+  ).all(leasedUntil, now, now, ...(ids === undefined ? [] : [JSON.stringify(ids)]), limit) as QueueRow[];
   // RETURNING has no defined order.
   rows.sort((left, right) =>
     left.available_at === right.available_at
@@ -53,8 +62,15 @@ export function failItem(prepare: Prepare, id: string, error: string, retryAt: s
   ).run(error, retryAt, id).changes;
 }
 
-/** Deletes an item. @returns the number of items deleted (0 or 1). */
-export function dropItem(prepare: Prepare, id: string): number {
+/**
+ * Moves an item from the queue to `dead_letters` with `reason` as its error (run inside the caller's
+ * transaction). @returns the number of items moved (0 or 1).
+ */
+export function deadLetterItem(prepare: Prepare, id: string, reason: string, now: string): number {
+  prepare(
+    `INSERT INTO dead_letters (id, user_id, agent_id, run_id, app_id, payload, attempts, error, enqueued_at, failed_at)
+     SELECT id, user_id, agent_id, run_id, app_id, payload, attempts, ?, enqueued_at, ? FROM queue WHERE id = ?`,
+  ).run(reason, now, id);
   return prepare('DELETE FROM queue WHERE id = ?').run(id).changes;
 }
 
@@ -62,4 +78,32 @@ export function dropItem(prepare: Prepare, id: string): number {
 export function selectItem(prepare: Prepare, id: string): QueueItem | null {
   const row = prepare('SELECT * FROM queue WHERE id = ?').get(id) as QueueRow | undefined;
   return row ? rowToQueueItem(row) : null;
+}
+
+/** Dead letters, oldest first. */
+export function selectDeadLetters(prepare: Prepare, limit: number): DeadLetter[] {
+  const rows = prepare('SELECT * FROM dead_letters ORDER BY failed_at, seq LIMIT ?').all(
+    limit,
+  ) as DeadLetterRow[];
+  return rows.map(rowToDeadLetter);
+}
+
+/**
+ * Moves a dead letter back into the queue as a fresh item claimable from `now` (inside the caller's
+ * transaction). @returns the item, or undefined for an unknown id.
+ */
+export function requeueDeadLetter(prepare: Prepare, id: string, now: string): QueueItem | undefined {
+  const row = prepare(
+    `INSERT INTO queue (id, user_id, agent_id, run_id, app_id, payload, enqueued_at, available_at)
+     SELECT id, user_id, agent_id, run_id, app_id, payload, enqueued_at, ? FROM dead_letters WHERE id = ?
+     RETURNING *`,
+  ).get(now, id) as QueueRow | undefined;
+  if (row === undefined) return undefined;
+  prepare('DELETE FROM dead_letters WHERE id = ?').run(id);
+  return rowToQueueItem(row);
+}
+
+/** Deletes a dead letter. @returns the number deleted (0 or 1). */
+export function deleteDeadLetterRow(prepare: Prepare, id: string): number {
+  return prepare('DELETE FROM dead_letters WHERE id = ?').run(id).changes;
 }

@@ -14,7 +14,7 @@ import type {
   Scope,
   ScopeKey,
 } from '../../core/types.js';
-import { scopeEntries } from '../common.js';
+import { rowScope, scopeEntries } from '../common.js';
 import type { QueueItem } from '../types.js';
 
 /** The columns of `memories` read into a record, prefixed with the table alias `m`. */
@@ -79,20 +79,8 @@ export interface QueueRow {
   available_at: string;
 }
 
-/** The scope columns of a row as a Scope (NULL columns absent). */
-export function rowScope(row: {
-  user_id: string | null;
-  agent_id: string | null;
-  run_id: string | null;
-  app_id: string | null;
-}): Scope {
-  const scope: Scope = {};
-  if (row.user_id !== null) scope.userId = row.user_id;
-  if (row.agent_id !== null) scope.agentId = row.agent_id;
-  if (row.run_id !== null) scope.runId = row.run_id;
-  if (row.app_id !== null) scope.appId = row.app_id;
-  return scope;
-}
+/** The scope columns of a row as a Scope (shared by every SQL backend). */
+export { rowScope };
 
 /** A record read from a `memories` row. */
 export function rowToRecord(row: MemoryRow): MemoryRecord {

@@ -6,7 +6,8 @@
  * `memory_vectors` (float32 BLOBs, ranked with sqlite-vec's `vec_distance_cosine`), `memory_fts` (FTS5,
  * `porter unicode61 remove_diacritics 2`, rowid = `seq`; the text, plus hashed scope tokens in a second column
  * that narrow searches to one scope), `history` (events with the scope of their memory, so
- * history stays scoped after a delete and erasable by scope), `queue` (the durable ingestion queue) and
+ * history stays scoped after a delete and erasable by scope), `queue` (the durable ingestion queue),
+ * `dead_letters` (queue items that failed past their retries, with their error) and
  * `vector_blocks` (the binary codes of each user's vectors, see `vector-index.ts`), kept in step with
  * `memory_vectors` by triggers so every write path, present or future, maintains it in the same transaction.
  */
@@ -180,6 +181,27 @@ export const MIGRATIONS: readonly Migration[] = [
       DELETE FROM memory_vectors WHERE seq IN (SELECT seq FROM vectors_backfill);
       INSERT INTO memory_vectors (seq, embedding) SELECT seq, embedding FROM vectors_backfill ORDER BY rowid;
       DROP TABLE vectors_backfill;
+    `,
+  },
+  {
+    version: 3,
+    description: 'dead letters: queue items that failed past their retries, kept with their error',
+    sql: `
+      CREATE TABLE dead_letters (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        ${SCOPE_COLUMNS},
+        payload TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        error TEXT NOT NULL,
+        enqueued_at TEXT NOT NULL,
+        failed_at TEXT NOT NULL
+      );
+      CREATE INDEX dead_letters_failed ON dead_letters (failed_at, seq);
+      CREATE INDEX dead_letters_user ON dead_letters (user_id);
+      CREATE INDEX dead_letters_agent ON dead_letters (agent_id);
+      CREATE INDEX dead_letters_run ON dead_letters (run_id);
+      CREATE INDEX dead_letters_app ON dead_letters (app_id);
     `,
   },
 ];

@@ -166,7 +166,7 @@ function insertEvent(
 type ScopedId = Pick<MemoryRow, 'id' | 'user_id' | 'agent_id' | 'run_id' | 'app_id'>;
 
 /**
- * Deletes the scope's memories (rows, vectors by cascade, keyword entries) and queue items, strips the text of
+ * Deletes the scope's memories (rows, vectors by cascade, keyword entries), queue items and dead letters, strips the text of
  * its history and appends one ERASE tombstone per memory whose rows or text were erased.
  * @returns the number of memories deleted.
  */
@@ -196,10 +196,12 @@ export function eraseScopeRows(prepare: Prepare, scope: Scope, now: string, acto
     insertEvent(prepare, memoryId, memoryScope, { event: 'ERASE', actor, createdAt: now });
   }
 
-  const queue = new SqlConditions(sqliteDialect);
-  prepare(`DELETE FROM queue AS q WHERE ${queue.scope(scope, (key) => `q.${SQL_COLUMNS[key]}`)}`).run(
-    ...queue.params,
-  );
+  for (const table of ['queue', 'dead_letters']) {
+    const items = new SqlConditions(sqliteDialect);
+    prepare(`DELETE FROM ${table} AS q WHERE ${items.scope(scope, (key) => `q.${SQL_COLUMNS[key]}`)}`).run(
+      ...items.params,
+    );
+  }
   // No FTS5 'optimize' needed: the index was created with 'secure-delete', which removes a deleted row's
   // tokens from the index at once (an 'optimize' would rewrite the whole index, every user's).
   return rows.length;
