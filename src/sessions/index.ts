@@ -55,6 +55,8 @@ export const SESSION_STORE_SCHEMES = [
   'sqlite',
   'redis',
   'rediss',
+  'redis+cluster',
+  'rediss+cluster',
   'postgres',
   'postgresql',
   's3',
@@ -66,6 +68,8 @@ export const SESSION_STORE_SCHEMES = [
  * - `sqlite:///var/lib/app/sessions.db` (or `sqlite://./relative.db`, `sqlite://~/sessions.db`,
  *   `sqlite::memory:`); `?fsync=`.
  * - `redis://[:password@]host:6379/0?prefix=mneme` (also `rediss://`).
+ * - `redis+cluster://[:password@]host:7000,host:7001/?prefix=mneme` (also `rediss+cluster://`): a Redis Cluster,
+ *   reached through these seed nodes; each project's keys share one hash slot.
  * - `postgres://user@host:5432/db?table=mneme_sessions` (also `postgresql://`).
  * - `s3://bucket/prefix?region=us-east-1&endpoint=http://127.0.0.1:4569`: credentials from the AWS chain
  *   (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, profiles, roles); an endpoint implies path-style addressing.
@@ -92,6 +96,9 @@ export function createSessionStore(url: string, options: CreateSessionStoreOptio
     case 'redis':
     case 'rediss':
       return new RedisSessionStore({ url: parseUrl(url).toString() });
+    case 'redis+cluster':
+    case 'rediss+cluster':
+      return new RedisSessionStore({ url });
     case 'postgres':
     case 'postgresql':
       return new PostgresSessionStore({ connectionString: parseUrl(url).toString() });

@@ -12,11 +12,18 @@
  * A main append first reads the session's mtime, summary and which uuids are known (one script), folds the
  * summary in Node, then writes with a second script that checks the mtime is unchanged (compare-and-set) and
  * stamps the new mtime from the Redis clock (`TIME`); on a conflict with another writer it rereads and retries.
- * Durability is the server's (AOF / RDB configuration). Not for Redis Cluster (a script spans several slots).
+ * Durability is the server's (AOF / RDB configuration).
+ *
+ * Redis Cluster (`redis+cluster://host:port,host:port/?prefix=`, see `redis-cluster-url.ts`): the same keys
+ * with the encoded project key wrapped in a hash tag, `P:sessions:{p}`, `P:main:{p}:s`... Every key a command or
+ * script touches (a session's keys and its project's index) then lies in one slot, the slot of `{p}`, so the
+ * scripts and MGET stay atomic single-slot operations; the cost is that one project lives on one master. The
+ * prefix may not contain `{` or `}` there (it would take the tag). Single-node keys carry no tag, so data written
+ * by earlier versions stays readable; moving data between the two layouts means renaming its keys.
  */
 import { createHash } from 'node:crypto';
-import type { Redis as RedisClient, RedisOptions } from 'ioredis';
-import { StoreError } from '../core/errors.js';
+import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis';
+import { ConfigError, StoreError } from '../core/errors.js';
 import { prepareAppend } from './append.js';
 import { LazyConnection } from './connection.js';
 import { importOptional, KeyedMutex, sleep, toStoreError } from './internal.js';
@@ -28,6 +35,12 @@ import {
   validateKeyPart,
   validateSessionKey,
 } from './keys.js';
+import {
+  isRedisClusterUrl,
+  parseRedisClusterUrl,
+  type RedisClusterUrl,
+  redactClusterUrl,
+} from './redis-cluster-url.js';
 import { parseStoredSummary, toSummaryEntry } from './summaries.js';
 import type {
   SessionKey,
@@ -40,7 +53,10 @@ import { redactUrl, takeUrlParam } from './urls.js';
 
 /** Options of {@link RedisSessionStore}. */
 export interface RedisSessionStoreOptions {
-  /** `redis://[:password@]host:port/db` (or `rediss://`); a `prefix` query parameter is read and removed. */
+  /**
+   * `redis://[:password@]host:port/db` (or `rediss://`); a `prefix` query parameter is read and removed.
+   * A Redis Cluster: `redis+cluster://[:password@]host:port,host:port/` (or `rediss+cluster://`), seed nodes.
+   */
   url: string;
   /** Key prefix. URL `?prefix=`. @default 'mneme' */
   prefix?: string;
@@ -98,6 +114,9 @@ redis.call('SREM', KEYS[3], ARGV[1])
 return 1
 `;
 
+/** A single Redis server or a cluster: the commands this store sends are the same on both. */
+type RedisClient = Redis | Cluster;
+
 /** Redis keys may be long: names are never shortened, so every one decodes back. */
 const UNLIMITED = Number.POSITIVE_INFINITY;
 
@@ -110,16 +129,30 @@ export class RedisSessionStore implements SessionStore {
   readonly capabilities: SessionStoreCapabilities = { multiProcess: true };
   readonly prefix: string;
   readonly #url: string;
+  /** Set for a Redis Cluster URL: the seed nodes and their credentials. */
+  readonly #cluster: RedisClusterUrl | undefined;
   readonly #mutex = new KeyedMutex();
   readonly #client: LazyConnection<RedisClient>;
 
   constructor(options: RedisSessionStoreOptions) {
-    const { url, value: fromUrl } = takeUrlParam(options.url, 'prefix');
-    this.#url = url;
-    this.prefix = options.prefix ?? fromUrl ?? 'mneme';
+    if (isRedisClusterUrl(options.url)) {
+      this.#cluster = parseRedisClusterUrl(options.url);
+      this.#url = options.url;
+      this.prefix = options.prefix ?? this.#cluster.prefix ?? 'mneme';
+      if (/[{}]/.test(this.prefix)) {
+        throw new ConfigError(
+          `redis session store: the prefix ${JSON.stringify(this.prefix)} contains { or }, which on a Redis ` +
+            "Cluster would take the place of the store's hash tag; choose a prefix without braces",
+        );
+      }
+    } else {
+      const { url, value: fromUrl } = takeUrlParam(options.url, 'prefix');
+      this.#url = url;
+      this.prefix = options.prefix ?? fromUrl ?? 'mneme';
+    }
     this.#client = new LazyConnection({
       backend: 'redis',
-      operation: `connect to ${redactUrl(url)}`,
+      operation: `connect to ${this.#cluster === undefined ? redactUrl(this.#url) : redactClusterUrl(this.#url)}`,
       open: () => this.#openClient(),
       dispose: async (redis) => {
         await redis.quit();
@@ -274,11 +307,20 @@ export class RedisSessionStore implements SessionStore {
   }
 
   #projectIndex(projectKey: string): string {
-    return `${this.prefix}:sessions:${encodeKeyPart(projectKey, UNLIMITED).name}`;
+    return `${this.prefix}:sessions:${this.#project(projectKey)}`;
+  }
+
+  /**
+   * The encoded project key as it appears in every key; on a cluster, a hash tag (`{p}`: the encoding has no
+   * braces and is never empty), so all keys of a project share its slot.
+   */
+  #project(projectKey: string): string {
+    const name = encodeKeyPart(projectKey, UNLIMITED).name;
+    return this.#cluster === undefined ? name : `{${name}}`;
   }
 
   #keys(key: SessionKey) {
-    const project = encodeKeyPart(key.projectKey, UNLIMITED).name;
+    const project = this.#project(key.projectKey);
     const session = `${project}:${encodeKeyPart(key.sessionId, UNLIMITED).name}`;
     const subpath = key.subpath === undefined ? '' : encodeKeyPart(key.subpath, UNLIMITED).name;
     const subListPrefix = `${this.prefix}:sub:${session}:`;
@@ -296,15 +338,25 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async #openClient(): Promise<RedisClient> {
-    const module = await importOptional<{ Redis: new (url: string, options: RedisOptions) => RedisClient }>(
-      'ioredis',
-      'The Redis session store (redis:// URLs)',
-    );
-    const redis = new module.Redis(this.#url, {
-      lazyConnect: true,
-      maxRetriesPerRequest: 2,
-      connectTimeout: 10_000,
-    });
+    const module = await importOptional<{
+      Redis: new (url: string, options: RedisOptions) => Redis;
+      Cluster: new (nodes: RedisClusterUrl['nodes'], options: ClusterOptions) => Cluster;
+    }>('ioredis', 'The Redis session store (redis:// and redis+cluster:// URLs)');
+    const nodeOptions: RedisOptions = { maxRetriesPerRequest: 2, connectTimeout: 10_000 };
+    const cluster = this.#cluster;
+    const redis: RedisClient =
+      cluster === undefined
+        ? new module.Redis(this.#url, { ...nodeOptions, lazyConnect: true })
+        : new module.Cluster(cluster.nodes, {
+            lazyConnect: true,
+            maxRedirections: 16,
+            redisOptions: {
+              ...nodeOptions,
+              ...(cluster.username === undefined ? {} : { username: cluster.username }),
+              ...(cluster.password === undefined ? {} : { password: cluster.password }),
+              ...(cluster.tls ? { tls: {} } : {}),
+            },
+          });
     // Connection errors also reject the command that hit them; the listener keeps ioredis from reporting them
     // as unhandled and keeps the first cause of a failed connect (ioredis rejects with "Connection is closed").
     let connectError: unknown;
