@@ -23,6 +23,7 @@ import { RedisSessionStore } from './redis.js';
 import { S3SessionStore } from './s3.js';
 import { SqliteSessionStore } from './sqlite.js';
 import type { SessionStore } from './types.js';
+import { redactUrlText } from './urls.js';
 
 export type { FileSessionStoreOptions, FsyncPolicy } from './file.js';
 export { FileSessionStore } from './file.js';
@@ -115,7 +116,7 @@ export function createSessionStore(url: string, options: CreateSessionStoreOptio
     }
     default:
       throw new ConfigError(
-        `unknown session store URL scheme "${scheme}://" in ${JSON.stringify(redact(url))}: use ` +
+        `unknown session store URL scheme "${scheme}://" in ${JSON.stringify(redactUrlText(url))}: use ` +
           `${SESSION_STORE_SCHEMES.map((known) => `${known}://`).join(', ')}`,
       );
   }
@@ -125,7 +126,9 @@ function parseUrl(url: string): URL {
   try {
     return new URL(url);
   } catch (error) {
-    throw new ConfigError(`invalid session store URL ${JSON.stringify(redact(url))}`, { cause: error });
+    throw new ConfigError(`invalid session store URL ${JSON.stringify(redactUrlText(url))}`, {
+      cause: error,
+    });
   }
 }
 
@@ -150,8 +153,4 @@ function parseFsync(params: URLSearchParams, url: string): FsyncPolicy {
     throw new ConfigError(`invalid ?fsync=${value} in ${JSON.stringify(url)}: use always or never`);
   }
   return value;
-}
-
-function redact(url: string): string {
-  return url.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@');
 }

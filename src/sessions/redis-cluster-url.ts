@@ -10,6 +10,7 @@
  * any query parameter but `prefix`, so a misspelt option never goes unnoticed. The credentials apply to every node.
  */
 import { ConfigError } from '../core/errors.js';
+import { redactUrlText } from './urls.js';
 
 /** The URL schemes of a Redis Cluster SessionStore. */
 export const REDIS_CLUSTER_SCHEMES = ['redis+cluster', 'rediss+cluster'] as const;
@@ -41,7 +42,7 @@ export function parseRedisClusterUrl(url: string): RedisClusterUrl {
   const schemeEnd = url.indexOf('://');
   const scheme = url.slice(0, Math.max(0, schemeEnd)).toLowerCase();
   const fail = (problem: string): never => {
-    throw new ConfigError(`invalid Redis Cluster URL ${JSON.stringify(redactClusterUrl(url))}: ${problem}`);
+    throw new ConfigError(`invalid Redis Cluster URL ${JSON.stringify(redactUrlText(url))}: ${problem}`);
   };
   if (!(REDIS_CLUSTER_SCHEMES as readonly string[]).includes(scheme)) {
     fail(`expected ${REDIS_CLUSTER_SCHEMES.map((known) => `${known}://`).join(' or ')}`);
@@ -84,9 +85,4 @@ export function parseRedisClusterUrl(url: string): RedisClusterUrl {
     ...(password === '' ? {} : { password }),
     ...(prefix === null ? {} : { prefix }),
   };
-}
-
-/** `url` with its password, if any, replaced by `***`, for error messages. */
-export function redactClusterUrl(url: string): string {
-  return url.replace(/^([^:/]+:\/\/[^:@/?#]*):[^@/?#]*@/, '$1:***@');
 }

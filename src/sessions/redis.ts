@@ -35,12 +35,7 @@ import {
   validateKeyPart,
   validateSessionKey,
 } from './keys.js';
-import {
-  isRedisClusterUrl,
-  parseRedisClusterUrl,
-  type RedisClusterUrl,
-  redactClusterUrl,
-} from './redis-cluster-url.js';
+import { isRedisClusterUrl, parseRedisClusterUrl, type RedisClusterUrl } from './redis-cluster-url.js';
 import { parseStoredSummary, toSummaryEntry } from './summaries.js';
 import type {
   SessionKey,
@@ -49,7 +44,7 @@ import type {
   SessionStoreEntry,
   SessionSummaryEntry,
 } from './types.js';
-import { redactUrl, takeUrlParam } from './urls.js';
+import { redactUrl, redactUrlText, takeUrlParam } from './urls.js';
 
 /** Options of {@link RedisSessionStore}. */
 export interface RedisSessionStoreOptions {
@@ -152,7 +147,7 @@ export class RedisSessionStore implements SessionStore {
     }
     this.#client = new LazyConnection({
       backend: 'redis',
-      operation: `connect to ${this.#cluster === undefined ? redactUrl(this.#url) : redactClusterUrl(this.#url)}`,
+      operation: `connect to ${this.#cluster === undefined ? redactUrl(this.#url) : redactUrlText(this.#url)}`,
       open: () => this.#openClient(),
       dispose: async (redis) => {
         await redis.quit();

@@ -20,3 +20,11 @@ export function redactUrl(url: string): string {
   if (parsed.password !== '') parsed.password = '***';
   return parsed.toString();
 }
+
+/**
+ * `url` with its password replaced by `***`, by text alone: for strings `URL` cannot parse (malformed input, a
+ * `redis+cluster://` host list).
+ */
+export function redactUrlText(url: string): string {
+  return url.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@');
+}
