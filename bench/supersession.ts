@@ -6,9 +6,9 @@
  * misclassified pairs.
  */
 import { normaliseText } from '../src/core/text.js';
-import { createMemory } from '../src/memory/memory.js';
 import { SUPERSESSION_PAIRS } from './data/supersession-pairs.js';
 import {
+  openPairMemory,
   type PairOutcome,
   runPairs,
   type SupersessionScores,
@@ -42,15 +42,7 @@ export async function runSupersessionBench(options: {
         ? halves.heldOut
         : [...SUPERSESSION_PAIRS];
   log(`supersession: ${pairs.length} pairs (${options.split}) (${machine})`);
-  const outcomes = await runPairs(pairs, () =>
-    createMemory({
-      store: 'memory://',
-      embedder: 'local',
-      llm: null,
-      env: {},
-      ingestion: { background: false },
-    }),
-  );
+  const outcomes = await runPairs(pairs, openPairMemory);
   const devIds = new Set(halves.dev.map((pair) => pair.id));
   // The baseline, on the same pairs: a store that only recognises an exact repeat (what a plain vector memory
   // such as Mem0 OSS with infer: false does) and never supersedes.

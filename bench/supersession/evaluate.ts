@@ -7,7 +7,7 @@
  * The set is split by a fixed rule (the number in the pair's id: odd = dev, even = held out) so rules tuned on
  * dev can be checked on pairs they were not tuned on.
  */
-import type { Memory } from '../../src/memory/memory.js';
+import { createMemory, type Memory } from '../../src/memory/memory.js';
 import type { SupersessionPair } from '../data/supersession-pairs.js';
 
 /** What happened to one pair. */
@@ -27,6 +27,17 @@ export interface SupersessionScores {
   accuracy: number;
   falsePositives: number;
   falseNegatives: number;
+}
+
+/** A fresh memory for one pair: the in-memory store, the local embedder, no LLM, ingestion inline. */
+export function openPairMemory(): Promise<Memory> {
+  return createMemory({
+    store: 'memory://',
+    embedder: 'local',
+    llm: null,
+    env: {},
+    ingestion: { background: false },
+  });
 }
 
 /** Runs every pair through a fresh memory from `open` (closed after each pair). */

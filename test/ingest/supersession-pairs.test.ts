@@ -6,20 +6,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SUPERSESSION_PAIRS } from '../../bench/data/supersession-pairs.js';
-import { runPairs, scoreOutcomes, splitPairs } from '../../bench/supersession/evaluate.js';
-import { createMemory } from '../../src/memory/memory.js';
+import { openPairMemory, runPairs, scoreOutcomes, splitPairs } from '../../bench/supersession/evaluate.js';
 
 test('supersession on the labelled pairs keeps its precision and recall (dev and held-out halves)', async () => {
   assert.ok(SUPERSESSION_PAIRS.length >= 150, 'the labelled set has at least 150 pairs');
-  const outcomes = await runPairs(SUPERSESSION_PAIRS, () =>
-    createMemory({
-      store: 'memory://',
-      embedder: 'local',
-      llm: null,
-      env: {},
-      ingestion: { background: false },
-    }),
-  );
+  const outcomes = await runPairs(SUPERSESSION_PAIRS, openPairMemory);
   const halves = splitPairs(SUPERSESSION_PAIRS);
   const devIds = new Set(halves.dev.map((pair) => pair.id));
   const all = scoreOutcomes(outcomes);
