@@ -228,12 +228,12 @@ test('erased text leaves the WAL even while another connection holds a read snap
 async function populateOne(memory: Memory, words: string[], siblingWords: string[]) {
   const [w0, w1, w2, w3] = words;
   const [w4, w5] = siblingWords;
-  const add = async (text: string, metadata: Record<string, unknown> = {}) => {
+  const add = async (text: string, metadata: Record<string, string> = {}) => {
     const id = (await memory.add(text, { userId: 'tara', metadata })).results[0]?.id;
     assert.ok(id, `added: ${text}`);
     return id;
   };
-  const target = await add(`tara hides the letters in the ${w0} drawer`, { place: w1 });
+  const target = await add(`tara hides the letters in the ${w0} drawer`, { place: w1 ?? '' });
   await memory.update(target, { text: `tara moved the letters to the ${w2} attic` });
   const deleted = await add(`tara once lived on ${w3} street`);
   await memory.delete(deleted);
