@@ -165,14 +165,16 @@ export function createMcpServer(options: McpServerOptions): McpServer {
     'delete_memory',
     {
       title: 'Forget a memory',
-      description: 'Delete one stored memory by its id (ids are shown by search_memory and list_memories).',
+      description:
+        'Erase one stored memory by its id (ids are shown by search_memory and list_memories): its text is ' +
+        'removed everywhere, history included.',
       inputSchema: { id: z.string().describe('The memory id') },
       annotations: { destructiveHint: true, idempotentHint: true },
     },
     ({ id }) =>
       run('delete_memory', async () => {
-        await scoped.delete(id);
-        return `deleted memory ${id}`;
+        await scoped.erase(id);
+        return `erased memory ${id}`;
       }),
   );
 

@@ -393,7 +393,10 @@ export class Memory {
     return updated;
   }
 
-  /** Deletes one memory. Its history keeps a DELETE event (with the last text) for audit. */
+  /**
+   * Deletes one memory, softly: its history keeps a DELETE event with the last text, for audit. To leave no
+   * text behind, use {@link Memory.erase}.
+   */
   async delete(id: string, scope?: Scope): Promise<void> {
     this.assertOpen();
     const validId = validateIdentifier(id, 'id');
@@ -413,6 +416,25 @@ export class Memory {
         },
       ],
     });
+  }
+
+  /**
+   * Erases one memory: its row, vector and keyword entry, and the text of every event of its history (an ERASE
+   * tombstone with ids and times remains), as {@link Memory.deleteAll} does for a scope. Also erases the history
+   * text of a memory deleted before. On SQLite the freed pages are zeroed and the WAL emptied before this returns.
+   * @throws NotFoundError when the id is unknown (within `scope` when given) or already erased.
+   */
+  async erase(id: string, scope?: Scope): Promise<void> {
+    this.assertOpen();
+    const validId = validateIdentifier(id, 'id');
+    const validScope = validateScope(scope, { required: false, field: 'scope' });
+    const erased = await this.store.eraseMemory({
+      id: validId,
+      ...(Object.keys(validScope).length ? { scope: validScope } : {}),
+      now: this.now(),
+      actor: 'user',
+    });
+    if (!erased) throw new NotFoundError(`memory ${validId} not found`);
   }
 
   /**
@@ -669,6 +691,10 @@ export class ScopedMemory {
 
   async delete(id: string) {
     return this.memory.delete(id, this.scope);
+  }
+
+  async erase(id: string) {
+    return this.memory.erase(id, this.scope);
   }
 
   async history(id: string) {

@@ -164,8 +164,11 @@ const ROUTES: RouteDoc[] = [
     method: 'delete',
     path: '/api/memories/{id}',
     tag: 'native',
-    summary: 'Delete one memory (its history keeps a DELETE event)',
-    response: { status: 200, schema: object({ id: string, deleted: boolean }) },
+    summary:
+      'Erase one memory: row, vectors, keyword index and the text of its history (an ERASE tombstone remains). ' +
+      'With soft=true, delete it and keep its last text in a DELETE history event',
+    query: [{ name: 'soft', schema: boolean, description: 'keep the history text (default false: erase)' }],
+    response: { status: 200, schema: object({ id: string, deleted: boolean, erased: boolean }) },
   },
   {
     method: 'get',
@@ -338,7 +341,7 @@ const ROUTES: RouteDoc[] = [
     method: 'delete',
     path: '/v1/memories/{id}/',
     tag: 'mem0',
-    summary: 'Mem0: delete one memory',
+    summary: 'Mem0: erase one memory (no text stays in its history; an ERASE tombstone remains)',
     response: { status: 200, schema: message },
   },
   {
@@ -405,7 +408,7 @@ const ROUTES: RouteDoc[] = [
     method: 'delete',
     path: '/v1/batch/',
     tag: 'mem0',
-    summary: 'Mem0: delete many memories; any unknown id fails the whole batch (404) before a change',
+    summary: 'Mem0: erase many memories; any unknown id fails the whole batch (404) before a change',
     body: ref('Mem0Batch'),
     response: { status: 200, schema: message },
   },

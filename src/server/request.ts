@@ -199,6 +199,13 @@ export function optionalString(value: unknown, field: string): string | undefine
   return value;
 }
 
+/** Parses an optional boolean query parameter (`true` or `false`); 422 naming it otherwise. */
+export function booleanParam(value: string | undefined, field: string, fallback: boolean): boolean {
+  if (value === undefined || value === '') return fallback;
+  if (value === 'true' || value === 'false') return value === 'true';
+  throw new ValidationError(field, 'expected true or false');
+}
+
 /** Parses an optional positive integer query parameter (`page`, `limit`); 422 naming it otherwise. */
 export function integerParam(
   value: string | undefined,

@@ -363,10 +363,31 @@ export class InMemoryStore implements MemoryStore {
   async eraseScope(options: { scope: Scope; now: string; actor: string }): Promise<number> {
     this.requireOpen();
     assertScope(options.scope);
+    return this.erase({ scope: options.scope }, options).deleted;
+  }
+
+  async eraseMemory(options: { id: string; scope?: Scope; now: string; actor: string }): Promise<boolean> {
+    this.requireOpen();
+    if (options.scope !== undefined) assertScope(options.scope);
+    return this.erase({ id: options.id, scope: options.scope }, options).tombstones > 0;
+  }
+
+  /**
+   * Erases every memory in `target.scope` (or the one memory `target.id` within it): records, vectors, keyword
+   * entries and history text, with one ERASE tombstone per memory erased; a scope erase also drops the scope's
+   * queue items and dead letters.
+   */
+  private erase(
+    target: { id?: string | undefined; scope?: Scope | undefined },
+    options: { now: string; actor: string },
+  ): { deleted: number; tombstones: number } {
+    const scope = target.scope ?? {};
+    const matches = (memoryId: string, owner: Scope) =>
+      (target.id === undefined || memoryId === target.id) && isWithinScope(owner, scope);
     const next = cloneState(this.state);
     const erased = new Map<string, Scope>();
     for (const record of this.state.records.values()) {
-      if (!isWithinScope(record, options.scope)) continue;
+      if (!matches(record.id, record)) continue;
       next.records.delete(record.id);
       next.vectors.delete(record.id);
       next.keywords.delete(record.id);
@@ -375,25 +396,28 @@ export class InMemoryStore implements MemoryStore {
     const touched = new Map<string, Scope>();
     next.history = next.history.map((stored) => {
       const { previousValue, newValue, reason, ...kept } = stored.event;
-      if (!isWithinScope(stored.scope, options.scope)) return stored;
+      if (!matches(stored.event.memoryId, stored.scope)) return stored;
       if (previousValue === undefined && newValue === undefined && reason === undefined) return stored;
       touched.set(stored.event.memoryId, stored.scope);
       return { event: kept, scope: stored.scope };
     });
-    for (const [memoryId, scope] of new Map([...touched, ...erased])) {
+    const tombstones = new Map([...touched, ...erased]);
+    for (const [memoryId, owner] of tombstones) {
       next.history.push({
         event: { id: randomUUID(), memoryId, event: 'ERASE', actor: options.actor, createdAt: options.now },
-        scope,
+        scope: owner,
       });
     }
-    for (const [id, stored] of this.state.queue) {
-      if (isWithinScope(stored.item.scope, options.scope)) next.queue.delete(id);
-    }
-    for (const [id, letter] of this.state.deadLetters) {
-      if (isWithinScope(letter.scope, options.scope)) next.deadLetters.delete(id);
+    if (target.id === undefined) {
+      for (const [id, stored] of this.state.queue) {
+        if (isWithinScope(stored.item.scope, scope)) next.queue.delete(id);
+      }
+      for (const [id, letter] of this.state.deadLetters) {
+        if (isWithinScope(letter.scope, scope)) next.deadLetters.delete(id);
+      }
     }
     this.state = next;
-    return erased.size;
+    return { deleted: erased.size, tombstones: tombstones.size };
   }
 
   async listScopes(options: { within?: Scope }): Promise<Array<Scope & { count: number }>> {

@@ -87,7 +87,7 @@ import {
   supportsIterativeScan,
   type VectorNames,
 } from './postgres/schema.js';
-import { applyChanges, eraseScopeRows, restoreItems, type WriteContext } from './postgres/writes.js';
+import { applyChanges, eraseRows, restoreItems, type WriteContext } from './postgres/writes.js';
 import type {
   ClaimQueueOptions,
   DeadLetter,
@@ -382,9 +382,21 @@ export class PostgresStore implements MemoryStore {
   async eraseScope(options: { scope: Scope; now: string; actor: string }): Promise<number> {
     this.requireOpen();
     assertScope(options.scope);
-    return this.transaction('eraseScope', (client) =>
-      eraseScopeRows(client, this.names, options.scope, options.now, options.actor),
+    const target = { scope: options.scope };
+    const erased = await this.transaction('eraseScope', (client) =>
+      eraseRows(client, this.names, target, options.now, options.actor),
     );
+    return erased.deleted;
+  }
+
+  async eraseMemory(options: { id: string; scope?: Scope; now: string; actor: string }): Promise<boolean> {
+    this.requireOpen();
+    if (options.scope !== undefined) assertScope(options.scope);
+    const target = { id: options.id, ...(options.scope ? { scope: options.scope } : {}) };
+    const erased = await this.transaction('eraseMemory', (client) =>
+      eraseRows(client, this.names, target, options.now, options.actor),
+    );
+    return erased.tombstones > 0;
   }
 
   async listScopes(options: { within?: Scope }): Promise<Array<Scope & { count: number }>> {

@@ -330,3 +330,21 @@ export function createPostgresDialect(alias = 'm'): SqlDialect {
     alwaysFalse: 'FALSE',
   };
 }
+
+/** What an erase removes: every memory of `scope` (at least one field), or the one memory `id` (within `scope`). */
+export type EraseTarget = { scope: Scope; id?: undefined } | { id: string; scope?: Scope };
+
+/**
+ * The erase target's condition on a table aliased `alias` with the scope columns; `memoryId` names its column
+ * holding the memory id (used when the target is one memory).
+ */
+export function eraseCondition(
+  conditions: SqlConditions,
+  target: EraseTarget,
+  alias: string,
+  memoryId: string,
+): string {
+  const parts = [conditions.scope(target.scope ?? {}, (key) => `${alias}.${SQL_COLUMNS[key]}`)];
+  if (target.id !== undefined) parts.push(`${alias}.${memoryId} = ${conditions.bind(target.id)}`);
+  return parts.filter((part) => part !== '').join(' AND ');
+}

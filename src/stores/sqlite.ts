@@ -34,6 +34,7 @@ import {
   decodeCursor,
   notOpenError,
 } from './common.js';
+import type { EraseTarget } from './sql-filter.js';
 import { type BusyRetryOptions, isBusy, toStoreError, withBusyRetry } from './sqlite/errors.js';
 import {
   claimItems,
@@ -58,7 +59,7 @@ import {
 import { rowToRecord } from './sqlite/rows.js';
 import { configureConnection, migrate } from './sqlite/schema.js';
 import { CodeBlockCache, candidatePoolSize, listBlocks, nearestCodes } from './sqlite/vector-index.js';
-import { applyChanges, eraseScopeRows, findRow, type Prepare, restoreItems } from './sqlite/writes.js';
+import { applyChanges, eraseRows, findRow, type Prepare, restoreItems } from './sqlite/writes.js';
 import type {
   ClaimQueueOptions,
   DeadLetter,
@@ -332,8 +333,24 @@ export class SqliteStore implements MemoryStore {
   async eraseScope(options: { scope: Scope; now: string; actor: string }): Promise<number> {
     this.requireOpen();
     assertScope(options.scope);
-    const erased = await this.write('eraseScope', () =>
-      eraseScopeRows(this.prepare, options.scope, options.now, options.actor),
+    return (await this.erase('eraseScope', { scope: options.scope }, options)).deleted;
+  }
+
+  async eraseMemory(options: { id: string; scope?: Scope; now: string; actor: string }): Promise<boolean> {
+    this.requireOpen();
+    if (options.scope !== undefined) assertScope(options.scope);
+    const target = { id: options.id, ...(options.scope ? { scope: options.scope } : {}) };
+    return (await this.erase('eraseMemory', target, options)).tombstones > 0;
+  }
+
+  /** Erases `target` in one write, then makes the erased text leave the disk (cached blocks, WAL). */
+  private async erase(
+    operation: string,
+    target: EraseTarget,
+    options: { now: string; actor: string },
+  ): Promise<{ deleted: number; tombstones: number }> {
+    const erased = await this.write(operation, () =>
+      eraseRows(this.prepare, target, options.now, options.actor),
     );
     // The erased vectors' blocks are gone from the file; drop cached copies too (derived from the vectors).
     this.codeBlocks.clear();

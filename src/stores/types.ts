@@ -234,6 +234,15 @@ export interface MemoryStore {
    */
   eraseScope(options: { scope: Scope; now: string; actor: string }): Promise<number>;
 
+  /**
+   * Erases one memory (within `scope` when given) as {@link MemoryStore.eraseScope} erases a scope: its row,
+   * vector and keyword entry, and the text of every event in its history (also when the memory was deleted
+   * before), then appends one ERASE tombstone. Other memories, queue items and dead letters are untouched.
+   * @returns true when something was erased (a row, or history text); false when the id is unknown in `scope`
+   *   or already erased (then nothing is written).
+   */
+  eraseMemory(options: { id: string; scope?: Scope; now: string; actor: string }): Promise<boolean>;
+
   /** Distinct scopes that hold memories (for the Mem0 `/v1/entities/` route). Admin only: unscoped. */
   listScopes(options: { within?: Scope }): Promise<Array<Scope & { count: number }>>;
 

@@ -90,8 +90,14 @@ describe('mneme CLI (spawned, real SQLite file, default offline embedder)', () =
     const other = tempStore();
     const imported = await runMneme(['import', file, '--store', other.url, '--json']);
     assert.deepEqual(JSON.parse(imported.stdout), { imported: 1, skipped: 0, total: 1 });
-    const forgot = await runMneme(['forget', id, '--store', store.url]);
-    assert.equal(forgot.code, 0);
+    const soft = await runMneme(['forget', id, '--soft', '--all', '--user', 'carol', '--store', store.url]);
+    assert.equal(soft.code, 2, 'an id and --all together are a usage error');
+    const forgot = await runMneme(['forget', id, '--store', store.url, '--json']);
+    assert.equal(forgot.code, 0, forgot.stderr);
+    assert.deepEqual(JSON.parse(forgot.stdout), { id, deleted: true, erased: true });
+    const tombstone = await runMneme(['history', id, '--store', store.url, '--json']);
+    assert.doesNotMatch(tombstone.stdout, /marathon/, 'forget erases the text from the history too');
+    assert.match(tombstone.stdout, /ERASE/);
     const gone = await runMneme(['get', id, '--store', store.url, '--json']);
     assert.equal(gone.code, 1);
     assert.equal((JSON.parse(gone.stdout) as { error: { code: string } }).error.code, 'not_found');

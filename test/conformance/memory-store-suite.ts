@@ -1539,6 +1539,135 @@ export function memoryStoreSuite(options: MemoryStoreSuiteOptions): void {
       });
     });
 
+    describe('eraseMemory', () => {
+      storeTest(
+        "erases one memory's row, vector, keyword entry and history text; other memories untouched",
+        async (store) => {
+          const target = makeRecord({ memory: 'alice secret walrus one' }, { userId: 'alice' });
+          const sibling = makeRecord({ memory: 'alice walrus sibling' }, { userId: 'alice' });
+          const bob = makeRecord({ memory: 'bob walrus note' }, { userId: 'bob' });
+          await insert(store, target, sibling, bob);
+          await store.apply({
+            changes: [
+              {
+                type: 'update',
+                id: target.id,
+                patch: { memory: 'alice secret walrus uno' },
+                event: {
+                  event: 'UPDATE',
+                  previousValue: 'alice secret walrus one',
+                  newValue: 'alice secret walrus uno',
+                  reason: 'why',
+                  actor: 'test',
+                  createdAt: at(1),
+                },
+              },
+            ],
+          });
+          const queued = await store.enqueue({
+            scope: { userId: 'alice' },
+            payload: { text: 'q' },
+            now: at(1),
+          });
+          const before = await store.stats();
+
+          // Outside its scope, the memory is not found and nothing changes.
+          assert.equal(
+            await store.eraseMemory({ id: target.id, scope: { userId: 'bob' }, now: at(8), actor: 'admin' }),
+            false,
+          );
+          assert.deepEqual(await store.stats(), before);
+
+          assert.equal(
+            await store.eraseMemory({
+              id: target.id,
+              scope: { userId: 'alice' },
+              now: at(9),
+              actor: 'admin',
+            }),
+            true,
+          );
+          assert.equal(await store.get({ id: target.id }), null);
+          const history = await store.history({ id: target.id });
+          assert.deepEqual(
+            history.map((event) => event.event),
+            ['ADD', 'UPDATE', 'ERASE'],
+          );
+          for (const event of history) {
+            assert.equal(event.previousValue, undefined, 'previous text erased');
+            assert.equal(event.newValue, undefined, 'new text erased');
+            assert.equal(event.reason, undefined, 'reason erased');
+            assert.equal(event.memoryId, target.id);
+          }
+          assert.deepEqual(
+            { actor: history.at(-1)?.actor, createdAt: history.at(-1)?.createdAt },
+            { actor: 'admin', createdAt: at(9) },
+          );
+          const keyword = await store.searchKeyword({
+            scope: { userId: 'alice' },
+            temporal: EVERYTHING,
+            terms: ['secret'],
+            limit: 9,
+          });
+          assert.deepEqual(keyword, []);
+          const dense = await store.searchDense({
+            scope: { userId: 'alice' },
+            temporal: EVERYTHING,
+            embedding: axisVector(0, DIMENSION),
+            limit: 9,
+          });
+          assert.deepEqual(ids(dense.map((hit) => hit.record)), [sibling.id]);
+          const after = await store.stats();
+          assert.equal(after.memories, before.memories - 1);
+          assert.equal(after.vectors, before.vectors - 1);
+          assert.equal(after.keywordEntries, before.keywordEntries - 1);
+          assert.equal(after.historyEvents, before.historyEvents + 1, 'one ERASE tombstone');
+          assert.equal(after.queueItems, before.queueItems, 'queue items belong to a scope, not a memory');
+          assert.equal((await store.getQueueItem({ id: queued.id }))?.id, queued.id);
+
+          // The sibling in the same scope and the other user are untouched, text and history included.
+          for (const record of [sibling, bob]) {
+            assert.deepEqual(await store.get({ id: record.id }), record);
+            assert.equal((await store.history({ id: record.id }))[0]?.newValue, record.memory);
+          }
+          const walrus = await store.searchKeyword({
+            scope: { userId: 'alice' },
+            temporal: CURRENT,
+            terms: ['walrus'],
+            limit: 9,
+          });
+          assert.deepEqual(ids(walrus.map((hit) => hit.record)), [sibling.id]);
+
+          // Erasing again finds nothing left and writes nothing; an unknown id likewise.
+          assert.equal(await store.eraseMemory({ id: target.id, now: at(10), actor: 'admin' }), false);
+          assert.equal(await store.eraseMemory({ id: 'no-such-memory', now: at(10), actor: 'admin' }), false);
+          assert.equal((await store.stats()).historyEvents, after.historyEvents);
+        },
+      );
+
+      storeTest('erases the history text of a memory deleted before', async (store) => {
+        const record = makeRecord({ memory: 'alice deleted walrus' }, { userId: 'alice' });
+        await insert(store, record);
+        await store.apply({ changes: [{ type: 'delete', id: record.id, event: deleteEvent(record) }] });
+        assert.ok(
+          (await store.history({ id: record.id })).some((event) => event.previousValue !== undefined),
+        );
+
+        assert.equal(await store.eraseMemory({ id: record.id, now: at(9), actor: 'admin' }), true);
+        const history = await store.history({ id: record.id });
+        assert.deepEqual(
+          history.map((event) => event.event),
+          ['ADD', 'DELETE', 'ERASE'],
+        );
+        for (const event of history) {
+          assert.deepEqual(
+            [event.previousValue, event.newValue, event.reason],
+            [undefined, undefined, undefined],
+          );
+        }
+      });
+    });
+
     describe('queue', () => {
       storeTest(
         'enqueue, claim with a lease, re-claim after the lease ends, complete in apply',

@@ -92,7 +92,7 @@ describe('mneme mcp (spawned by the MCP SDK client, SQLite, default embedder)', 
     assert.ok(listed.text.includes(id));
 
     const deleted = await call(client, 'delete_memory', { id });
-    assert.deepEqual(deleted, { text: `deleted memory ${id}`, isError: false });
+    assert.deepEqual(deleted, { text: `erased memory ${id}`, isError: false });
     assert.ok(!(await call(client, 'list_memories', {})).text.includes(id));
 
     // Failures are isError results with the message, and the server keeps serving.

@@ -1,8 +1,10 @@
 /**
  * Erase: `deleteAll({ userId })` and `mneme forget --user U --all` remove the user's memories, vectors, keyword
- * index entries, queued items and the text of their history (ERASE tombstones with ids and times remain). The
- * proof reads the raw bytes of the SQLite file and its WAL: none of the erased user's unique words may remain
- * anywhere on disk, while the other user's data stays intact.
+ * index entries, queued items and the text of their history (ERASE tombstones with ids and times remain);
+ * `erase(id)` (and `mneme forget ID`) does the same for one memory. The proof reads the raw bytes of the SQLite
+ * file, its WAL and shared-memory file (the FTS5 shadow tables live in the main file): none of the erased words
+ * may remain anywhere on disk, while the other data stays intact. On PostgreSQL, every table of the store's
+ * schema is read as text.
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -12,6 +14,7 @@ import { after, before, test } from 'node:test';
 import Database from 'better-sqlite3';
 import type { MemoryOptions } from '../../src/memory/config.js';
 import { createMemory, type Memory } from '../../src/memory/memory.js';
+import { sharedTestPostgres, stopSharedTestPostgres, uniqueSchema } from '../stores/postgres-support.js';
 import { runMneme } from '../support/cli.js';
 import { type FakeOpenAIApi, startFakeOpenAIApi } from '../support/fake-openai-api.js';
 import { createTestEmbedder } from '../support/test-embedder.js';
@@ -24,6 +27,7 @@ before(async () => {
 });
 after(async () => {
   await api.close();
+  await stopSharedTestPostgres();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -217,5 +221,115 @@ test('erased text leaves the WAL even while another connection holds a read snap
     assert.deepEqual(onDisk(path, erin), []);
   } finally {
     await memory.close();
+  }
+});
+
+/** One user's memories for a single-memory erase: the target (updated once), a soft-deleted one, a sibling. */
+async function populateOne(memory: Memory, words: string[], siblingWords: string[]) {
+  const [w0, w1, w2, w3] = words;
+  const [w4, w5] = siblingWords;
+  const add = async (text: string, metadata: Record<string, string> = {}) => {
+    const id = (await memory.add(text, { userId: 'tara', metadata })).results[0]?.id;
+    assert.ok(id, `added: ${text}`);
+    return id;
+  };
+  const target = await add(`tara hides the letters in the ${w0} drawer`, { place: w1 ?? '' });
+  await memory.update(target, { text: `tara moved the letters to the ${w2} attic` });
+  const deleted = await add(`tara once lived on ${w3} street`);
+  await memory.delete(deleted);
+  const sibling = await add(`tara grows ${w4} tomatoes near the ${w5} fence`);
+  return { target, deleted, sibling, erased: words.slice(0, 4), kept: siblingWords.slice(0, 2) };
+}
+
+/** The erased memory is gone from the API too: a tombstone without text, a second erase is NotFound. */
+async function assertErased(memory: Memory, id: string): Promise<void> {
+  assert.equal(await memory.get(id), null);
+  const history = await memory.history(id);
+  assert.equal(history.at(-1)?.event, 'ERASE');
+  for (const event of history) {
+    assert.deepEqual([event.previousValue, event.newValue, event.reason], [undefined, undefined, undefined]);
+  }
+  await assert.rejects(memory.erase(id), /not found/);
+}
+
+test("erase(id) leaves none of that memory's text in the SQLite file, WAL or -shm; the others stay", async () => {
+  const path = join(dir, 'one.db');
+  const words = markers('tara');
+  const memory = await createMemory(options(path));
+  try {
+    const { target, deleted, sibling, erased, kept } = await populateOne(memory, words, markers('kent'));
+    const probe = new Database(path, { readonly: true });
+    assert.equal(probe.pragma('journal_mode', { simple: true }), 'wal');
+    probe.close();
+    assert.deepEqual(
+      erased.filter((word) => onDisk(path, [word]).length === 0),
+      [],
+      'every marker is on disk before the erase (a soft delete keeps the text in the DELETE event)',
+    );
+
+    await memory.erase(target);
+    await memory.erase(deleted);
+    // Checked with the file still open: the erase zeroed the freed cells and truncated the WAL itself.
+    assert.deepEqual(onDisk(path, erased), [], 'erased text on disk right after the erase');
+    await assertErased(memory, target);
+    await assertErased(memory, deleted);
+
+    assert.equal((await memory.get(sibling))?.memory.includes(kept[0] ?? ''), true);
+    const hit = (await memory.search(kept[1] ?? '', { userId: 'tara', mode: 'keyword' })).results[0];
+    assert.equal(hit?.id, sibling);
+    assert.equal((await memory.history(sibling))[0]?.newValue?.includes(kept[0] ?? ''), true);
+    const stats = await memory.store.stats();
+    assert.deepEqual([stats.memories, stats.vectors, stats.keywordEntries], [1, 1, 1]);
+    assert.equal(onDisk(path, kept).length > 0, true, "the sibling's text is still on disk");
+  } finally {
+    await memory.close();
+  }
+  assert.deepEqual(onDisk(path, words.slice(0, 4)), [], 'nothing after close either');
+  const db = new Database(path, { readonly: true });
+  try {
+    assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
+  } finally {
+    db.close();
+  }
+});
+
+test('erase(id) on PostgreSQL leaves none of its text in any table of the schema; the others stay', async () => {
+  const server = await sharedTestPostgres();
+  const schema = uniqueSchema('mneme_erase');
+  const words = markers('tara');
+  const memory = await createMemory({ ...options(':unused:'), store: server.storeUrl(schema) });
+  /** Every table of the store's schema that holds `word` in any column (each row read as text). */
+  const tablesHolding = async (word: string): Promise<string[]> => {
+    const tables = await server.query(
+      "SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_type = 'BASE TABLE'",
+      [schema],
+    );
+    assert.ok(tables.length >= 4, 'the schema has the store tables');
+    const found: string[] = [];
+    for (const { table_name: table } of tables) {
+      const rows = await server.query(
+        `SELECT count(*)::int AS n FROM "${schema}"."${String(table)}" t WHERE strpos(t::text, $1) > 0`,
+        [word],
+      );
+      if (Number(rows[0]?.n) > 0) found.push(String(table));
+    }
+    return found;
+  };
+  try {
+    const { target, deleted, sibling, erased, kept } = await populateOne(memory, words, markers('kent'));
+    for (const word of erased) assert.notDeepEqual(await tablesHolding(word), [], `${word} stored before`);
+
+    await memory.erase(target);
+    await memory.erase(deleted);
+    for (const word of erased)
+      assert.deepEqual(await tablesHolding(word), [], `${word} left after the erase`);
+    await assertErased(memory, target);
+    await assertErased(memory, deleted);
+    for (const word of kept)
+      assert.notDeepEqual(await tablesHolding(word), [], `${word} of the sibling kept`);
+    assert.equal((await memory.history(sibling))[0]?.newValue?.includes(kept[0] ?? ''), true);
+  } finally {
+    await memory.close();
+    await server.dropSchema(schema);
   }
 });

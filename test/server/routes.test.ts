@@ -244,10 +244,36 @@ describe('server: native API', () => {
     assert.ok(lines.every((line) => line.type === 'memory' && line.record.userId === 'alice'));
     assert.ok(lines.some((line) => line.history.length === 3));
 
+    // DELETE erases: no text stays in the history, an ERASE tombstone remains; a second DELETE finds nothing.
     const deleted = await server.call<{ id: string; deleted: boolean }>('DELETE', `/api/memories/${id}`);
-    assert.deepEqual(deleted.body, { id, deleted: true });
+    assert.deepEqual(deleted.body, { id, deleted: true, erased: true });
     assert.equal((await server.call('GET', `/api/memories/${id}`)).status, 404);
     assert.equal((await server.call('DELETE', `/api/memories/${id}`)).status, 404);
+    const tombstone = await server.call<{ history: HistoryEvent[] }>('GET', `/api/memories/${id}/history`);
+    assert.deepEqual(
+      tombstone.body.history.map((event) => event.event),
+      ['ADD', 'UPDATE', 'UPDATE', 'ERASE'],
+    );
+    assert.doesNotMatch(tombstone.text, /tabs|spaces|Python/, 'no text of the erased memory in its history');
+
+    // ?soft=true deletes and keeps the last text in a DELETE event, for audit.
+    const carol = await server.call<AddReply>('POST', '/api/memories', {
+      body: { messages: 'I keep a paper diary', userId: 'carol', infer: false },
+    });
+    const carolId = carol.body.results[0]?.id ?? '';
+    const badSoft = await server.call('DELETE', `/api/memories/${carolId}?soft=maybe`);
+    assert.equal(badSoft.status, 422);
+    assert.equal(badSoft.body.error.field, 'soft');
+    const soft = await server.call('DELETE', `/api/memories/${carolId}?soft=true`);
+    assert.deepEqual(soft.body, { id: carolId, deleted: true, erased: false });
+    const audit = await server.call<{ history: HistoryEvent[] }>('GET', `/api/memories/${carolId}/history`);
+    assert.deepEqual(
+      audit.body.history.map((event) => [event.event, event.previousValue]),
+      [
+        ['ADD', undefined],
+        ['DELETE', 'I keep a paper diary'],
+      ],
+    );
 
     const erased = await server.call<{ deleted: number }>('DELETE', '/api/memories?userId=alice');
     assert.deepEqual(erased.body, { deleted: 1 });
@@ -526,7 +552,15 @@ describe('server: Mem0 platform routes', () => {
     assert.deepEqual(deleted.body, { message: 'Memory deleted successfully!' });
     assert.equal((await server.call('GET', `/v1/memories/${id}/`)).status, 404);
     const afterDelete = await server.call<Mem0History[]>('GET', `/v1/memories/${id}/history/`);
-    assert.equal(afterDelete.body.at(-1)?.event, 'DELETE', 'history survives deletion for audit');
+    assert.deepEqual(
+      afterDelete.body.map((event) => [event.event, event.old_memory, event.new_memory]),
+      [
+        ['ADD', null, null],
+        ['UPDATE', null, null],
+        ['ERASE', null, null],
+      ],
+      'deleting erases: the events survive, their text does not',
+    );
   });
 
   test('add needs a user, agent or run; with infer and an LLM it would be queued, without one it is stored now', async () => {

@@ -208,7 +208,8 @@ export function registerMem0Routes(app: Hono<AppEnv>, services: ServerServices):
     if (c.req.query('delete_linked') === 'true') {
       throw new ValidationError('delete_linked', 'not supported: superseded memories are kept for history');
     }
-    await scopedMemory(c, memory).delete(c.req.param('id'));
+    // Erased: no text stays behind in the history (an ERASE tombstone with ids and times remains).
+    await scopedMemory(c, memory).erase(c.req.param('id'));
     return c.json({ message: 'Memory deleted successfully!' });
   });
 
@@ -287,7 +288,7 @@ export function registerMem0Routes(app: Hono<AppEnv>, services: ServerServices):
     const items = batchItems(await readJsonObject(c), limits.maxBatchSize);
     const scoped = scopedMemory(c, memory);
     const ids = await assertAllExist(scoped, items);
-    for (const id of ids) await scoped.delete(id);
+    for (const id of ids) await scoped.erase(id);
     return c.json({ message: `Successfully deleted ${ids.length} memories` });
   });
 

@@ -10,7 +10,7 @@
  * | POST | `/api/memories/list` | list with filters and a cursor |
  * | GET | `/api/memories?userId=&agentId=&runId=&limit=&cursor=` | list |
  * | DELETE | `/api/memories?userId=&agentId=&runId=` | deleteAll (needs one of them) |
- * | GET, PATCH, DELETE | `/api/memories/{id}` | get, update, delete |
+ * | GET, PATCH, DELETE | `/api/memories/{id}` | get, update, erase (`?soft=true`: delete, keeping history text) |
  * | GET | `/api/memories/{id}/history` | history |
  * | GET | `/api/users/{userId}/profile?agentId=&runId=&maxTokens=` | profile (the user's standing memories) |
  * | GET | `/api/export?userId=...` | export as JSON lines (`application/x-ndjson`) |
@@ -23,6 +23,7 @@ import {
   type AppEnv,
   assertFiltersStayInApp,
   assertNoScopeInMetadata,
+  booleanParam,
   optionalBoolean,
   readJsonObject,
   rejectUnknownFields,
@@ -128,8 +129,11 @@ export function registerNativeRoutes(app: Hono<AppEnv>, services: ServerServices
 
   app.delete('/api/memories/:id', async (c) => {
     const id = c.req.param('id');
-    await scopedMemory(c, memory).delete(id);
-    return c.json({ id, deleted: true });
+    // Erasure by default; `?soft=true` keeps the last text in a DELETE history event, for audit.
+    const soft = booleanParam(c.req.query('soft'), 'soft', false);
+    const scoped = scopedMemory(c, memory);
+    await (soft ? scoped.delete(id) : scoped.erase(id));
+    return c.json({ id, deleted: true, erased: !soft });
   });
 
   app.get('/api/memories/:id/history', async (c) => {

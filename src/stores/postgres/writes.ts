@@ -10,7 +10,7 @@ import { NotFoundError, StoreError } from '../../core/errors.js';
 import { pickScope } from '../../core/scope.js';
 import type { HistoryEvent, MemoryRecord, Scope } from '../../core/types.js';
 import { assertDimension, assertScope } from '../common.js';
-import { SQL_COLUMNS, SqlConditions } from '../sql-filter.js';
+import { type EraseTarget, eraseCondition, SqlConditions } from '../sql-filter.js';
 import type { MemoryChange, MemoryPatch, NewHistoryEvent } from '../types.js';
 import type { Queryable } from './pool.js';
 import { findRow, storeDialect } from './reads.js';
@@ -175,28 +175,29 @@ type ScopedId = {
 };
 
 /**
- * Deletes the scope's memories (rows with their vectors and keyword entries) and queue items, strips the text
- * of its history and appends one ERASE tombstone per memory whose rows or text were erased.
- * @returns the number of memories deleted.
+ * Erases the target's memories (rows with their vectors and keyword entries), strips the text of their history
+ * and appends one ERASE tombstone per memory whose rows or text were erased. A scope erase also deletes the
+ * scope's queue items and dead letters (they belong to a scope, not to one memory).
+ * @returns the number of memory rows deleted and of ERASE tombstones written (0 when nothing was left to erase).
  */
-export async function eraseScopeRows(
+export async function eraseRows(
   client: Queryable,
   names: SchemaNames,
-  scope: Scope,
+  target: EraseTarget,
   now: string,
   actor: string,
-): Promise<number> {
+): Promise<{ deleted: number; tombstones: number }> {
   const memories = new SqlConditions(storeDialect(names));
   const deleted = (
     await client.query<ScopedId>(
-      `DELETE FROM ${names.memories} m WHERE ${memories.scope(scope)}
+      `DELETE FROM ${names.memories} m WHERE ${eraseCondition(memories, target, 'm', 'id')}
        RETURNING m.id, m.user_id, m.agent_id, m.run_id, m.app_id`,
       memories.params,
     )
   ).rows;
 
   const history = new SqlConditions(storeDialect(names));
-  const historyScope = history.scope(scope, (key) => `h.${SQL_COLUMNS[key]}`);
+  const historyScope = eraseCondition(history, target, 'h', 'memory_id');
   const touched = (
     await client.query<ScopedId>(
       `SELECT DISTINCT ON (h.memory_id) h.memory_id AS id, h.user_id, h.agent_id, h.run_id, h.app_id
@@ -217,14 +218,16 @@ export async function eraseScopeRows(
     await insertEvent(client, names, memoryId, memoryScope, { event: 'ERASE', actor, createdAt: now });
   }
 
-  for (const table of [names.queue, names.deadLetters]) {
-    const items = new SqlConditions(storeDialect(names));
-    await client.query(
-      `DELETE FROM ${table} q WHERE ${items.scope(scope, (key) => `q.${SQL_COLUMNS[key]}`)}`,
-      items.params,
-    );
+  if (target.id === undefined) {
+    for (const table of [names.queue, names.deadLetters]) {
+      const items = new SqlConditions(storeDialect(names));
+      await client.query(
+        `DELETE FROM ${table} q WHERE ${eraseCondition(items, target, 'q', 'id')}`,
+        items.params,
+      );
+    }
   }
-  return deleted.length;
+  return { deleted: deleted.length, tombstones: tombstones.size };
 }
 
 /**

@@ -10,7 +10,7 @@ import { NotFoundError, StoreError } from '../../core/errors.js';
 import { pickScope } from '../../core/scope.js';
 import type { HistoryEvent, MemoryRecord, Scope } from '../../core/types.js';
 import { assertDimension, assertScope } from '../common.js';
-import { SQL_COLUMNS, SqlConditions, sqliteDialect } from '../sql-filter.js';
+import { type EraseTarget, eraseCondition, SqlConditions, sqliteDialect } from '../sql-filter.js';
 import type { MemoryChange, MemoryPatch, NewHistoryEvent } from '../types.js';
 import {
   HISTORY_COLUMNS,
@@ -166,13 +166,19 @@ function insertEvent(
 type ScopedId = Pick<MemoryRow, 'id' | 'user_id' | 'agent_id' | 'run_id' | 'app_id'>;
 
 /**
- * Deletes the scope's memories (rows, vectors by cascade, keyword entries), queue items and dead letters, strips the text of
- * its history and appends one ERASE tombstone per memory whose rows or text were erased.
- * @returns the number of memories deleted.
+ * Erases the target's memories (rows, vectors by cascade, keyword entries), strips the text of their history
+ * and appends one ERASE tombstone per memory whose rows or text were erased. A scope erase also deletes the
+ * scope's queue items and dead letters (they belong to a scope, not to one memory).
+ * @returns the number of memory rows deleted and of ERASE tombstones written (0 when nothing was left to erase).
  */
-export function eraseScopeRows(prepare: Prepare, scope: Scope, now: string, actor: string): number {
+export function eraseRows(
+  prepare: Prepare,
+  target: EraseTarget,
+  now: string,
+  actor: string,
+): { deleted: number; tombstones: number } {
   const memories = new SqlConditions(sqliteDialect);
-  const memoryScope = memories.scope(scope);
+  const memoryScope = eraseCondition(memories, target, 'm', 'id');
   const rows = prepare(
     `SELECT m.id, m.user_id, m.agent_id, m.run_id, m.app_id FROM memories m WHERE ${memoryScope}`,
   ).all(...memories.params) as ScopedId[];
@@ -182,7 +188,7 @@ export function eraseScopeRows(prepare: Prepare, scope: Scope, now: string, acto
   prepare(`DELETE FROM memories AS m WHERE ${memoryScope}`).run(...memories.params);
 
   const history = new SqlConditions(sqliteDialect);
-  const historyScope = history.scope(scope, (key) => `h.${SQL_COLUMNS[key]}`);
+  const historyScope = eraseCondition(history, target, 'h', 'memory_id');
   const touched = prepare(
     `SELECT h.memory_id AS id, h.user_id, h.agent_id, h.run_id, h.app_id FROM history h WHERE ${historyScope}
      AND (h.previous_value IS NOT NULL OR h.new_value IS NOT NULL OR h.reason IS NOT NULL) GROUP BY h.memory_id`,
@@ -196,15 +202,17 @@ export function eraseScopeRows(prepare: Prepare, scope: Scope, now: string, acto
     insertEvent(prepare, memoryId, memoryScope, { event: 'ERASE', actor, createdAt: now });
   }
 
-  for (const table of ['queue', 'dead_letters']) {
-    const items = new SqlConditions(sqliteDialect);
-    prepare(`DELETE FROM ${table} AS q WHERE ${items.scope(scope, (key) => `q.${SQL_COLUMNS[key]}`)}`).run(
-      ...items.params,
-    );
+  if (target.id === undefined) {
+    for (const table of ['queue', 'dead_letters']) {
+      const items = new SqlConditions(sqliteDialect);
+      prepare(`DELETE FROM ${table} AS q WHERE ${eraseCondition(items, target, 'q', 'id')}`).run(
+        ...items.params,
+      );
+    }
   }
   // No FTS5 'optimize' needed: the index was created with 'secure-delete', which removes a deleted row's
   // tokens from the index at once (an 'optimize' would rewrite the whole index, every user's).
-  return rows.length;
+  return { deleted: rows.length, tombstones: tombstones.size };
 }
 
 /** Writes scanned items verbatim, skipping ids that exist. @returns how many memories were written. */
