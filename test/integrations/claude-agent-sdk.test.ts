@@ -743,7 +743,7 @@ describe('memory tools', () => {
     );
   });
 
-  test('forget deletes the user’s memory and refuses another user’s', async () => {
+  test('forget erases the user’s memory and refuses another user’s', async () => {
     const { memory, remember, forget, bobId } = await setup();
     const id = /id=([0-9a-f-]+)/.exec(textOf(await remember({ text: 'Alice uses zsh' })))?.[1];
     assert.ok(id);
@@ -754,6 +754,9 @@ describe('memory tools', () => {
     const done = await forget({ id });
     assert.equal(done.isError, undefined);
     assert.equal(await memory.get(id), null);
+    // Erased, not soft-deleted: no event of its history keeps the text.
+    const history = JSON.stringify(await memory.history(id));
+    assert.ok(!history.includes('Alice uses zsh'), history);
   });
 
   test('failures come back as isError results', async () => {

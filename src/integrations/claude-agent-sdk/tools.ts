@@ -123,11 +123,11 @@ export function createMemoryTools(config: MemoryToolsConfig): MemoryToolDefiniti
 
   const forget = tool(
     'forget',
-    `Delete one stored memory about ${subject} by its id (as returned by recall).`,
+    `Erase one stored memory about ${subject} by its id (as returned by recall): its text is gone for good.`,
     { id: z.string().min(1).describe('The id of the memory to delete') },
     async (args) => {
       try {
-        await scoped.delete(args.id);
+        await scoped.erase(args.id);
         return text(`Forgot memory ${args.id}.`);
       } catch (error) {
         if (error instanceof NotFoundError) {
