@@ -9,28 +9,25 @@
  *   store query and JSON, without the embedder.
  * - `health`: the HTTP floor of this machine (Hono + @hono/node-server, no auth, no store).
  *
- * Seeding writes through the store seam (`store.restore`) with vectors derived from 64 embedded template sentences
- * (each memory's vector is its template's plus noise), so seeding does not take minutes of embedding; searches
+ * Seeding writes through the store seam (`store.restore`) with vectors derived from embedded template sentences
+ * (each memory's vector is its template's plus noise; bench/support/seed-memories.ts), so seeding does not take minutes of embedding; searches
  * embed their queries for real. Requests carry a valid API key and are logged (to a discarded sink) as in
  * production. Every non-2xx response fails the run.
  *
  * Run alone: `node --import tsx bench/http.ts [--quick] [--json]`, or `npm run bench -- http [--quick] [--json]`.
  */
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createConsoleLogger } from '../src/core/logger.js';
-import { hashText } from '../src/core/text.js';
-import type { MemoryRecord } from '../src/core/types.js';
-import { normaliseVector } from '../src/embedders/types.js';
 import { createMemory } from '../src/memory/memory.js';
 import { createApp } from '../src/server/app.js';
 import { createFileKeyStore } from '../src/server/keys.js';
 import { startServer } from '../src/server/listen.js';
 import { describeMachine, machineInfo } from './support/machine.js';
+import { seedTemplateMemories } from './support/seed-memories.js';
 import { markdownTable } from './support/table.js';
 
 /** Options of {@link runHttpBench}. */
@@ -96,17 +93,6 @@ type Autocannon = (
   done: (error: Error | null, result: AutocannonResult) => void,
 ) => AutocannonInstance;
 
-const TEMPLATES = [
-  'I prefer tabs over spaces in Go code',
-  'My favourite database is PostgreSQL with pgvector',
-  'Deploys happen every Tuesday after the standup',
-  'I am allergic to peanuts and shellfish',
-  'Our billing service is written in Rust',
-  'I like long, detailed code review comments with examples',
-  'The staging cluster runs on Kubernetes in eu-west-1',
-  'I drink green tea in the morning, never coffee',
-];
-
 /** Runs the load test and prints a Markdown table (stdout) with progress on stderr. */
 export async function runHttpBench(options: HttpBenchOptions = {}): Promise<HttpBenchResult> {
   const quick = options.quick === true;
@@ -127,7 +113,7 @@ export async function runHttpBench(options: HttpBenchOptions = {}): Promise<Http
   });
   try {
     progress(`seeding ${memories} memories over ${users} users (SQLite, ${memory.embedder.id})`);
-    await seed(memory, memories, users);
+    await seedTemplateMemories(memory, memories, users);
     const keys = createFileKeyStore({ path: join(directory, 'keys.json') });
     const { key } = await keys.create({ appId: 'bench' });
     const app = createApp({ memory, keys, logger: silentLogger });
@@ -223,46 +209,6 @@ async function load(
     p95Ms: round(percentile(times, 0.95)),
     p99Ms: round(percentile(times, 0.99)),
   };
-}
-
-async function seed(
-  memory: Awaited<ReturnType<typeof createMemory>>,
-  count: number,
-  users: number,
-): Promise<void> {
-  const vectors = await memory.embedder.embed({ texts: TEMPLATES, purpose: 'document' });
-  const start = Date.parse('2026-01-01T00:00:00.000Z');
-  let state = 12345;
-  const random = () => {
-    state = (state * 1103515245 + 12345) % 2147483648;
-    return state / 2147483648;
-  };
-  for (let offset = 0; offset < count; offset += 1000) {
-    const items = [];
-    for (let index = offset; index < Math.min(count, offset + 1000); index += 1) {
-      const template = index % TEMPLATES.length;
-      const base = vectors[template] ?? new Float32Array(memory.embedder.dimension);
-      const embedding = normaliseVector(Float32Array.from(base, (value) => value + (random() - 0.5) * 0.05));
-      const text = `${TEMPLATES[template]} (note ${index})`;
-      const at = new Date(start + index * 60_000).toISOString();
-      const record: MemoryRecord = {
-        id: randomUUID(),
-        memory: text,
-        userId: `user-${index % users}`,
-        appId: 'bench',
-        role: 'user',
-        kind: 'message',
-        metadata: {},
-        hash: hashText(text),
-        createdAt: at,
-        updatedAt: at,
-        observedAt: at,
-        validFrom: at,
-      };
-      items.push({ record, embedding, history: [] });
-    }
-    await memory.store.restore({ items });
-  }
 }
 
 function percentile(sorted: number[], fraction: number): number {

@@ -1,7 +1,7 @@
 /**
  * `npm run bench -- <suite> [--quick] [--json] [suite flags]`: the one entry point for every benchmark.
  *
- * Suites: locomo, latency, hooks, sessions, http, supersession, scenarios. Progress goes to stderr; tables to stdout; with `--json` the LAST
+ * Suites: locomo, latency, hooks, sessions, http, soak, supersession, scenarios. Progress goes to stderr; tables to stdout; with `--json` the LAST
  * stdout line is one JSON object (see BENCHMARKS.md for each suite's fields).
  */
 import { existsSync } from 'node:fs';
@@ -32,6 +32,8 @@ suites:
   hooks     Claude Agent SDK hook overhead per prompt (bench/hooks.ts)
   sessions  SessionStore append/load throughput (bench/sessions.ts)
   http      HTTP server search load test (bench/http.ts)
+  soak      the real \`mneme serve\` under mixed search/add/delete load, per-minute errors, latency, RSS, fds (bench/soak.ts)
+            --minutes N       minutes of load (default 10; --quick: 1)
   supersession  no-LLM supersession precision / recall on the labelled statement pairs (bench/supersession.ts)
             --split dev|heldout|all  which half of the pairs (default all, reported per half)
   scenarios multi-session memory stories through the real Agent SDK with withMemory (bench/scenarios.ts)
@@ -92,6 +94,17 @@ async function main(argv: readonly string[]): Promise<number> {
     case 'http':
       outcome = await runExternal(args, 'http.ts', 'runHttpBench', 'http');
       break;
+    case 'soak': {
+      const minutes = integerFlag(args, 'minutes');
+      outcome = await runExternal(
+        args,
+        'soak.ts',
+        'runSoakBench',
+        'soak',
+        minutes !== undefined ? { minutes } : {},
+      );
+      break;
+    }
     case 'supersession': {
       const { runSupersessionBench } = await import('./supersession.js');
       const split = stringFlag(args, 'split', 'all');
@@ -174,6 +187,8 @@ async function runExternal(
   file: string,
   exportName: string,
   suite: string,
+  /** Suite flags passed on to the run function beside `quick` and `json`. */
+  extra: object = {},
 ): Promise<SuiteResult | undefined> {
   const path = join(HERE, file);
   if (!existsSync(path)) {
@@ -190,7 +205,7 @@ async function runExternal(
     );
     return undefined;
   }
-  const returned: unknown = await run({ quick: args.quick, json: args.json });
+  const returned: unknown = await run({ ...extra, quick: args.quick, json: args.json });
   const result = {
     suite,
     ...(typeof returned === 'object' && returned !== null ? returned : { result: returned }),
