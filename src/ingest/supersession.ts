@@ -24,6 +24,7 @@ import {
   analyseClaim,
   type Claim,
   contentTerms,
+  groupMembersIn,
   groupsOf,
   mergeClaims,
 } from './statements/claims.js';
@@ -133,7 +134,6 @@ const GENERIC_TERMS = new Set([
   'mostly',
   'everything',
   'everywhere',
-  'thing',
   'lot',
   'bit',
   'pretty',
@@ -169,13 +169,10 @@ function subjectTerms(claim: Claim): string[] {
 
 /** An exclusive group both statements name a member of, with no member in common ("Python" / "Go"). */
 function swappedMember(newer: Claim, older: Claim): string | undefined {
-  const members = (claim: Claim, group: string) => {
-    const padded = ` ${claim.words.join(' ')} `;
-    return (EXCLUSIVE_GROUPS[group] ?? []).filter((member) => padded.includes(` ${member} `));
-  };
-  for (const group of groupsOf(newer.words.join(' '))) {
-    const mine = members(newer, group);
-    const theirs = members(older, group);
+  const newerText = newer.words.join(' ');
+  for (const group of groupsOf(newerText)) {
+    const mine = groupMembersIn(newerText, group);
+    const theirs = groupMembersIn(older.words.join(' '), group);
     if (theirs.length > 0 && mine.some((member) => !theirs.includes(member))) return group;
   }
   return undefined;

@@ -97,6 +97,17 @@ function stopInput(session: { sessionId: string; path: string }, lastAssistant: 
   };
 }
 
+function preCompactInput(session: { sessionId: string; path: string }) {
+  return {
+    hook_event_name: 'PreCompact',
+    session_id: session.sessionId,
+    transcript_path: session.path,
+    cwd: dir,
+    trigger: 'auto',
+    custom_instructions: null,
+  };
+}
+
 async function texts(memory: Memory, scope: { userId: string; agentId?: string }): Promise<string[]> {
   const { results } = await memory.list(scope);
   return results.map((record) => record.memory).sort();
@@ -233,14 +244,7 @@ describe('withMemory: retrieval on UserPromptSubmit', () => {
     assert.ok(!second.includes('docstrings and no inline'), 'the profile was given twice in one session');
 
     // The context is compacted: what was injected is gone from the model's view, so the profile comes again.
-    await call(options, 'PreCompact', {
-      hook_event_name: 'PreCompact',
-      session_id: session.sessionId,
-      transcript_path: session.path,
-      cwd: dir,
-      trigger: 'auto',
-      custom_instructions: null,
-    });
+    await call(options, 'PreCompact', preCompactInput(session));
     await transcript.append(
       {
         type: 'system',
@@ -444,17 +448,7 @@ describe('withMemory: capture on Stop and PreCompact', () => {
       transcript.assistantText('Production is in us-east-2.'),
     );
     const options = withMemory(memory, { userId: 'alice' });
-    assert.deepEqual(
-      await call(options, 'PreCompact', {
-        hook_event_name: 'PreCompact',
-        session_id: session.sessionId,
-        transcript_path: session.path,
-        cwd: dir,
-        trigger: 'auto',
-        custom_instructions: null,
-      }),
-      {},
-    );
+    assert.deepEqual(await call(options, 'PreCompact', preCompactInput(session)), {});
     await memory.flush();
     const stored = await memory.list({ userId: 'alice' });
     assert.deepEqual(stored.results.map((record) => record.memory).sort(), [

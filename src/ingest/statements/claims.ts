@@ -839,10 +839,13 @@ function isAssertion(value: Assertion | undefined): value is Assertion {
 
 /** The exclusive groups whose members appear in `text` as whole words. */
 export function groupsOf(text: string): string[] {
+  return Object.keys(EXCLUSIVE_GROUPS).filter((group) => groupMembersIn(text, group).length > 0);
+}
+
+/** The members of exclusive group `group` that appear in `text` as whole words. */
+export function groupMembersIn(text: string, group: string): string[] {
   const padded = ` ${words(text).join(' ')} `;
-  return Object.entries(EXCLUSIVE_GROUPS)
-    .filter(([, members]) => members.some((member) => padded.includes(` ${member} `)))
-    .map(([group]) => group);
+  return (EXCLUSIVE_GROUPS[group] ?? []).filter((member) => padded.includes(` ${member} `));
 }
 
 /** Content terms, singular, without claim filler ("really", "anymore", verbs of preference). */

@@ -429,8 +429,6 @@ export const RELATION_NOUNS = [
   'report',
   'team lead',
   'tech lead',
-  'wife',
-  'husband',
   'spouse',
   'student',
   'students',
