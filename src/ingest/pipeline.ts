@@ -6,7 +6,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../core/logger.js';
-import { hasSameOwner, ownerScope } from '../core/scope.js';
+import { CONTEXT_TURNS } from '../core/reply-context.js';
+import { hasExactScope, hasSameOwner, ownerScope } from '../core/scope.js';
 import { hashText } from '../core/text.js';
 import type { MemoryRecord } from '../core/types.js';
 import type { Embedder } from '../embedders/types.js';
@@ -15,7 +16,7 @@ import type { MemoryChange, MemoryStore, TemporalOptions } from '../stores/types
 import type { Claim } from './statements/claims.js';
 import { judgeAgainstStored, replacedWithinBatch } from './supersession.js';
 import type { AddResultItem, CandidateMemory, IngestPlan, IngestRequest, SkippedMessage } from './types.js';
-import { extractVerbatim } from './verbatim.js';
+import { extractVerbatim, withoutSpeakerLabel } from './verbatim.js';
 
 /** What the pipeline needs from its host. */
 export interface IngestionDependencies {
@@ -35,12 +36,40 @@ export async function planIngestion(
   if (request.infer && dependencies.llm && dependencies.inferencePlanner) {
     return dependencies.inferencePlanner(request, dependencies);
   }
-  const { candidates, skipped } = extractVerbatim(request);
+  const priorTurns = await conversationBefore(request, dependencies.store);
+  const { candidates, skipped } = extractVerbatim(priorTurns ? { ...request, priorTurns } : request);
   return planCandidates(request, candidates, skipped, dependencies, {
     llmCalls: 0,
     inputTokens: 0,
     outputTokens: 0,
   });
+}
+
+/** A turn older than this before the first message starts a new conversation (no reply context from it). */
+const CONVERSATION_GAP_MS = 6 * 3_600_000;
+
+/**
+ * The conversation's latest named-speaker turns stored before this request (oldest first, labels removed), when
+ * the request's first message is a named speaker's and the caller gave none: memories of the exact same scope,
+ * newest first, observed at most {@link CONVERSATION_GAP_MS} before the request.
+ */
+async function conversationBefore(request: IngestRequest, store: MemoryStore): Promise<string[] | undefined> {
+  if (request.priorTurns !== undefined || !request.messages[0]?.name) return undefined;
+  const { records } = await store.list({
+    scope: request.scope,
+    temporal: { now: request.now },
+    page: { limit: CONTEXT_TURNS * 2 },
+  });
+  const observed = Date.parse(request.observedAt);
+  const turns: string[] = [];
+  for (const record of records) {
+    if (!record.speaker || !hasExactScope(record, request.scope)) continue;
+    const age = observed - Date.parse(record.observedAt);
+    if (!(age >= 0 && age <= CONVERSATION_GAP_MS)) break;
+    turns.unshift(withoutSpeakerLabel(record.memory, record.speaker));
+    if (turns.length === CONTEXT_TURNS) break;
+  }
+  return turns;
 }
 
 /**

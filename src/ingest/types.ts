@@ -71,6 +71,11 @@ export interface IngestRequest {
   now: string;
   /** Texts of memories injected into the prompt during the exchange: never stored again (recall echo). */
   recalled?: string[];
+  /**
+   * The conversation's latest turns before these messages (oldest first, speaker labels removed), read from the
+   * store by the pipeline for named-speaker messages: the reply context of the first turns (core/reply-context.ts).
+   */
+  priorTurns?: string[];
 }
 
 /** A memory the extraction step proposes, before de-duplication and reconciliation. */

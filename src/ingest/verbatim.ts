@@ -2,32 +2,31 @@
  * The no-LLM extraction step. Memories about a user come from what the user said:
  * - System and tool messages are never stored. Assistant messages are never stored as memories about the user
  *   (reason `assistant_message`); an assistant question the user answers is kept as the answer's context in
- *   metadata (`mneme:replyTo`), never shown as a user fact.
+ *   metadata (`mneme:replyTo`, core/reply-context.ts), never shown as a user fact.
  * - A user message is read sentence by sentence (statements/): questions and requests that state nothing about
  *   the user are dropped (reasons `question`, `request`); a message that mixes a statement and a question keeps
  *   the statement ("I'm on PostgreSQL 15, how do I add a column?" keeps "I'm on PostgreSQL 15"). Each standing
  *   sentence (a preference, an instruction, a fact about the user) becomes its own memory with its kind and its
  *   claim, so a later change replaces exactly it; neighbouring plain statements stay together in one memory.
  * - Messages from named speakers (`name`: transcripts of people talking to each other, e.g. LoCoMo) are stored
- *   whole, questions included: between people, a question carries the conversation.
+ *   whole, questions included: between people, a question carries the conversation. Each keeps the previous
+ *   turns of the conversation (this call's earlier named turns, else `request.priorTurns`) as its reply context.
  * - A sentence that carried a secret (redacted before this step: "The staging DB password is [REDACTED:...]") is
  *   dropped (reason `secret`): what is left of it is not worth remembering.
  * - Empty and low-signal messages ("ok", "thanks!") and recall echoes (a message that only repeats memories
  *   injected into the prompt) are skipped, as before.
  * The user's words are stored verbatim: sentences are cut at their boundaries, never rewritten.
  */
+
+import { CONTEXT_TURNS, replyContextMetadata } from '../core/reply-context.js';
 import { isLowSignal, normaliseText } from '../core/text.js';
-import type { Metadata } from '../core/types.js';
 import { analyseClaim, type Claim, mergeClaims } from './statements/claims.js';
 import { type Span, splitQuestionClauses, splitSentences } from './statements/sentences.js';
 import { classifySentence, opensQuestion, type SpeechAct } from './statements/speech-acts.js';
 import { claimOfText, slotTopic } from './supersession.js';
 import type { CandidateMemory, IngestRequest, SkippedMessage } from './types.js';
 
-/** Metadata key holding the assistant question a user memory answers. */
-export const REPLY_TO_KEY = 'mneme:replyTo';
-/** Characters of an assistant question kept as context. */
-const REPLY_TO_LENGTH = 300;
+export { REPLY_TO_KEY } from '../core/reply-context.js';
 
 /** Splits messages into candidates and skipped messages. */
 export function extractVerbatim(request: IngestRequest): {
@@ -38,6 +37,7 @@ export function extractVerbatim(request: IngestRequest): {
   const skipped: SkippedMessage[] = [];
   const recalled = new Set((request.recalled ?? []).map((text) => normaliseText(text)));
   let lastAssistant: string | undefined;
+  const conversation = [...(request.priorTurns ?? [])];
   for (const [index, message] of request.messages.entries()) {
     const text = message.content.trim();
     const skip = (reason: SkippedMessage['reason'], skippedText = text): void => {
@@ -81,11 +81,16 @@ export function extractVerbatim(request: IngestRequest): {
       if (message.name) candidate.speaker = message.name;
       if (claim) candidate.claim = claim;
       if (claim?.slot) candidate.topic = slotTopic(claim.slot);
-      if (replyTo) candidate.metadata = replyToMetadata(replyTo);
+      if (replyTo) candidate.metadata = replyContextMetadata([replyTo]);
       return candidate;
     };
     if (message.name) {
-      candidates.push(base(text, claimOfText(withoutSpeakerLabel(text, message.name))));
+      const spoken = withoutSpeakerLabel(text, message.name);
+      const candidate = base(text, claimOfText(spoken));
+      const context = replyContextMetadata(conversation.slice(-CONTEXT_TURNS));
+      if (Object.keys(context).length > 0) candidate.metadata = { ...candidate.metadata, ...context };
+      candidates.push(candidate);
+      conversation.push(spoken);
       continue;
     }
     const { kept, dropped } = readUserMessage(text, recalled);
@@ -162,13 +167,8 @@ function readUserMessage(
   return { kept, dropped };
 }
 
-function replyToMetadata(question: string): Metadata {
-  const cut = question.length > REPLY_TO_LENGTH ? `${question.slice(0, REPLY_TO_LENGTH - 1)}…` : question;
-  return { [REPLY_TO_KEY]: cut };
-}
-
 /** "Caroline: I love painting" analysed as "I love painting" when the speaker is Caroline. */
-function withoutSpeakerLabel(text: string, name: string): string {
+export function withoutSpeakerLabel(text: string, name: string): string {
   const label = `${name}:`;
   return text.toLowerCase().startsWith(label.toLowerCase()) ? text.slice(label.length).trim() : text;
 }

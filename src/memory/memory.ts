@@ -41,6 +41,7 @@ import type { LanguageModel } from '../llm/types.js';
 import type { MemoryPatch, MemoryStore, QueueItem, TemporalOptions } from '../stores/types.js';
 import { gateClaims } from './claim-gate.js';
 import { type MemoryOptions, resolveConfig } from './config.js';
+import { eraseReplyContextCopies } from './erase-reply-context.js';
 import {
   PROFILE_DEFAULT_TOKENS,
   PROFILE_MAX_TOKENS,
@@ -421,19 +422,21 @@ export class Memory {
   /**
    * Erases one memory: its row, vector and keyword entry, and the text of every event of its history (an ERASE
    * tombstone with ids and times remains), as {@link Memory.deleteAll} does for a scope. Also erases the history
-   * text of a memory deleted before. On SQLite the freed pages are zeroed and the WAL emptied before this returns.
+   * text of a memory deleted before, and the copies of its text held as other memories' reply context
+   * (erase-reply-context.ts; for a memory deleted before, those copies stay). On SQLite the freed pages are zeroed and the WAL emptied before this returns.
    * @throws NotFoundError when the id is unknown (within `scope` when given) or already erased.
    */
   async erase(id: string, scope?: Scope): Promise<void> {
     this.assertOpen();
     const validId = validateIdentifier(id, 'id');
     const validScope = validateScope(scope, { required: false, field: 'scope' });
-    const erased = await this.store.eraseMemory({
-      id: validId,
-      ...(Object.keys(validScope).length ? { scope: validScope } : {}),
-      now: this.now(),
-      actor: 'user',
-    });
+    const within = Object.keys(validScope).length ? { scope: validScope } : {};
+    const current = await this.store.get({ id: validId, ...within });
+    // A named speaker's turn is copied into the reply context of the turns after it (core/reply-context.ts).
+    // Those copies go first, so that the store's erase (which zeroes freed pages and empties the WAL on SQLite)
+    // also wipes the bytes they leave behind.
+    if (current?.speaker) await eraseReplyContextCopies(this.store, current, this.now());
+    const erased = await this.store.eraseMemory({ id: validId, ...within, now: this.now(), actor: 'user' });
     if (!erased) throw new NotFoundError(`memory ${validId} not found`);
   }
 

@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { NotFoundError, StoreError } from '../core/errors.js';
 import type { FilterNode } from '../core/filters.js';
 import { matchesFilter } from '../core/filters.js';
+import { keywordText } from '../core/reply-context.js';
 import { isWithinScope, pickScope } from '../core/scope.js';
 import type { HistoryEvent, MemoryRecord, Scope } from '../core/types.js';
 import { SCOPE_KEYS } from '../core/types.js';
@@ -175,7 +176,7 @@ export class InMemoryStore implements MemoryStore {
       }
       state.records.set(record.id, copy(record));
       state.vectors.set(record.id, Float32Array.from(change.embedding));
-      state.keywords.set(record.id, record.memory, scopeEntries(record).length);
+      state.keywords.set(record.id, keywordText(record), scopeEntries(record).length);
       this.pushEvent(state, record, change.event);
       return;
     }
@@ -190,8 +191,8 @@ export class InMemoryStore implements MemoryStore {
         assertDimension(change.embedding, dimension, `${field}.embedding`);
         state.vectors.set(current.id, Float32Array.from(change.embedding));
       }
-      if (updated.memory !== current.memory) {
-        state.keywords.set(current.id, updated.memory, scopeEntries(current).length);
+      if (keywordText(updated) !== keywordText(current)) {
+        state.keywords.set(current.id, keywordText(updated), scopeEntries(current).length);
       }
     } else if (change.type === 'delete') {
       state.records.delete(current.id);
@@ -605,7 +606,7 @@ export class InMemoryStore implements MemoryStore {
       assertDimension(item.embedding, dimension, `items[${index}].embedding`);
       next.records.set(record.id, copy(record));
       next.vectors.set(record.id, Float32Array.from(item.embedding));
-      next.keywords.set(record.id, record.memory, scopeEntries(record).length);
+      next.keywords.set(record.id, keywordText(record), scopeEntries(record).length);
       for (const event of item.history) {
         if (eventIds.has(event.id)) continue;
         eventIds.add(event.id);

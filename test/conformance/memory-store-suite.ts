@@ -19,6 +19,7 @@ import fc from 'fast-check';
 import { EmbedderMismatchError, NotFoundError, StoreError, ValidationError } from '../../src/core/errors.js';
 import type { FilterNode } from '../../src/core/filters.js';
 import { matchesFilter, parseFilter } from '../../src/core/filters.js';
+import { REPLY_TO_KEY } from '../../src/core/reply-context.js';
 import type { HistoryEvent, MemoryRecord, Scope } from '../../src/core/types.js';
 import type {
   EmbedderIdentity,
@@ -369,6 +370,60 @@ export function memoryStoreSuite(options: MemoryStoreSuiteOptions): void {
         assert.equal(await store.get({ id: other.id }), null);
         assert.equal((await store.stats()).memories, 1);
       });
+
+      storeTest(
+        'the keyword index holds the reply context (metadata mneme:replyTo) with the text; metadata updates re-index',
+        async (store) => {
+          const scope = { userId: 'alice' };
+          const answer = makeRecord({
+            memory: 'I am obsessed with those colours',
+            metadata: { [REPLY_TO_KEY]: 'What gave you the idea for the mural?', other: 'kept' },
+          });
+          const bystander = makeRecord({ memory: 'the mural on the left wall' });
+          const unrelated = makeRecord({ memory: 'nothing here', metadata: { note: 'mural' } });
+          await insert(store, answer, bystander, unrelated);
+          const found = async (term: string) =>
+            sortedIds(
+              (await store.searchKeyword({ scope, temporal: CURRENT, terms: [term], limit: 10 })).map(
+                (hit) => hit.record,
+              ),
+            );
+          assert.deepEqual(
+            await found('mural'),
+            [answer.id, bystander.id].sort(),
+            'context words find the answer',
+          );
+          assert.deepEqual(await found('colours'), [answer.id], 'its own words still do');
+          const [hit] = await store.searchKeyword({ scope, temporal: CURRENT, terms: ['idea'], limit: 1 });
+          assert.deepEqual(hit?.record, answer, 'the memory itself is returned, its text unchanged');
+          assert.deepEqual(await found('note'), [], 'other metadata is not indexed');
+
+          await store.apply({
+            changes: [
+              {
+                type: 'update',
+                id: answer.id,
+                patch: { metadata: { other: 'kept' }, updatedAt: at(8) },
+                event: { event: 'UPDATE', actor: 'test', createdAt: at(8) },
+              },
+            ],
+          });
+          assert.deepEqual(await found('mural'), [bystander.id], 'removing the context re-indexes');
+          assert.deepEqual(await found('colours'), [answer.id]);
+          await store.apply({
+            changes: [
+              {
+                type: 'update',
+                id: bystander.id,
+                patch: { metadata: { [REPLY_TO_KEY]: 'Which colours did you pick?' }, updatedAt: at(9) },
+                event: { event: 'UPDATE', actor: 'test', createdAt: at(9) },
+              },
+            ],
+          });
+          assert.deepEqual(await found('colours'), [answer.id, bystander.id].sort(), 'adding one re-indexes');
+          assert.deepEqual(await found('mural'), [bystander.id]);
+        },
+      );
 
       storeTest('a vector of the wrong dimension is a ValidationError', async (store) => {
         const record = makeRecord();

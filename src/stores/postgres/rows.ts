@@ -3,6 +3,8 @@
  * pgvector's text format, and the keyword tokens stored beside each memory. NULL columns become absent
  * properties.
  */
+
+import { keywordText } from '../../core/reply-context.js';
 import type {
   HistoryEvent,
   HistoryEventType,
@@ -142,7 +144,7 @@ export function keywordColumns(text: string): { tokens: string; length: number }
 
 /** The column values of a record, in the order of {@link RECORD_INSERT_COLUMNS}. */
 export function recordValues(record: MemoryRecord): Array<string | number | null> {
-  const keyword = keywordColumns(record.memory);
+  const keyword = keywordColumns(keywordText(record));
   return [
     record.id,
     record.memory,

@@ -7,6 +7,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { NotFoundError, StoreError } from '../../core/errors.js';
+import { keywordText } from '../../core/reply-context.js';
 import { pickScope } from '../../core/scope.js';
 import type { HistoryEvent, MemoryRecord, Scope } from '../../core/types.js';
 import { assertDimension, assertScope } from '../common.js';
@@ -93,8 +94,13 @@ async function applyChange(context: WriteContext, change: MemoryChange, field: s
       if (value === undefined) continue;
       set(column, key === 'metadata' ? JSON.stringify(value) : value);
     }
-    if (change.patch.memory !== undefined && change.patch.memory !== row.memory) {
-      const keyword = keywordColumns(change.patch.memory);
+    if (change.patch.memory !== undefined || change.patch.metadata !== undefined) {
+      const keyword = keywordColumns(
+        keywordText({
+          memory: change.patch.memory ?? row.memory,
+          metadata: change.patch.metadata ?? row.metadata,
+        }),
+      );
       set('keyword_tokens', keyword.tokens);
       set('keyword_length', keyword.length);
     }

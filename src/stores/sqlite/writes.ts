@@ -7,8 +7,9 @@
 import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { NotFoundError, StoreError } from '../../core/errors.js';
+import { keywordText } from '../../core/reply-context.js';
 import { pickScope } from '../../core/scope.js';
-import type { HistoryEvent, MemoryRecord, Scope } from '../../core/types.js';
+import type { HistoryEvent, MemoryRecord, Metadata, Scope } from '../../core/types.js';
 import { assertDimension, assertScope } from '../common.js';
 import { type EraseTarget, eraseCondition, SqlConditions, sqliteDialect } from '../sql-filter.js';
 import type { MemoryChange, MemoryPatch, NewHistoryEvent } from '../types.js';
@@ -94,8 +95,12 @@ function applyChange(prepare: Prepare, change: MemoryChange, dimension: number, 
     }
     if (sets.length > 0)
       prepare(`UPDATE memories SET ${sets.join(', ')} WHERE seq = ?`).run(...values, row.seq);
-    if (change.patch.memory !== undefined && change.patch.memory !== row.memory) {
-      prepare('UPDATE memory_fts SET memory = ? WHERE rowid = ?').run(change.patch.memory, row.seq);
+    if (change.patch.memory !== undefined || change.patch.metadata !== undefined) {
+      const indexed = keywordText({
+        memory: change.patch.memory ?? row.memory,
+        metadata: change.patch.metadata ?? (JSON.parse(row.metadata) as Metadata),
+      });
+      prepare('UPDATE memory_fts SET memory = ? WHERE rowid = ?').run(indexed, row.seq);
     }
     if (change.embedding !== undefined) {
       assertDimension(change.embedding, dimension, `${field}.embedding`);
@@ -130,7 +135,7 @@ function insertMemory(
   prepare('INSERT INTO memory_vectors (seq, embedding) VALUES (?, ?)').run(seq, vectorToBlob(embedding));
   prepare('INSERT INTO memory_fts (rowid, memory, scope) VALUES (?, ?, ?)').run(
     seq,
-    record.memory,
+    keywordText(record),
     scopeTokens(record).join(' '),
   );
 }
