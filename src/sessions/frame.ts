@@ -20,7 +20,9 @@
  * - `writeEntries(key, batch)`: appends the entries of `batch` whose `uuid` the transcript does not hold yet (and
  *   every entry without one), in batch order, writing `batch.lines[i]` for `batch.entries[i]`; for a main
  *   transcript (`batch.fold` set) folds the entries it added into the session's summary and stamps the session's
- *   mtime with the backend's write clock. Durable when it resolves, as the backend documents.
+ *   mtime with the backend's write clock. Durable when it resolves, as the backend documents. Concurrent calls
+ *   for one transcript keep their call order and lose nothing: serialize them in process (`KeyedMutex`) and
+ *   across processes with the engine's own lock or atomic operation.
  * - `readEntries(key)`: the transcript's entries in append order, or `null` when it has none;
  * - `readSessions(projectKey)`, `readSummaries(projectKey)`: the sessions with a main transcript and their mtimes;
  *   the stored summaries;
@@ -28,6 +30,8 @@
  *   a missing key is not an error;
  * - `readSubpaths(session)`: the subpaths holding transcripts under a session;
  * - `releaseEngine()`: releases connections, handles and caches; called by every `close()`, so idempotent.
+ * Keys reach the engine validated but otherwise raw: a backend that builds names from them (paths, object keys,
+ * Redis keys) encodes each part with `encodeKeyPart` (`./keys.ts`) so that no two keys share storage.
  * Engine methods may throw anything; the frame translates it (point 3). A driver package is loaded lazily with
  * `importOptional` (`./internal.ts`), a connection opened on first use with `LazyConnection` (`./connection.ts`).
  *
