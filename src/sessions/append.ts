@@ -7,8 +7,10 @@ import { serializeEntries, validateSessionKey } from './keys.js';
 import { loadSummaryFolder, type SummaryFolder } from './summaries.js';
 import type { SessionKey, SessionStoreEntry } from './types.js';
 
-/** An append that has something to write. */
-export interface PreparedAppend {
+/** An append that has something to write: what the frame hands a backend's `writeEntries`. */
+export interface AppendBatch {
+  /** The batch as the caller passed it (validated JSON objects, possibly repeating uuids). */
+  entries: SessionStoreEntry[];
   /** Each entry serialized as one JSON line, in the batch's order (same indexes as the entries). */
   lines: string[];
   /** The summary folder for a main transcript; undefined for a `subpath` transcript (no summary). */
@@ -24,10 +26,10 @@ export interface PreparedAppend {
 export async function prepareAppend(
   key: SessionKey,
   entries: SessionStoreEntry[],
-): Promise<PreparedAppend | undefined> {
+): Promise<AppendBatch | undefined> {
   validateSessionKey(key);
   const lines = serializeEntries(entries);
   if (lines.length === 0) return undefined;
   const fold = key.subpath === undefined ? await loadSummaryFolder() : undefined;
-  return { lines, fold };
+  return { entries, lines, fold };
 }

@@ -1,17 +1,17 @@
 /**
- * The connection of a network session store (PostgreSQL pool, Redis client, S3 client): opened on first use,
- * shared by every caller, opened again after a failed open, and refused once the store is closed.
+ * The connection of a session store (SQLite database, PostgreSQL pool, Redis client, S3 client): opened on first
+ * use, shared by every caller, opened again after a failed open, and refused once the store is closed.
  */
 import { StoreError } from '../core/errors.js';
-import { toStoreError } from './internal.js';
+import { toStoreError } from './frame.js';
 
 /** Options of {@link LazyConnection}. */
 export interface LazyConnectionOptions<T> {
-  /** The backend's name, as in its errors: `postgres`, `redis`, `s3`. */
+  /** The backend's name, as in its errors: `sqlite`, `postgres`, `redis`, `s3`. */
   backend: string;
   /** Opens the connection. Called on first use, and again after a failed open. */
   open: () => Promise<T>;
-  /** Releases an opened connection (end the pool, quit the client). */
+  /** Releases an opened connection (close the database, end the pool, quit the client). */
   dispose: (connection: T) => Promise<void> | void;
   /**
    * What opening is called in errors (`connect to redis://host:6379/0`, password redacted). When set, a failed

@@ -28,28 +28,14 @@ import type { FileHandle } from 'node:fs/promises';
 import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join, resolve, sep } from 'node:path';
-import { StoreError, ValidationError } from '../core/errors.js';
-import { prepareAppend } from './append.js';
-import { KeyedMutex, LruMap, mapLimit, sleep, toStoreError } from './internal.js';
-import {
-  addUuids,
-  decodeKeyPart,
-  encodeKeyPart,
-  newEntryIndexes,
-  validateKeyPart,
-  validateSessionKey,
-} from './keys.js';
+import { StoreError } from '../core/errors.js';
+import type { AppendBatch } from './append.js';
+import { type SessionMtime, type SessionOfProject, SessionStoreFrame } from './frame.js';
+import { KeyedMutex, LruMap, mapLimit, sleep } from './internal.js';
+import { addUuids, decodeKeyPart, encodeKeyPart, newEntryIndexes } from './keys.js';
 import { nextMtime, type StoredSummary } from './summaries.js';
-import type {
-  SessionKey,
-  SessionStore,
-  SessionStoreCapabilities,
-  SessionStoreEntry,
-  SessionSummaryEntry,
-} from './types.js';
-
-/** When appended data reaches stable storage: `'always'` before `append` resolves, `'never'` when the OS decides. */
-export type FsyncPolicy = 'always' | 'never';
+import type { SessionKey, SessionStoreEntry, SessionSummaryEntry } from './types.js';
+import { type FsyncPolicy, requireOption } from './urls.js';
 
 /** Options of {@link FileSessionStore}. */
 export interface FileSessionStoreOptions {
@@ -98,187 +84,136 @@ interface LockOwner {
 }
 
 /** The file-backed SessionStore. Create it with `createSessionStore('file:///path')` or directly. */
-export class FileSessionStore implements SessionStore {
-  readonly name = 'file';
-  readonly capabilities: SessionStoreCapabilities = { multiProcess: true };
+export class FileSessionStore extends SessionStoreFrame<'file'> {
   readonly root: string;
   readonly #fsync: FsyncPolicy;
   readonly #lockTimeoutMs: number;
   readonly #mutex = new KeyedMutex();
   /** Per transcript file: what this process knows of it (bounded; a miss means one rescan). */
   readonly #states = new LruMap<string, TranscriptState>(TRANSCRIPT_CACHE_SIZE);
-  #closed = false;
 
   constructor(options: FileSessionStoreOptions) {
-    if (typeof options.root !== 'string' || options.root.length === 0) {
-      throw new ValidationError(
+    super('file', { multiProcess: true });
+    this.root = resolve(
+      requireOption(
+        options.root,
         'root',
         'the file session store needs a directory (file:///path/to/sessions)',
-      );
-    }
-    this.root = resolve(options.root);
+      ),
+    );
     this.#fsync = options.fsync ?? 'always';
     this.#lockTimeoutMs = options.lockTimeoutMs ?? 10_000;
   }
 
-  async append(key: SessionKey, entries: SessionStoreEntry[]): Promise<void> {
-    this.#assertOpen();
-    const prepared = await prepareAppend(key, entries);
-    if (prepared === undefined) return;
-    const { lines, fold } = prepared;
+  protected override async writeEntries(key: SessionKey, batch: AppendBatch): Promise<void> {
+    const { entries, lines, fold } = batch;
     const paths = this.#paths(key);
-    try {
-      await this.#mutex.run(paths.sessionDir, () =>
-        this.#withLock(paths.sessionDir, true, async () => {
-          for (const sidecar of paths.sidecars) await this.#writeOnce(sidecar.path, sidecar.value);
-          const handle = await openCreatingParent(paths.transcript, 'a+');
-          try {
-            const { state, previousMtime, created } = await this.#syncState(paths.transcript, handle);
-            const indexes = newEntryIndexes(entries, (uuid) => state.uuids.has(uuid));
-            if (indexes.length === 0) return;
-            const added = indexes.map((index) => entries[index] as SessionStoreEntry);
-            const buffer = Buffer.from(`${indexes.map((index) => lines[index]).join('\n')}\n`, 'utf8');
-            await writeAll(handle, buffer);
-            if (this.#fsync === 'always') {
-              await handle.sync();
-              if (created) await syncDirectory(dirname(paths.transcript));
-            }
-            state.size += buffer.length;
-            addUuids(state.uuids, added);
-            if (fold === undefined) return;
-            const mtime = nextMtime(Date.now(), previousMtime);
-            // +0.5 ms: utimes keeps microseconds and its float conversion can land just below the intended
-            // millisecond; the half millisecond makes Math.floor(stat.mtimeMs) read back exactly `mtime`.
-            const stamp = (mtime + 0.5) / 1000;
-            await handle.utimes(stamp, stamp);
-            const summaryPath = join(paths.sessionDir, SUMMARY_FILE);
-            const previous = state.summary ?? (await this.#readSummary(summaryPath));
-            const summary = fold(previous, key, added, mtime);
-            state.summary = undefined;
-            await this.#writeAtomic(
-              summaryPath,
-              JSON.stringify({ mtime: summary.mtime, data: summary.data }),
-            );
-            state.summary = { mtime: summary.mtime, data: summary.data };
-          } finally {
-            await handle.close();
+    await this.#mutex.run(paths.sessionDir, () =>
+      this.#withLock(paths.sessionDir, true, async () => {
+        for (const sidecar of paths.sidecars) await this.#writeOnce(sidecar.path, sidecar.value);
+        const handle = await openCreatingParent(paths.transcript, 'a+');
+        try {
+          const { state, previousMtime, created } = await this.#syncState(paths.transcript, handle);
+          const indexes = newEntryIndexes(entries, (uuid) => state.uuids.has(uuid));
+          if (indexes.length === 0) return;
+          const added = indexes.map((index) => entries[index] as SessionStoreEntry);
+          const buffer = Buffer.from(`${indexes.map((index) => lines[index]).join('\n')}\n`, 'utf8');
+          await writeAll(handle, buffer);
+          if (this.#fsync === 'always') {
+            await handle.sync();
+            if (created) await syncDirectory(dirname(paths.transcript));
           }
-        }),
-      );
-    } catch (error) {
-      throw toStoreError('file', `append to ${describe(key)}`, error);
-    }
+          state.size += buffer.length;
+          addUuids(state.uuids, added);
+          if (fold === undefined) return;
+          const mtime = nextMtime(Date.now(), previousMtime);
+          // +0.5 ms: utimes keeps microseconds and its float conversion can land just below the intended
+          // millisecond; the half millisecond makes Math.floor(stat.mtimeMs) read back exactly `mtime`.
+          const stamp = (mtime + 0.5) / 1000;
+          await handle.utimes(stamp, stamp);
+          const summaryPath = join(paths.sessionDir, SUMMARY_FILE);
+          const previous = state.summary ?? (await this.#readSummary(summaryPath));
+          const summary = fold(previous, key, added, mtime);
+          state.summary = undefined;
+          await this.#writeAtomic(summaryPath, JSON.stringify({ mtime: summary.mtime, data: summary.data }));
+          state.summary = { mtime: summary.mtime, data: summary.data };
+        } finally {
+          await handle.close();
+        }
+      }),
+    );
   }
 
-  async load(key: SessionKey): Promise<SessionStoreEntry[] | null> {
-    this.#assertOpen();
-    validateSessionKey(key);
+  protected override async readEntries(key: SessionKey): Promise<SessionStoreEntry[] | null> {
     const { transcript } = this.#paths(key);
-    let text: string;
-    try {
-      text = await readFile(transcript, 'utf8');
-    } catch (error) {
-      if (errorCode(error) === 'ENOENT') return null;
-      throw toStoreError('file', `load ${describe(key)}`, error);
-    }
+    const text = await readTextOrUndefined(transcript);
+    if (text === undefined) return null;
     const entries = parseJsonl(text, transcript);
     return entries.length === 0 ? null : entries;
   }
 
-  async listSessions(projectKey: string): Promise<Array<{ sessionId: string; mtime: number }>> {
-    this.#assertOpen();
-    validateKeyPart('projectKey', projectKey);
-    try {
-      const sessions = await this.#sessionDirs(projectKey);
-      const listed = await mapLimit(sessions, 16, async (directory) => {
-        const info = await statOrUndefined(join(directory.path, MAIN_FILE));
-        if (info === undefined || info.size === 0) return undefined;
-        const sessionId = await this.#decodeName(directory.name, join(directory.path, ID_FILE), 'sessionId');
-        return { sessionId, mtime: Math.floor(info.mtimeMs) };
-      });
-      return listed.filter((session) => session !== undefined);
-    } catch (error) {
-      throw toStoreError('file', `listSessions of project ${JSON.stringify(projectKey)}`, error);
-    }
+  protected override async readSessions(projectKey: string): Promise<SessionMtime[]> {
+    const sessions = await this.#sessionDirs(projectKey);
+    const listed = await mapLimit(sessions, 16, async (directory) => {
+      const info = await statOrUndefined(join(directory.path, MAIN_FILE));
+      if (info === undefined || info.size === 0) return undefined;
+      const sessionId = await this.#decodeName(directory.name, join(directory.path, ID_FILE), 'sessionId');
+      return { sessionId, mtime: Math.floor(info.mtimeMs) };
+    });
+    return listed.filter((session) => session !== undefined);
   }
 
-  async listSessionSummaries(projectKey: string): Promise<SessionSummaryEntry[]> {
-    this.#assertOpen();
-    validateKeyPart('projectKey', projectKey);
-    try {
-      const sessions = await this.#sessionDirs(projectKey);
-      const listed = await mapLimit(sessions, 16, async (directory) => {
-        const summary = await this.#readSummary(join(directory.path, SUMMARY_FILE));
-        if (summary === undefined) return undefined;
-        const info = await statOrUndefined(join(directory.path, MAIN_FILE));
-        if (info === undefined || info.size === 0) return undefined;
-        const sessionId = await this.#decodeName(directory.name, join(directory.path, ID_FILE), 'sessionId');
-        return { sessionId, mtime: summary.mtime, data: summary.data };
-      });
-      return listed.filter((summary) => summary !== undefined);
-    } catch (error) {
-      throw toStoreError('file', `listSessionSummaries of project ${JSON.stringify(projectKey)}`, error);
-    }
+  protected override async readSummaries(projectKey: string): Promise<SessionSummaryEntry[]> {
+    const sessions = await this.#sessionDirs(projectKey);
+    const listed = await mapLimit(sessions, 16, async (directory) => {
+      const summary = await this.#readSummary(join(directory.path, SUMMARY_FILE));
+      if (summary === undefined) return undefined;
+      const info = await statOrUndefined(join(directory.path, MAIN_FILE));
+      if (info === undefined || info.size === 0) return undefined;
+      const sessionId = await this.#decodeName(directory.name, join(directory.path, ID_FILE), 'sessionId');
+      return { sessionId, mtime: summary.mtime, data: summary.data };
+    });
+    return listed.filter((summary) => summary !== undefined);
   }
 
-  async delete(key: SessionKey): Promise<void> {
-    this.#assertOpen();
-    validateSessionKey(key);
+  protected override async removeEntries(key: SessionKey): Promise<void> {
     const paths = this.#paths(key);
-    try {
-      await this.#mutex.run(paths.sessionDir, () =>
-        this.#withLock(paths.sessionDir, false, async () => {
-          if (key.subpath === undefined) {
-            const trash = join(this.root, '.trash', randomUUID());
-            await mkdir(dirname(trash), { recursive: true });
-            await rename(paths.sessionDir, trash);
-            this.#forgetUnder(paths.sessionDir);
-            await rm(trash, { recursive: true, force: true });
-          } else {
-            await rm(paths.transcript, { force: true });
-            for (const sidecar of paths.sidecars) {
-              if (sidecar.path !== join(paths.sessionDir, ID_FILE)) await rm(sidecar.path, { force: true });
-            }
-            this.#states.delete(paths.transcript);
+    await this.#mutex.run(paths.sessionDir, () =>
+      this.#withLock(paths.sessionDir, false, async () => {
+        if (key.subpath === undefined) {
+          const trash = join(this.root, '.trash', randomUUID());
+          await mkdir(dirname(trash), { recursive: true });
+          await rename(paths.sessionDir, trash);
+          this.#forgetUnder(paths.sessionDir);
+          await rm(trash, { recursive: true, force: true });
+        } else {
+          await rm(paths.transcript, { force: true });
+          for (const sidecar of paths.sidecars) {
+            if (sidecar.path !== join(paths.sessionDir, ID_FILE)) await rm(sidecar.path, { force: true });
           }
-        }),
-      );
-    } catch (error) {
-      throw toStoreError('file', `delete ${describe(key)}`, error);
-    }
-  }
-
-  async listSubkeys(key: { projectKey: string; sessionId: string }): Promise<string[]> {
-    this.#assertOpen();
-    validateSessionKey({ projectKey: key.projectKey, sessionId: key.sessionId });
-    const subDir = join(
-      this.#paths({ projectKey: key.projectKey, sessionId: key.sessionId }).sessionDir,
-      SUB_DIR,
+          this.#states.delete(paths.transcript);
+        }
+      }),
     );
+  }
+
+  protected override async readSubpaths(session: SessionOfProject): Promise<string[]> {
+    const subDir = join(this.#paths(session).sessionDir, SUB_DIR);
+    let names: string[];
     try {
-      let names: string[];
-      try {
-        names = await readdir(subDir);
-      } catch (error) {
-        if (errorCode(error) === 'ENOENT') return [];
-        throw error;
-      }
-      const transcripts = names.filter((name) => name.endsWith('.jsonl')).map((name) => name.slice(0, -6));
-      return await mapLimit(transcripts, 16, (name) =>
-        this.#decodeName(name, join(subDir, `${name}.id.json`), 'subpath'),
-      );
+      names = await readdir(subDir);
     } catch (error) {
-      throw toStoreError('file', `listSubkeys of ${describe(key)}`, error);
+      if (errorCode(error) === 'ENOENT') return [];
+      throw error;
     }
+    const transcripts = names.filter((name) => name.endsWith('.jsonl')).map((name) => name.slice(0, -6));
+    return await mapLimit(transcripts, 16, (name) =>
+      this.#decodeName(name, join(subDir, `${name}.id.json`), 'subpath'),
+    );
   }
 
-  async close(): Promise<void> {
-    this.#closed = true;
+  protected override async releaseEngine(): Promise<void> {
     this.#states.clear();
-  }
-
-  #assertOpen(): void {
-    if (this.#closed) throw new StoreError('file session store: used after close()');
   }
 
   #paths(key: SessionKey): TranscriptPaths {
@@ -366,13 +301,8 @@ export class FileSessionStore implements SessionStore {
   }
 
   async #readSummary(path: string): Promise<StoredSummary | undefined> {
-    let text: string;
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (error) {
-      if (errorCode(error) === 'ENOENT') return undefined;
-      throw error;
-    }
+    const text = await readTextOrUndefined(path);
+    if (text === undefined) return undefined;
     const value = JSON.parse(text) as { mtime?: unknown; data?: unknown };
     if (typeof value.mtime !== 'number' || typeof value.data !== 'object' || value.data === null) {
       throw new Error(`${path} is not a session summary`);
@@ -525,6 +455,16 @@ function parseJsonl(text: string, path: string): SessionStoreEntry[] {
   return entries;
 }
 
+/** The content of the file at `path`, or undefined when it does not exist. */
+async function readTextOrUndefined(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
 /** Opens `path`, creating its parent directory first if it is missing. */
 async function openCreatingParent(path: string, flags: string): Promise<FileHandle> {
   try {
@@ -587,10 +527,4 @@ async function statOrUndefined(path: string): Promise<Stats | undefined> {
 function errorCode(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : undefined;
-}
-
-function describe(key: { projectKey: string; sessionId: string; subpath?: string }): string {
-  return `session ${JSON.stringify(key.sessionId)} of project ${JSON.stringify(key.projectKey)}${
-    key.subpath === undefined ? '' : ` (subpath ${JSON.stringify(key.subpath)})`
-  }`;
 }

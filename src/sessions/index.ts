@@ -9,23 +9,27 @@
  * for await (const message of query({ prompt, options: { sessionStore, resume: sessionId } })) { ... }
  * await sessionStore.close();
  * ```
- * The seam and its contract: `./types.ts`. Driver packages (`pg`, `ioredis`, `@aws-sdk/client-s3`) are
- * optional peer dependencies, loaded on first use.
+ * The seam and its contract: `./types.ts`; the frame every backend is built in (validation, `close()`, errors):
+ * `./frame.ts`; how URLs and options are read: `./urls.ts`. Driver packages (`pg`, `ioredis`,
+ * `@aws-sdk/client-s3`) are optional peer dependencies, loaded on first use.
  */
-import { homedir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../core/errors.js';
-import type { FsyncPolicy } from './file.js';
 import { FileSessionStore } from './file.js';
 import { PostgresSessionStore } from './postgres.js';
 import { RedisSessionStore } from './redis.js';
 import { S3SessionStore } from './s3.js';
 import { SqliteSessionStore } from './sqlite.js';
 import type { SessionStore } from './types.js';
-import { redactUrlText } from './urls.js';
+import {
+  type FsyncPolicy,
+  parseFsync,
+  parsePathUrl,
+  parseStoreUrl,
+  redactUrlText,
+  urlScheme,
+} from './urls.js';
 
-export type { FileSessionStoreOptions, FsyncPolicy } from './file.js';
+export type { FileSessionStoreOptions } from './file.js';
 export { FileSessionStore } from './file.js';
 export { MAX_KEY_PART_LENGTH, validateSessionKey } from './keys.js';
 export type { PostgresSessionStoreOptions } from './postgres.js';
@@ -36,13 +40,8 @@ export type { S3SessionStoreOptions } from './s3.js';
 export { S3SessionStore } from './s3.js';
 export type { SqliteSessionStoreOptions } from './sqlite.js';
 export { SqliteSessionStore } from './sqlite.js';
-export type {
-  SessionKey,
-  SessionStore,
-  SessionStoreCapabilities,
-  SessionStoreEntry,
-  SessionSummaryEntry,
-} from './types.js';
+export type * from './types.js';
+export type { FsyncPolicy } from './urls.js';
 
 /** Options of {@link createSessionStore}; each applies to the backends it names and wins over the URL. */
 export interface CreateSessionStoreOptions {
@@ -63,6 +62,50 @@ export const SESSION_STORE_SCHEMES = [
   's3',
 ] as const;
 
+/** Opens the store of one scheme from its URL (read with the frame in `./urls.ts`) and the caller's options. */
+type OpenStore = (url: string, options: CreateSessionStoreOptions) => SessionStore;
+
+const openFile: OpenStore = (url, options) => {
+  const { path, params } = parsePathUrl(url);
+  return new FileSessionStore({ root: path, fsync: options.fsync ?? parseFsync(params, url) });
+};
+const openSqlite: OpenStore = (url, options) => {
+  const { path, params } = parsePathUrl(url);
+  return new SqliteSessionStore({ path, fsync: options.fsync ?? parseFsync(params, url) });
+};
+const openRedis: OpenStore = (url) => new RedisSessionStore({ url: parseStoreUrl(url).toString() });
+const openRedisCluster: OpenStore = (url) => new RedisSessionStore({ url });
+const openPostgres: OpenStore = (url) =>
+  new PostgresSessionStore({ connectionString: parseStoreUrl(url).toString() });
+const openS3: OpenStore = (url) => {
+  const parsed = parseStoreUrl(url);
+  const region = parsed.searchParams.get('region');
+  const endpoint = parsed.searchParams.get('endpoint');
+  return new S3SessionStore({
+    bucket: parsed.hostname,
+    prefix: decodeURIComponent(parsed.pathname),
+    ...(region === null ? {} : { region }),
+    ...(endpoint === null ? {} : { endpoint }),
+  });
+};
+
+type SessionStoreScheme = (typeof SESSION_STORE_SCHEMES)[number];
+
+/** The registry: one row per scheme. A new backend with a URL adds its scheme above and its row here. */
+const OPENERS: Record<SessionStoreScheme, OpenStore> = {
+  file: openFile,
+  sqlite: openSqlite,
+  redis: openRedis,
+  rediss: openRedis,
+  'redis+cluster': openRedisCluster,
+  'rediss+cluster': openRedisCluster,
+  postgres: openPostgres,
+  postgresql: openPostgres,
+  s3: openS3,
+};
+
+const ACCEPTED = SESSION_STORE_SCHEMES.map((scheme) => `${scheme}://`).join(', ');
+
 /**
  * Creates a SessionStore from a URL. Nothing connects until the first call; call `close()` when done.
  * - `file:///var/lib/app/sessions` (or `file://./relative/dir`, `file://~/dir`): JSONL files; `?fsync=always|never`.
@@ -79,78 +122,18 @@ export const SESSION_STORE_SCHEMES = [
 export function createSessionStore(url: string, options: CreateSessionStoreOptions = {}): SessionStore {
   if (url === 'sqlite::memory:')
     return new SqliteSessionStore({ path: ':memory:', fsync: options.fsync ?? 'always' });
-  if (typeof url !== 'string' || !url.includes('://')) {
+  const scheme = urlScheme(url);
+  if (scheme === undefined) {
+    throw new ConfigError(`invalid session store URL ${JSON.stringify(url)}: expected one of ${ACCEPTED}`);
+  }
+  if (!isSessionStoreScheme(scheme)) {
     throw new ConfigError(
-      `invalid session store URL ${JSON.stringify(url)}: expected one of ${SESSION_STORE_SCHEMES.map((scheme) => `${scheme}://`).join(', ')}`,
+      `unknown session store URL scheme "${scheme}://" in ${JSON.stringify(redactUrlText(url))}: use ${ACCEPTED}`,
     );
   }
-  const scheme = url.slice(0, url.indexOf('://')).toLowerCase();
-  switch (scheme) {
-    case 'file': {
-      const { path, params } = parsePathUrl(url, 'file');
-      return new FileSessionStore({ root: path, fsync: options.fsync ?? parseFsync(params, url) });
-    }
-    case 'sqlite': {
-      const { path, params } = parsePathUrl(url, 'sqlite');
-      return new SqliteSessionStore({ path, fsync: options.fsync ?? parseFsync(params, url) });
-    }
-    case 'redis':
-    case 'rediss':
-      return new RedisSessionStore({ url: parseUrl(url).toString() });
-    case 'redis+cluster':
-    case 'rediss+cluster':
-      return new RedisSessionStore({ url });
-    case 'postgres':
-    case 'postgresql':
-      return new PostgresSessionStore({ connectionString: parseUrl(url).toString() });
-    case 's3': {
-      const parsed = parseUrl(url);
-      const region = parsed.searchParams.get('region');
-      const endpoint = parsed.searchParams.get('endpoint');
-      return new S3SessionStore({
-        bucket: parsed.hostname,
-        prefix: decodeURIComponent(parsed.pathname),
-        ...(region === null ? {} : { region }),
-        ...(endpoint === null ? {} : { endpoint }),
-      });
-    }
-    default:
-      throw new ConfigError(
-        `unknown session store URL scheme "${scheme}://" in ${JSON.stringify(redactUrlText(url))}: use ` +
-          `${SESSION_STORE_SCHEMES.map((known) => `${known}://`).join(', ')}`,
-      );
-  }
+  return OPENERS[scheme](url, options);
 }
 
-function parseUrl(url: string): URL {
-  try {
-    return new URL(url);
-  } catch (error) {
-    throw new ConfigError(`invalid session store URL ${JSON.stringify(redactUrlText(url))}`, {
-      cause: error,
-    });
-  }
-}
-
-/** `scheme:///absolute`, `scheme://./relative`, `scheme://~/home`, `scheme://relative` or `sqlite://:memory:`. */
-function parsePathUrl(url: string, scheme: string): { path: string; params: URLSearchParams } {
-  const rest = url.slice(scheme.length + 3);
-  const queryAt = rest.indexOf('?');
-  const rawPath = queryAt === -1 ? rest : rest.slice(0, queryAt);
-  const params = new URLSearchParams(queryAt === -1 ? '' : rest.slice(queryAt + 1));
-  if (rawPath === '') throw new ConfigError(`session store URL ${JSON.stringify(url)} names no path`);
-  if (rawPath === ':memory:') return { path: rawPath, params };
-  if (rawPath === '~' || rawPath.startsWith('~/')) {
-    return { path: join(homedir(), decodeURIComponent(rawPath.slice(1))), params };
-  }
-  const path = rawPath.startsWith('/') ? fileURLToPath(`file://${rawPath}`) : decodeURIComponent(rawPath);
-  return { path, params };
-}
-
-function parseFsync(params: URLSearchParams, url: string): FsyncPolicy {
-  const value = params.get('fsync') ?? 'always';
-  if (value !== 'always' && value !== 'never') {
-    throw new ConfigError(`invalid ?fsync=${value} in ${JSON.stringify(url)}: use always or never`);
-  }
-  return value;
+function isSessionStoreScheme(scheme: string): scheme is SessionStoreScheme {
+  return (SESSION_STORE_SCHEMES as readonly string[]).includes(scheme);
 }

@@ -1,8 +1,9 @@
 /**
  * Small helpers shared by the session store backends: lazy loading of optional driver packages, a per-key
- * in-process mutex, error translation and bounded-concurrency mapping.
+ * in-process mutex, bounded-concurrency mapping, a bounded cache and sleeping. (Error translation is the frame's:
+ * `./frame.ts`.)
  */
-import { MissingDependencyError, MnemeError, StoreError } from '../core/errors.js';
+import { MissingDependencyError } from '../core/errors.js';
 
 /**
  * Imports an optional peer dependency, or throws a {@link MissingDependencyError} that says what to install.
@@ -44,50 +45,6 @@ export class KeyedMutex {
       if (this.#tails.get(key) === tail) this.#tails.delete(key);
     }
   }
-}
-
-const TRANSIENT_CODES = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EAI_AGAIN',
-  'EBUSY',
-  'EAGAIN',
-  'EMFILE',
-  'ENFILE',
-  'SQLITE_BUSY',
-  'SQLITE_LOCKED',
-  // PostgreSQL: serialization failure, deadlock, too many connections, admin shutdown, cannot connect now.
-  '40001',
-  '40P01',
-  '53300',
-  '57P01',
-  '57P03',
-]);
-
-/** True for error codes that usually clear up on retry (connection resets, busy databases). */
-export function isTransient(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code === 'string' && TRANSIENT_CODES.has(code)) return true;
-  const name = (error as { name?: unknown } | null)?.name;
-  if (name === 'TimeoutError' || name === 'SlowDown' || name === 'ServiceUnavailable') return true;
-  // ioredis: retries of a command or of the connection were exhausted while the server was unreachable.
-  if (name === 'MaxRetriesPerRequestError') return true;
-  return error instanceof Error && error.message === 'Connection is closed.';
-}
-
-/**
- * Wraps a backend failure as a {@link StoreError} naming the backend and operation; mneme's own errors
- * (validation, missing dependency, an already wrapped store error) pass through unchanged.
- */
-export function toStoreError(backend: string, operation: string, error: unknown): MnemeError {
-  if (error instanceof MnemeError) return error;
-  const detail = error instanceof Error ? error.message : String(error);
-  return new StoreError(`${backend} session store: ${operation} failed: ${detail}`, {
-    cause: error,
-    retryable: isTransient(error),
-  });
 }
 
 /** Maps `items` through `work` with at most `limit` calls in flight, keeping the input order. */

@@ -15,19 +15,14 @@
 import { createHash } from 'node:crypto';
 import type { Pool, PoolClient, PoolConfig } from 'pg';
 import { ConfigError } from '../core/errors.js';
-import { prepareAppend } from './append.js';
+import type { AppendBatch } from './append.js';
 import { LazyConnection } from './connection.js';
-import { importOptional, KeyedMutex, toStoreError } from './internal.js';
-import { entryUuid, newEntryIndexes, validateKeyPart, validateSessionKey } from './keys.js';
+import { type SessionMtime, type SessionOfProject, SessionStoreFrame } from './frame.js';
+import { importOptional, KeyedMutex } from './internal.js';
+import { entryUuid, newEntryIndexes } from './keys.js';
 import { nextMtime, parseStoredSummary, toSummaryEntry } from './summaries.js';
-import type {
-  SessionKey,
-  SessionStore,
-  SessionStoreCapabilities,
-  SessionStoreEntry,
-  SessionSummaryEntry,
-} from './types.js';
-import { redactUrl, takeUrlParam } from './urls.js';
+import type { SessionKey, SessionStoreEntry, SessionSummaryEntry } from './types.js';
+import { splitConnectionUrl } from './urls.js';
 
 /** Options of {@link PostgresSessionStore}. */
 export interface PostgresSessionStoreOptions {
@@ -45,9 +40,7 @@ export interface PostgresSessionStoreOptions {
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,47}$/;
 
 /** The PostgreSQL-backed SessionStore. Create it with `createSessionStore('postgres://...?table=name')` or directly. */
-export class PostgresSessionStore implements SessionStore {
-  readonly name = 'postgres';
-  readonly capabilities: SessionStoreCapabilities = { multiProcess: true };
+export class PostgresSessionStore extends SessionStoreFrame<'postgres'> {
   /** The sessions table as written in SQL (quoted, maybe schema-qualified). */
   readonly table: string;
   readonly #entries: string;
@@ -60,7 +53,8 @@ export class PostgresSessionStore implements SessionStore {
   readonly #pool: LazyConnection<Pool>;
 
   constructor(options: PostgresSessionStoreOptions) {
-    const { url, value: fromUrl } = takeUrlParam(options.connectionString, 'table');
+    super('postgres', { multiProcess: true });
+    const { url, value: fromUrl, redacted } = splitConnectionUrl(options.connectionString, 'table');
     this.#connectionString = url;
     const table = options.table ?? fromUrl ?? 'mneme_sessions';
     const parts = table.split('.');
@@ -79,162 +73,129 @@ export class PostgresSessionStore implements SessionStore {
     this.#poolSize = options.poolSize ?? 4;
     this.#pool = new LazyConnection({
       backend: 'postgres',
-      operation: `open ${table} at ${redactUrl(url)}`,
+      operation: `open ${table} at ${redacted}`,
       open: () => this.#openPool(),
       dispose: (pool) => pool.end(),
     });
   }
 
-  async append(key: SessionKey, entries: SessionStoreEntry[]): Promise<void> {
-    const prepared = await prepareAppend(key, entries);
-    if (prepared === undefined) return;
-    const { lines, fold } = prepared;
+  protected override async writeEntries(key: SessionKey, batch: AppendBatch): Promise<void> {
+    const { entries, lines, fold } = batch;
     const indexes = newEntryIndexes(entries, () => false);
     const subpath = key.subpath ?? '';
-    try {
-      const lockKey = this.#lockKey(key);
-      await this.#mutex.run(lockKey, () =>
-        this.#transaction(lockKey, async (client) => {
-          // One round trip: the transcript's last seq, the server clock and the session row, then the insert.
-          // Under the session's advisory lock nobody else writes this session meanwhile.
-          const result = await client.query<{
-            base: string;
-            now: string;
-            mtime: string | null;
-            summary: unknown;
-            seqs: string[];
-          }>(
-            `WITH state AS (
-               SELECT (SELECT coalesce(max(seq), 0) FROM ${this.#entries}
-                        WHERE project_key = $1 AND session_id = $2 AND subpath = $3) AS base,
-                      floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint AS now,
-                      s.mtime, s.summary
-                 FROM (SELECT 1) AS one
-                 LEFT JOIN ${this.table} AS s ON s.project_key = $1 AND s.session_id = $2
-             ), inserted AS (
-               INSERT INTO ${this.#entries} (project_key, session_id, subpath, seq, uuid, entry)
-               SELECT $1, $2, $3, state.base + t.ord, t.uuid, t.entry::json
-                 FROM state, unnest($4::text[], $5::text[]) WITH ORDINALITY AS t(uuid, entry, ord)
-               ON CONFLICT DO NOTHING
-               RETURNING seq
-             )
-             SELECT state.base, state.now, state.mtime, state.summary,
-                    (SELECT coalesce(array_agg(seq ORDER BY seq), '{}') FROM inserted) AS seqs
-               FROM state`,
-            [
-              key.projectKey,
-              key.sessionId,
-              subpath,
-              indexes.map((index) => entryUuid(entries[index] as SessionStoreEntry) ?? null),
-              indexes.map((index) => lines[index]),
-            ],
-          );
-          const row = result.rows[0];
-          if (row === undefined) throw new Error('the append query returned no row');
-          const base = Number(row.base);
-          if (fold === undefined || row.seqs.length === 0) return;
-          const added = row.seqs
-            .map((seq) => Number(seq) - base - 1)
-            .map((position) => entries[indexes[position] as number] as SessionStoreEntry);
-          const previous = parseStoredSummary(row.mtime, row.summary, 'postgres');
-          const summary = fold(previous, key, added, nextMtime(Number(row.now), previous?.mtime));
-          await client.query(
-            `INSERT INTO ${this.table} (project_key, session_id, mtime, summary) VALUES ($1, $2, $3, $4::json)
-           ON CONFLICT (project_key, session_id) DO UPDATE SET mtime = excluded.mtime, summary = excluded.summary`,
-            [key.projectKey, key.sessionId, summary.mtime, JSON.stringify(summary.data)],
-          );
-        }),
-      );
-    } catch (error) {
-      throw toStoreError('postgres', `append to session ${JSON.stringify(key.sessionId)}`, error);
-    }
-  }
-
-  async load(key: SessionKey): Promise<SessionStoreEntry[] | null> {
-    validateSessionKey(key);
-    const pool = await this.#pool.get();
-    try {
-      const result = await pool.query<{ entry: SessionStoreEntry }>(
-        `SELECT entry FROM ${this.#entries} WHERE project_key = $1 AND session_id = $2 AND subpath = $3 ORDER BY seq`,
-        [key.projectKey, key.sessionId, key.subpath ?? ''],
-      );
-      return result.rows.length === 0 ? null : result.rows.map((row) => row.entry);
-    } catch (error) {
-      throw toStoreError('postgres', `load session ${JSON.stringify(key.sessionId)}`, error);
-    }
-  }
-
-  async listSessions(projectKey: string): Promise<Array<{ sessionId: string; mtime: number }>> {
-    validateKeyPart('projectKey', projectKey);
-    const pool = await this.#pool.get();
-    try {
-      const result = await pool.query<{ session_id: string; mtime: string }>(
-        `SELECT session_id, mtime FROM ${this.table} WHERE project_key = $1`,
-        [projectKey],
-      );
-      return result.rows.map((row) => ({ sessionId: row.session_id, mtime: Number(row.mtime) }));
-    } catch (error) {
-      throw toStoreError('postgres', 'listSessions', error);
-    }
-  }
-
-  async listSessionSummaries(projectKey: string): Promise<SessionSummaryEntry[]> {
-    validateKeyPart('projectKey', projectKey);
-    const pool = await this.#pool.get();
-    try {
-      const result = await pool.query<{ session_id: string; mtime: string; summary: unknown }>(
-        `SELECT session_id, mtime, summary FROM ${this.table} WHERE project_key = $1`,
-        [projectKey],
-      );
-      return result.rows.map((row) => toSummaryEntry(row.session_id, row.mtime, row.summary, 'postgres'));
-    } catch (error) {
-      throw toStoreError('postgres', 'listSessionSummaries', error);
-    }
-  }
-
-  async delete(key: SessionKey): Promise<void> {
-    validateSessionKey(key);
     const lockKey = this.#lockKey(key);
-    try {
-      await this.#mutex.run(lockKey, () =>
-        this.#transaction(lockKey, async (client) => {
-          if (key.subpath === undefined) {
-            await client.query(`DELETE FROM ${this.#entries} WHERE project_key = $1 AND session_id = $2`, [
-              key.projectKey,
-              key.sessionId,
-            ]);
-            await client.query(`DELETE FROM ${this.table} WHERE project_key = $1 AND session_id = $2`, [
-              key.projectKey,
-              key.sessionId,
-            ]);
-          } else {
-            await client.query(
-              `DELETE FROM ${this.#entries} WHERE project_key = $1 AND session_id = $2 AND subpath = $3`,
-              [key.projectKey, key.sessionId, key.subpath],
-            );
-          }
-        }),
-      );
-    } catch (error) {
-      throw toStoreError('postgres', `delete session ${JSON.stringify(key.sessionId)}`, error);
-    }
+    await this.#mutex.run(lockKey, () =>
+      this.#transaction(lockKey, async (client) => {
+        // One round trip: the transcript's last seq, the server clock and the session row, then the insert.
+        // Under the session's advisory lock nobody else writes this session meanwhile.
+        const result = await client.query<{
+          base: string;
+          now: string;
+          mtime: string | null;
+          summary: unknown;
+          seqs: string[];
+        }>(
+          `WITH state AS (
+             SELECT (SELECT coalesce(max(seq), 0) FROM ${this.#entries}
+                      WHERE project_key = $1 AND session_id = $2 AND subpath = $3) AS base,
+                    floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint AS now,
+                    s.mtime, s.summary
+               FROM (SELECT 1) AS one
+               LEFT JOIN ${this.table} AS s ON s.project_key = $1 AND s.session_id = $2
+           ), inserted AS (
+             INSERT INTO ${this.#entries} (project_key, session_id, subpath, seq, uuid, entry)
+             SELECT $1, $2, $3, state.base + t.ord, t.uuid, t.entry::json
+               FROM state, unnest($4::text[], $5::text[]) WITH ORDINALITY AS t(uuid, entry, ord)
+             ON CONFLICT DO NOTHING
+             RETURNING seq
+           )
+           SELECT state.base, state.now, state.mtime, state.summary,
+                  (SELECT coalesce(array_agg(seq ORDER BY seq), '{}') FROM inserted) AS seqs
+             FROM state`,
+          [
+            key.projectKey,
+            key.sessionId,
+            subpath,
+            indexes.map((index) => entryUuid(entries[index] as SessionStoreEntry) ?? null),
+            indexes.map((index) => lines[index]),
+          ],
+        );
+        const row = result.rows[0];
+        if (row === undefined) throw new Error('the append query returned no row');
+        const base = Number(row.base);
+        if (fold === undefined || row.seqs.length === 0) return;
+        const added = row.seqs
+          .map((seq) => Number(seq) - base - 1)
+          .map((position) => entries[indexes[position] as number] as SessionStoreEntry);
+        const previous = parseStoredSummary(row.mtime, row.summary, 'postgres');
+        const summary = fold(previous, key, added, nextMtime(Number(row.now), previous?.mtime));
+        await client.query(
+          `INSERT INTO ${this.table} (project_key, session_id, mtime, summary) VALUES ($1, $2, $3, $4::json)
+         ON CONFLICT (project_key, session_id) DO UPDATE SET mtime = excluded.mtime, summary = excluded.summary`,
+          [key.projectKey, key.sessionId, summary.mtime, JSON.stringify(summary.data)],
+        );
+      }),
+    );
   }
 
-  async listSubkeys(key: { projectKey: string; sessionId: string }): Promise<string[]> {
-    validateSessionKey({ projectKey: key.projectKey, sessionId: key.sessionId });
+  protected override async readEntries(key: SessionKey): Promise<SessionStoreEntry[] | null> {
     const pool = await this.#pool.get();
-    try {
-      const result = await pool.query<{ subpath: string }>(
-        `SELECT DISTINCT subpath FROM ${this.#entries} WHERE project_key = $1 AND session_id = $2 AND subpath <> ''`,
-        [key.projectKey, key.sessionId],
-      );
-      return result.rows.map((row) => row.subpath);
-    } catch (error) {
-      throw toStoreError('postgres', 'listSubkeys', error);
-    }
+    const result = await pool.query<{ entry: SessionStoreEntry }>(
+      `SELECT entry FROM ${this.#entries} WHERE project_key = $1 AND session_id = $2 AND subpath = $3 ORDER BY seq`,
+      [key.projectKey, key.sessionId, key.subpath ?? ''],
+    );
+    return result.rows.length === 0 ? null : result.rows.map((row) => row.entry);
   }
 
-  async close(): Promise<void> {
+  protected override async readSessions(projectKey: string): Promise<SessionMtime[]> {
+    const pool = await this.#pool.get();
+    const result = await pool.query<{ session_id: string; mtime: string }>(
+      `SELECT session_id, mtime FROM ${this.table} WHERE project_key = $1`,
+      [projectKey],
+    );
+    return result.rows.map((row) => ({ sessionId: row.session_id, mtime: Number(row.mtime) }));
+  }
+
+  protected override async readSummaries(projectKey: string): Promise<SessionSummaryEntry[]> {
+    const pool = await this.#pool.get();
+    const result = await pool.query<{ session_id: string; mtime: string; summary: unknown }>(
+      `SELECT session_id, mtime, summary FROM ${this.table} WHERE project_key = $1`,
+      [projectKey],
+    );
+    return result.rows.map((row) => toSummaryEntry(row.session_id, row.mtime, row.summary, 'postgres'));
+  }
+
+  protected override async removeEntries(key: SessionKey): Promise<void> {
+    const lockKey = this.#lockKey(key);
+    await this.#mutex.run(lockKey, () =>
+      this.#transaction(lockKey, async (client) => {
+        const session = [key.projectKey, key.sessionId];
+        if (key.subpath === undefined) {
+          await client.query(
+            `DELETE FROM ${this.#entries} WHERE project_key = $1 AND session_id = $2`,
+            session,
+          );
+          await client.query(`DELETE FROM ${this.table} WHERE project_key = $1 AND session_id = $2`, session);
+        } else {
+          await client.query(
+            `DELETE FROM ${this.#entries} WHERE project_key = $1 AND session_id = $2 AND subpath = $3`,
+            [...session, key.subpath],
+          );
+        }
+      }),
+    );
+  }
+
+  protected override async readSubpaths(session: SessionOfProject): Promise<string[]> {
+    const pool = await this.#pool.get();
+    const result = await pool.query<{ subpath: string }>(
+      `SELECT DISTINCT subpath FROM ${this.#entries} WHERE project_key = $1 AND session_id = $2 AND subpath <> ''`,
+      [session.projectKey, session.sessionId],
+    );
+    return result.rows.map((row) => row.subpath);
+  }
+
+  protected override async releaseEngine(): Promise<void> {
     await this.#pool.close();
   }
 

@@ -24,27 +24,15 @@
 import { createHash } from 'node:crypto';
 import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis';
 import { ConfigError, StoreError } from '../core/errors.js';
-import { prepareAppend } from './append.js';
+import type { AppendBatch } from './append.js';
 import { LazyConnection } from './connection.js';
-import { importOptional, KeyedMutex, sleep, toStoreError } from './internal.js';
-import {
-  decodeKeyPart,
-  encodeKeyPart,
-  entryUuid,
-  newEntryIndexes,
-  validateKeyPart,
-  validateSessionKey,
-} from './keys.js';
+import { type SessionMtime, type SessionOfProject, SessionStoreFrame } from './frame.js';
+import { importOptional, KeyedMutex, sleep } from './internal.js';
+import { decodeKeyPart, encodeKeyPart, entryUuid, newEntryIndexes } from './keys.js';
 import { isRedisClusterUrl, parseRedisClusterUrl, type RedisClusterUrl } from './redis-cluster-url.js';
 import { parseStoredSummary, toSummaryEntry } from './summaries.js';
-import type {
-  SessionKey,
-  SessionStore,
-  SessionStoreCapabilities,
-  SessionStoreEntry,
-  SessionSummaryEntry,
-} from './types.js';
-import { redactUrl, redactUrlText, takeUrlParam } from './urls.js';
+import type { SessionKey, SessionStoreEntry, SessionSummaryEntry } from './types.js';
+import { redactUrlText, splitConnectionUrl } from './urls.js';
 
 /** Options of {@link RedisSessionStore}. */
 export interface RedisSessionStoreOptions {
@@ -119,9 +107,7 @@ const UNLIMITED = Number.POSITIVE_INFINITY;
 const MAX_CONFLICTS = 200;
 
 /** The Redis-backed SessionStore. Create it with `createSessionStore('redis://host:6379/0?prefix=app')` or directly. */
-export class RedisSessionStore implements SessionStore {
-  readonly name = 'redis';
-  readonly capabilities: SessionStoreCapabilities = { multiProcess: true };
+export class RedisSessionStore extends SessionStoreFrame<'redis'> {
   readonly prefix: string;
   readonly #url: string;
   /** Set for a Redis Cluster URL: the seed nodes and their credentials. */
@@ -130,9 +116,12 @@ export class RedisSessionStore implements SessionStore {
   readonly #client: LazyConnection<RedisClient>;
 
   constructor(options: RedisSessionStoreOptions) {
+    super('redis', { multiProcess: true });
+    let redacted: string;
     if (isRedisClusterUrl(options.url)) {
       this.#cluster = parseRedisClusterUrl(options.url);
       this.#url = options.url;
+      redacted = redactUrlText(options.url);
       this.prefix = options.prefix ?? this.#cluster.prefix ?? 'mneme';
       if (/[{}]/.test(this.prefix)) {
         throw new ConfigError(
@@ -141,13 +130,14 @@ export class RedisSessionStore implements SessionStore {
         );
       }
     } else {
-      const { url, value: fromUrl } = takeUrlParam(options.url, 'prefix');
-      this.#url = url;
-      this.prefix = options.prefix ?? fromUrl ?? 'mneme';
+      const connection = splitConnectionUrl(options.url, 'prefix');
+      this.#url = connection.url;
+      redacted = connection.redacted;
+      this.prefix = options.prefix ?? connection.value ?? 'mneme';
     }
     this.#client = new LazyConnection({
       backend: 'redis',
-      operation: `connect to ${this.#cluster === undefined ? redactUrl(this.#url) : redactUrlText(this.#url)}`,
+      operation: `connect to ${redacted}`,
       open: () => this.#openClient(),
       dispose: async (redis) => {
         await redis.quit();
@@ -155,10 +145,8 @@ export class RedisSessionStore implements SessionStore {
     });
   }
 
-  async append(key: SessionKey, entries: SessionStoreEntry[]): Promise<void> {
-    const prepared = await prepareAppend(key, entries);
-    if (prepared === undefined) return;
-    const { lines, fold } = prepared;
+  protected override async writeEntries(key: SessionKey, batch: AppendBatch): Promise<void> {
+    const { entries, lines, fold } = batch;
     const redis = await this.#client.get();
     const keys = this.#keys(key);
     const pairs = (indexes: number[]): string[] =>
@@ -166,138 +154,102 @@ export class RedisSessionStore implements SessionStore {
         entryUuid(entries[index] as SessionStoreEntry) ?? '',
         lines[index] as string,
       ]);
-    try {
-      if (fold === undefined) {
-        const all = newEntryIndexes(entries, () => false);
-        await this.#eval(
+    if (fold === undefined) {
+      const all = newEntryIndexes(entries, () => false);
+      await this.#eval(redis, WRITE_SUB, [keys.list, keys.seen, keys.subkeys], [keys.subpath, ...pairs(all)]);
+      return;
+    }
+    await this.#mutex.run(keys.list, async () => {
+      for (let attempt = 0; attempt < MAX_CONFLICTS; attempt += 1) {
+        const uuids = entries.map(entryUuid).filter((uuid) => uuid !== undefined);
+        const [score, summary, known] = (await this.#eval(
           redis,
-          WRITE_SUB,
-          [keys.list, keys.seen, keys.subkeys],
-          [keys.subpath, ...pairs(all)],
+          READ_MAIN,
+          [keys.index, keys.summary, keys.seen],
+          [key.sessionId, ...uuids],
+        )) as [string | null, string | null, number[]];
+        const knownUuids = new Set(uuids.filter((_, index) => known[index] === 1));
+        const indexes = newEntryIndexes(entries, (uuid) => knownUuids.has(uuid));
+        if (indexes.length === 0) return;
+        const added = indexes.map((index) => entries[index] as SessionStoreEntry);
+        // Without its score or its summary key the session has no summary to fold into (as on its first append).
+        const previous = parseStoredSummary(summary === null ? null : score, summary, 'redis');
+        // The mtime is stamped by the script from the Redis clock; the folded data does not depend on it.
+        const folded = fold(previous, key, added, previous?.mtime ?? 0);
+        const result = await this.#eval(
+          redis,
+          WRITE_MAIN,
+          [keys.index, keys.summary, keys.list, keys.seen],
+          [key.sessionId, score ?? '', JSON.stringify(folded.data), ...pairs(indexes)],
         );
-        return;
+        if (Number(result) !== -1) return;
+        await sleep(1 + Math.random() * Math.min(20, attempt * 2));
       }
-      await this.#mutex.run(keys.list, async () => {
-        for (let attempt = 0; attempt < MAX_CONFLICTS; attempt += 1) {
-          const uuids = entries.map(entryUuid).filter((uuid) => uuid !== undefined);
-          const [score, summary, known] = (await this.#eval(
-            redis,
-            READ_MAIN,
-            [keys.index, keys.summary, keys.seen],
-            [key.sessionId, ...uuids],
-          )) as [string | null, string | null, number[]];
-          const knownUuids = new Set(uuids.filter((_, index) => known[index] === 1));
-          const indexes = newEntryIndexes(entries, (uuid) => knownUuids.has(uuid));
-          if (indexes.length === 0) return;
-          const added = indexes.map((index) => entries[index] as SessionStoreEntry);
-          // Without its score or its summary key the session has no summary to fold into (as on its first append).
-          const previous = parseStoredSummary(summary === null ? null : score, summary, 'redis');
-          // The mtime is stamped by the script from the Redis clock; the folded data does not depend on it.
-          const folded = fold(previous, key, added, previous?.mtime ?? 0);
-          const result = await this.#eval(
-            redis,
-            WRITE_MAIN,
-            [keys.index, keys.summary, keys.list, keys.seen],
-            [key.sessionId, score ?? '', JSON.stringify(folded.data), ...pairs(indexes)],
-          );
-          if (Number(result) !== -1) return;
-          await sleep(1 + Math.random() * Math.min(20, attempt * 2));
-        }
-        throw new StoreError(
-          `redis session store: append to session ${JSON.stringify(key.sessionId)} lost ${MAX_CONFLICTS} ` +
-            'races with other writers in a row; retry',
-          { retryable: true, code: 'store_conflict' },
-        );
-      });
-    } catch (error) {
-      throw toStoreError('redis', `append to session ${JSON.stringify(key.sessionId)}`, error);
-    }
+      throw new StoreError(
+        `redis session store: append to session ${JSON.stringify(key.sessionId)} lost ${MAX_CONFLICTS} ` +
+          'races with other writers in a row; retry',
+        { retryable: true, code: 'store_conflict' },
+      );
+    });
   }
 
-  async load(key: SessionKey): Promise<SessionStoreEntry[] | null> {
-    validateSessionKey(key);
+  protected override async readEntries(key: SessionKey): Promise<SessionStoreEntry[] | null> {
     const redis = await this.#client.get();
-    try {
-      const lines = await redis.lrange(this.#keys(key).list, 0, -1);
-      return lines.length === 0 ? null : lines.map((line) => JSON.parse(line) as SessionStoreEntry);
-    } catch (error) {
-      throw toStoreError('redis', `load session ${JSON.stringify(key.sessionId)}`, error);
-    }
+    const lines = await redis.lrange(this.#keys(key).list, 0, -1);
+    return lines.length === 0 ? null : lines.map((line) => JSON.parse(line) as SessionStoreEntry);
   }
 
-  async listSessions(projectKey: string): Promise<Array<{ sessionId: string; mtime: number }>> {
-    validateKeyPart('projectKey', projectKey);
+  protected override async readSessions(projectKey: string): Promise<SessionMtime[]> {
     const redis = await this.#client.get();
-    try {
-      const flat = await redis.zrange(this.#projectIndex(projectKey), 0, -1, 'WITHSCORES');
-      const sessions: Array<{ sessionId: string; mtime: number }> = [];
-      for (let index = 0; index + 1 < flat.length; index += 2) {
-        sessions.push({ sessionId: flat[index] as string, mtime: Number(flat[index + 1]) });
-      }
-      return sessions;
-    } catch (error) {
-      throw toStoreError('redis', 'listSessions', error);
+    const flat = await redis.zrange(this.#projectIndex(projectKey), 0, -1, 'WITHSCORES');
+    const sessions: SessionMtime[] = [];
+    for (let index = 0; index + 1 < flat.length; index += 2) {
+      sessions.push({ sessionId: flat[index] as string, mtime: Number(flat[index + 1]) });
     }
+    return sessions;
   }
 
-  async listSessionSummaries(projectKey: string): Promise<SessionSummaryEntry[]> {
-    const sessions = await this.listSessions(projectKey);
+  protected override async readSummaries(projectKey: string): Promise<SessionSummaryEntry[]> {
+    const sessions = await this.readSessions(projectKey);
     if (sessions.length === 0) return [];
     const redis = await this.#client.get();
-    try {
-      const summaries = await redis.mget(
-        sessions.map((session) => this.#keys({ projectKey, sessionId: session.sessionId }).summary),
-      );
-      return sessions.flatMap((session, index) => {
-        const summary = summaries[index];
-        return typeof summary === 'string'
-          ? [toSummaryEntry(session.sessionId, session.mtime, summary, 'redis')]
-          : [];
-      });
-    } catch (error) {
-      throw toStoreError('redis', 'listSessionSummaries', error);
-    }
+    const summaries = await redis.mget(
+      sessions.map((session) => this.#keys({ projectKey, sessionId: session.sessionId }).summary),
+    );
+    return sessions.flatMap((session, index) => {
+      const summary = summaries[index];
+      return typeof summary === 'string'
+        ? [toSummaryEntry(session.sessionId, session.mtime, summary, 'redis')]
+        : [];
+    });
   }
 
-  async delete(key: SessionKey): Promise<void> {
-    validateSessionKey(key);
+  protected override async removeEntries(key: SessionKey): Promise<void> {
     const redis = await this.#client.get();
     const keys = this.#keys(key);
-    try {
-      if (key.subpath === undefined) {
-        await this.#eval(
-          redis,
-          DELETE_SESSION,
-          [keys.index, keys.summary, keys.list, keys.seen, keys.subkeys],
-          [key.sessionId, keys.subListPrefix, keys.subSeenPrefix],
-        );
-      } else {
-        await this.#eval(redis, DELETE_SUB, [keys.list, keys.seen, keys.subkeys], [keys.subpath]);
-      }
-    } catch (error) {
-      throw toStoreError('redis', `delete session ${JSON.stringify(key.sessionId)}`, error);
-    }
-  }
-
-  async listSubkeys(key: { projectKey: string; sessionId: string }): Promise<string[]> {
-    validateSessionKey({ projectKey: key.projectKey, sessionId: key.sessionId });
-    const redis = await this.#client.get();
-    try {
-      const names = await redis.smembers(
-        this.#keys({ projectKey: key.projectKey, sessionId: key.sessionId }).subkeys,
+    if (key.subpath === undefined) {
+      await this.#eval(
+        redis,
+        DELETE_SESSION,
+        [keys.index, keys.summary, keys.list, keys.seen, keys.subkeys],
+        [key.sessionId, keys.subListPrefix, keys.subSeenPrefix],
       );
-      return names.map((name) => {
-        const subpath = decodeKeyPart(name);
-        if (subpath === undefined)
-          throw new StoreError(`redis session store: undecodable subpath key ${name}`);
-        return subpath;
-      });
-    } catch (error) {
-      throw toStoreError('redis', 'listSubkeys', error);
+    } else {
+      await this.#eval(redis, DELETE_SUB, [keys.list, keys.seen, keys.subkeys], [keys.subpath]);
     }
   }
 
-  async close(): Promise<void> {
+  protected override async readSubpaths(session: SessionOfProject): Promise<string[]> {
+    const redis = await this.#client.get();
+    const names = await redis.smembers(this.#keys(session).subkeys);
+    return names.map((name) => {
+      const subpath = decodeKeyPart(name);
+      if (subpath === undefined) throw new StoreError(`redis session store: undecodable subpath key ${name}`);
+      return subpath;
+    });
+  }
+
+  protected override async releaseEngine(): Promise<void> {
     await this.#client.close();
   }
 

@@ -23,36 +23,16 @@
  * instance roles). A custom `endpoint` implies path-style addressing. `delete` removes every object of the key.
  */
 import { randomBytes } from 'node:crypto';
-import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
-import { ConfigError, StoreError, ValidationError } from '../core/errors.js';
-import { prepareAppend } from './append.js';
+import type { ListObjectsV2CommandOutput, S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
+import { ConfigError, StoreError } from '../core/errors.js';
+import type { AppendBatch } from './append.js';
 import { LazyConnection } from './connection.js';
-import {
-  importOptional,
-  isTransient,
-  KeyedMutex,
-  LruMap,
-  mapLimit,
-  sleep,
-  toStoreError,
-} from './internal.js';
-import {
-  addUuids,
-  decodeKeyPart,
-  encodeKeyPart,
-  entryUuid,
-  newEntryIndexes,
-  validateKeyPart,
-  validateSessionKey,
-} from './keys.js';
+import { isTransient, type SessionMtime, type SessionOfProject, SessionStoreFrame } from './frame.js';
+import { importOptional, KeyedMutex, LruMap, mapLimit, sleep } from './internal.js';
+import { addUuids, decodeKeyPart, encodeKeyPart, entryUuid, newEntryIndexes } from './keys.js';
 import { nextMtime, type StoredSummary, type SummaryFolder } from './summaries.js';
-import type {
-  SessionKey,
-  SessionStore,
-  SessionStoreCapabilities,
-  SessionStoreEntry,
-  SessionSummaryEntry,
-} from './types.js';
+import type { SessionKey, SessionStoreEntry, SessionSummaryEntry } from './types.js';
+import { requireOption } from './urls.js';
 
 /** Options of {@link S3SessionStore}. */
 export interface S3SessionStoreOptions {
@@ -86,9 +66,7 @@ interface WatermarkedSummary extends StoredSummary {
 }
 
 /** The S3-backed SessionStore. Create it with `createSessionStore('s3://bucket/prefix?region=...')` or directly. */
-export class S3SessionStore implements SessionStore {
-  readonly name = 's3';
-  readonly capabilities: SessionStoreCapabilities = { multiProcess: true };
+export class S3SessionStore extends SessionStoreFrame<'s3'> {
   readonly bucket: string;
   readonly prefix: string;
   readonly #config: S3ClientConfig;
@@ -103,10 +81,12 @@ export class S3SessionStore implements SessionStore {
   readonly #client: LazyConnection<{ s3: S3Client; module: S3Module }>;
 
   constructor(options: S3SessionStoreOptions) {
-    if (typeof options.bucket !== 'string' || options.bucket.length === 0) {
-      throw new ValidationError('bucket', 'the S3 session store needs a bucket (s3://bucket/prefix)');
-    }
-    this.bucket = options.bucket;
+    super('s3', { multiProcess: true });
+    this.bucket = requireOption(
+      options.bucket,
+      'bucket',
+      'the S3 session store needs a bucket (s3://bucket/prefix)',
+    );
     this.prefix = normalizePrefix(options.prefix ?? '');
     this.#concurrency = options.concurrency ?? 16;
     const config: S3ClientConfig = {};
@@ -122,158 +102,122 @@ export class S3SessionStore implements SessionStore {
     });
   }
 
-  async append(key: SessionKey, entries: SessionStoreEntry[]): Promise<void> {
-    const prepared = await prepareAppend(key, entries);
-    if (prepared === undefined) return;
-    const { lines, fold } = prepared;
+  protected override async writeEntries(key: SessionKey, batch: AppendBatch): Promise<void> {
+    const { entries, lines, fold } = batch;
     const timestamp = nextMtime(Date.now(), this.#lastTimestamp);
     this.#lastTimestamp = timestamp;
     const names = this.#names(key);
-    try {
-      const { s3, module } = await this.#client.get();
-      await this.#mutex.run(names.parts, async () => {
-        const written = this.#written.get(names.parts) ?? new Set<string>();
-        const indexes = newEntryIndexes(entries, (uuid) => written.has(uuid));
-        if (indexes.length === 0) return;
-        const added = indexes.map((index) => entries[index] as SessionStoreEntry);
-        for (const sidecar of names.sidecars) {
-          await s3.send(
-            new module.PutObjectCommand({
-              Bucket: this.bucket,
-              Key: sidecar.key,
-              Body: JSON.stringify(sidecar.value),
-            }),
-          );
+    const { s3, module } = await this.#client.get();
+    await this.#mutex.run(names.parts, async () => {
+      const written = this.#written.get(names.parts) ?? new Set<string>();
+      const indexes = newEntryIndexes(entries, (uuid) => written.has(uuid));
+      if (indexes.length === 0) return;
+      const added = indexes.map((index) => entries[index] as SessionStoreEntry);
+      for (const sidecar of names.sidecars) {
+        const body = JSON.stringify(sidecar.value);
+        await s3.send(new module.PutObjectCommand({ Bucket: this.bucket, Key: sidecar.key, Body: body }));
+      }
+      const partName = `${String(MAX_TIMESTAMP - timestamp).padStart(13, '0')}-${this.#writer}.jsonl`;
+      const partKey = names.parts + partName;
+      await s3.send(
+        new module.PutObjectCommand({
+          Bucket: this.bucket,
+          Key: partKey,
+          Body: `${indexes.map((index) => lines[index]).join('\n')}\n`,
+          ContentType: 'application/x-ndjson',
+        }),
+      );
+      addUuids(written, added);
+      this.#written.set(names.parts, written);
+      if (fold !== undefined) await this.#foldSummary(s3, module, key, names, partKey, added, fold);
+    });
+  }
+
+  protected override async readEntries(key: SessionKey): Promise<SessionStoreEntry[] | null> {
+    const { s3, module } = await this.#client.get();
+    const parts = await this.#listKeys(s3, module, this.#names(key).parts, { partsOnly: true });
+    if (parts.length === 0) return null;
+    parts.reverse();
+    const bodies = await mapLimit(parts, this.#concurrency, (part) => this.#getText(s3, module, part));
+    const seen = new Set<string>();
+    const entries: SessionStoreEntry[] = [];
+    bodies.forEach((body, index) => {
+      if (body === undefined) return;
+      for (const entry of parseParts(body, parts[index] as string)) {
+        const uuid = entryUuid(entry);
+        if (uuid !== undefined) {
+          if (seen.has(uuid)) continue;
+          seen.add(uuid);
         }
-        const partName = `${String(MAX_TIMESTAMP - timestamp).padStart(13, '0')}-${this.#writer}.jsonl`;
-        const partKey = names.parts + partName;
-        await s3.send(
-          new module.PutObjectCommand({
-            Bucket: this.bucket,
-            Key: partKey,
-            Body: `${indexes.map((index) => lines[index]).join('\n')}\n`,
-            ContentType: 'application/x-ndjson',
-          }),
-        );
-        addUuids(written, added);
-        this.#written.set(names.parts, written);
-        if (fold !== undefined) await this.#foldSummary(s3, module, key, names, partKey, added, fold);
-      });
-    } catch (error) {
-      throw toStoreError('s3', `append to session ${JSON.stringify(key.sessionId)}`, error);
-    }
+        entries.push(entry);
+      }
+    });
+    return entries.length === 0 ? null : entries;
   }
 
-  async load(key: SessionKey): Promise<SessionStoreEntry[] | null> {
-    validateSessionKey(key);
-    try {
-      const { s3, module } = await this.#client.get();
-      const parts = await this.#listKeys(s3, module, this.#names(key).parts, { partsOnly: true });
-      if (parts.length === 0) return null;
-      parts.reverse();
-      const bodies = await mapLimit(parts, this.#concurrency, (part) => this.#getText(s3, module, part));
-      const seen = new Set<string>();
-      const entries: SessionStoreEntry[] = [];
-      bodies.forEach((body, index) => {
-        if (body === undefined) return;
-        for (const entry of parseParts(body, parts[index] as string)) {
-          const uuid = entryUuid(entry);
-          if (uuid !== undefined) {
-            if (seen.has(uuid)) continue;
-            seen.add(uuid);
-          }
-          entries.push(entry);
-        }
-      });
-      return entries.length === 0 ? null : entries;
-    } catch (error) {
-      throw toStoreError('s3', `load session ${JSON.stringify(key.sessionId)}`, error);
-    }
+  protected override async readSessions(projectKey: string): Promise<SessionMtime[]> {
+    const { s3, module } = await this.#client.get();
+    const sessions = await this.#sessionPrefixes(s3, module, projectKey);
+    const listed = await mapLimit(sessions, this.#concurrency, async (sessionPrefix) => {
+      const newest = await s3.send(
+        new module.ListObjectsV2Command({ Bucket: this.bucket, Prefix: `${sessionPrefix}m/`, MaxKeys: 1 }),
+      );
+      const first = newest.Contents?.[0]?.Key;
+      if (first === undefined) return undefined;
+      const mtime = partTimestamp(first);
+      if (mtime === undefined) return undefined;
+      return { sessionId: await this.#sessionId(s3, module, sessionPrefix), mtime };
+    });
+    return listed.filter((session) => session !== undefined);
   }
 
-  async listSessions(projectKey: string): Promise<Array<{ sessionId: string; mtime: number }>> {
-    validateKeyPart('projectKey', projectKey);
-    try {
-      const { s3, module } = await this.#client.get();
-      const sessions = await this.#sessionPrefixes(s3, module, projectKey);
-      const listed = await mapLimit(sessions, this.#concurrency, async (sessionPrefix) => {
-        const newest = await s3.send(
-          new module.ListObjectsV2Command({ Bucket: this.bucket, Prefix: `${sessionPrefix}m/`, MaxKeys: 1 }),
-        );
-        const first = newest.Contents?.[0]?.Key;
-        if (first === undefined) return undefined;
-        const mtime = partTimestamp(first);
-        if (mtime === undefined) return undefined;
-        return { sessionId: await this.#sessionId(s3, module, sessionPrefix), mtime };
-      });
-      return listed.filter((session) => session !== undefined);
-    } catch (error) {
-      throw toStoreError('s3', 'listSessions', error);
-    }
+  protected override async readSummaries(projectKey: string): Promise<SessionSummaryEntry[]> {
+    const { s3, module } = await this.#client.get();
+    const sessions = await this.#sessionPrefixes(s3, module, projectKey);
+    const listed = await mapLimit(sessions, this.#concurrency, async (sessionPrefix) => {
+      const summary = await this.#getSummary(s3, module, `${sessionPrefix}summary.json`);
+      if (summary === undefined) return undefined;
+      const sessionId = await this.#sessionId(s3, module, sessionPrefix);
+      return { sessionId, mtime: summary.mtime, data: summary.data };
+    });
+    return listed.filter((summary) => summary !== undefined);
   }
 
-  async listSessionSummaries(projectKey: string): Promise<SessionSummaryEntry[]> {
-    validateKeyPart('projectKey', projectKey);
-    try {
-      const { s3, module } = await this.#client.get();
-      const sessions = await this.#sessionPrefixes(s3, module, projectKey);
-      const listed = await mapLimit(sessions, this.#concurrency, async (sessionPrefix) => {
-        const summary = await this.#getSummary(s3, module, `${sessionPrefix}summary.json`);
-        if (summary === undefined) return undefined;
-        const sessionId = await this.#sessionId(s3, module, sessionPrefix);
-        return { sessionId, mtime: summary.mtime, data: summary.data };
-      });
-      return listed.filter((summary) => summary !== undefined);
-    } catch (error) {
-      throw toStoreError('s3', 'listSessionSummaries', error);
-    }
-  }
-
-  async delete(key: SessionKey): Promise<void> {
-    validateSessionKey(key);
+  protected override async removeEntries(key: SessionKey): Promise<void> {
     const names = this.#names(key);
     const root = key.subpath === undefined ? names.session : names.parts;
-    try {
-      const { s3, module } = await this.#client.get();
-      await this.#mutex.run(names.parts, async () => {
-        const keys = await this.#listKeys(s3, module, root, { partsOnly: false });
-        await mapLimit(keys, this.#concurrency, (objectKey) =>
-          s3.send(new module.DeleteObjectCommand({ Bucket: this.bucket, Key: objectKey })),
-        );
-        this.#written.deleteWhere((transcript) => transcript.startsWith(root));
-        this.#summaries.deleteWhere((summaryKey) => summaryKey.startsWith(root));
-      });
-    } catch (error) {
-      throw toStoreError('s3', `delete session ${JSON.stringify(key.sessionId)}`, error);
-    }
+    const { s3, module } = await this.#client.get();
+    await this.#mutex.run(names.parts, async () => {
+      const keys = await this.#listKeys(s3, module, root, { partsOnly: false });
+      await mapLimit(keys, this.#concurrency, (objectKey) =>
+        s3.send(new module.DeleteObjectCommand({ Bucket: this.bucket, Key: objectKey })),
+      );
+      this.#written.deleteWhere((transcript) => transcript.startsWith(root));
+      this.#summaries.deleteWhere((summaryKey) => summaryKey.startsWith(root));
+    });
   }
 
-  async listSubkeys(key: { projectKey: string; sessionId: string }): Promise<string[]> {
-    validateSessionKey({ projectKey: key.projectKey, sessionId: key.sessionId });
-    const subRoot = `${this.#names({ projectKey: key.projectKey, sessionId: key.sessionId }).session}s/`;
-    try {
-      const { s3, module } = await this.#client.get();
-      const prefixes = await this.#commonPrefixes(s3, module, subRoot);
-      const subpaths = await mapLimit(prefixes, this.#concurrency, async (prefix) => {
-        const decoded = decodeKeyPart(prefix.slice(subRoot.length, -1));
-        if (decoded !== undefined) return decoded;
-        // A shortened name: the raw subpath is in its sidecar, written before the first part (so a failed
-        // first append may leave a sidecar without parts, which is not a transcript).
-        const parts = await this.#listKeys(s3, module, prefix, { partsOnly: true });
-        if (parts.length === 0) return undefined;
-        const sidecar = await this.#getText(s3, module, `${prefix}id`);
-        const subpath =
-          sidecar === undefined ? undefined : (JSON.parse(sidecar) as { subpath?: unknown }).subpath;
-        if (typeof subpath !== 'string') throw new StoreError(`s3 session store: ${prefix}id is missing`);
-        return subpath;
-      });
-      return subpaths.filter((subpath) => subpath !== undefined);
-    } catch (error) {
-      throw toStoreError('s3', 'listSubkeys', error);
-    }
+  protected override async readSubpaths(session: SessionOfProject): Promise<string[]> {
+    const subRoot = `${this.#names(session).session}s/`;
+    const { s3, module } = await this.#client.get();
+    const prefixes = await this.#commonPrefixes(s3, module, subRoot);
+    const subpaths = await mapLimit(prefixes, this.#concurrency, async (prefix) => {
+      const decoded = decodeKeyPart(prefix.slice(subRoot.length, -1));
+      if (decoded !== undefined) return decoded;
+      // A shortened name: the raw subpath is in its sidecar, written before the first part (so a failed
+      // first append may leave a sidecar without parts, which is not a transcript).
+      const parts = await this.#listKeys(s3, module, prefix, { partsOnly: true });
+      if (parts.length === 0) return undefined;
+      const sidecar = await this.#getText(s3, module, `${prefix}id`);
+      const subpath =
+        sidecar === undefined ? undefined : (JSON.parse(sidecar) as { subpath?: unknown }).subpath;
+      if (typeof subpath !== 'string') throw new StoreError(`s3 session store: ${prefix}id is missing`);
+      return subpath;
+    });
+    return subpaths.filter((subpath) => subpath !== undefined);
   }
 
-  async close(): Promise<void> {
+  protected override async releaseEngine(): Promise<void> {
     this.#written.clear();
     this.#summaries.clear();
     await this.#client.close();
@@ -360,16 +304,8 @@ export class S3SessionStore implements SessionStore {
     options: { partsOnly: boolean; until?: string },
   ): Promise<string[]> {
     const keys: string[] = [];
-    let token: string | undefined;
-    do {
-      const page = await s3.send(
-        new module.ListObjectsV2Command({
-          Bucket: this.bucket,
-          Prefix: prefix,
-          ContinuationToken: token,
-          MaxKeys: options.until === undefined ? 1000 : 50,
-        }),
-      );
+    const listing = { Prefix: prefix, MaxKeys: options.until === undefined ? 1000 : 50 };
+    for await (const page of this.#pages(s3, module, listing)) {
       for (const object of page.Contents ?? []) {
         const objectKey = object.Key;
         if (objectKey === undefined) continue;
@@ -377,28 +313,33 @@ export class S3SessionStore implements SessionStore {
         if (options.until !== undefined && objectKey >= options.until) return keys;
         keys.push(objectKey);
       }
-      token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
-    } while (token !== undefined);
+    }
     return keys;
   }
 
   async #commonPrefixes(s3: S3Client, module: S3Module, prefix: string): Promise<string[]> {
     const prefixes: string[] = [];
+    for await (const page of this.#pages(s3, module, { Prefix: prefix, Delimiter: '/' })) {
+      for (const common of page.CommonPrefixes ?? [])
+        if (common.Prefix !== undefined) prefixes.push(common.Prefix);
+    }
+    return prefixes;
+  }
+
+  /** The pages of a listing of this bucket, following continuation tokens; stop iterating to stop listing. */
+  async *#pages(
+    s3: S3Client,
+    module: S3Module,
+    listing: { Prefix: string; MaxKeys?: number; Delimiter?: string },
+  ): AsyncGenerator<ListObjectsV2CommandOutput> {
     let token: string | undefined;
     do {
       const page = await s3.send(
-        new module.ListObjectsV2Command({
-          Bucket: this.bucket,
-          Prefix: prefix,
-          Delimiter: '/',
-          ContinuationToken: token,
-        }),
+        new module.ListObjectsV2Command({ Bucket: this.bucket, ...listing, ContinuationToken: token }),
       );
-      for (const common of page.CommonPrefixes ?? [])
-        if (common.Prefix !== undefined) prefixes.push(common.Prefix);
+      yield page;
       token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
     } while (token !== undefined);
-    return prefixes;
   }
 
   #sessionPrefixes(s3: S3Client, module: S3Module, projectKey: string): Promise<string[]> {

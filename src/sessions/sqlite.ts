@@ -16,19 +16,14 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
-import { StoreError, ValidationError } from '../core/errors.js';
-import { prepareAppend } from './append.js';
-import type { FsyncPolicy } from './file.js';
-import { importOptional, toStoreError } from './internal.js';
-import { entryUuid, validateKeyPart, validateSessionKey } from './keys.js';
+import type { AppendBatch } from './append.js';
+import { LazyConnection } from './connection.js';
+import { type SessionMtime, type SessionOfProject, SessionStoreFrame } from './frame.js';
+import { importOptional } from './internal.js';
+import { entryUuid } from './keys.js';
 import { nextMtime, parseStoredSummary, toSummaryEntry } from './summaries.js';
-import type {
-  SessionKey,
-  SessionStore,
-  SessionStoreCapabilities,
-  SessionStoreEntry,
-  SessionSummaryEntry,
-} from './types.js';
+import type { SessionKey, SessionStoreEntry, SessionSummaryEntry } from './types.js';
+import { type FsyncPolicy, requireOption } from './urls.js';
 
 /** Options of {@link SqliteSessionStore}. */
 export interface SqliteSessionStoreOptions {
@@ -74,145 +69,102 @@ interface Statements {
   subkeys: BetterSqlite3.Statement<[string, string], { subpath: string }>;
 }
 
+/** An open database and its prepared statements. */
+interface Database {
+  db: BetterSqlite3.Database;
+  statements: Statements;
+}
+
 /** The SQLite-backed SessionStore. Create it with `createSessionStore('sqlite:///path.db')` or directly. */
-export class SqliteSessionStore implements SessionStore {
-  readonly name = 'sqlite';
-  readonly capabilities: SessionStoreCapabilities = { multiProcess: true };
+export class SqliteSessionStore extends SessionStoreFrame<'sqlite'> {
   readonly path: string;
   readonly #fsync: FsyncPolicy;
   readonly #busyTimeoutMs: number;
-  #opening: Promise<{ db: BetterSqlite3.Database; statements: Statements }> | undefined;
-  #closed = false;
+  readonly #database: LazyConnection<Database>;
 
   constructor(options: SqliteSessionStoreOptions) {
-    if (typeof options.path !== 'string' || options.path.length === 0) {
-      throw new ValidationError(
-        'path',
-        'the SQLite session store needs a database file (sqlite:///path/sessions.db)',
-      );
-    }
-    this.path = options.path === ':memory:' ? options.path : resolve(options.path);
+    super('sqlite', { multiProcess: true });
+    const path = requireOption(
+      options.path,
+      'path',
+      'the SQLite session store needs a database file (sqlite:///path/sessions.db)',
+    );
+    this.path = path === ':memory:' ? path : resolve(path);
     this.#fsync = options.fsync ?? 'always';
     this.#busyTimeoutMs = options.busyTimeoutMs ?? 10_000;
-  }
-
-  async append(key: SessionKey, entries: SessionStoreEntry[]): Promise<void> {
-    const prepared = await prepareAppend(key, entries);
-    if (prepared === undefined) return;
-    const { lines, fold } = prepared;
-    const { db, statements } = await this.#open();
-    const subpath = key.subpath ?? '';
-    try {
-      const write = db.transaction(() => {
-        const added: SessionStoreEntry[] = [];
-        lines.forEach((line, index) => {
-          const entry = entries[index] as SessionStoreEntry;
-          const result = statements.insert.run(
-            key.projectKey,
-            key.sessionId,
-            subpath,
-            entryUuid(entry) ?? null,
-            line,
-          );
-          if (result.changes === 1) added.push(entry);
-        });
-        if (fold === undefined || added.length === 0) return;
-        const row = statements.session.get(key.projectKey, key.sessionId);
-        const previous = parseStoredSummary(row?.mtime, row?.summary, 'sqlite');
-        const summary = fold(previous, key, added, nextMtime(Date.now(), previous?.mtime));
-        statements.upsertSession.run(
-          key.projectKey,
-          key.sessionId,
-          summary.mtime,
-          JSON.stringify(summary.data),
-        );
-      });
-      write.immediate();
-    } catch (error) {
-      throw toStoreError('sqlite', `append to session ${JSON.stringify(key.sessionId)}`, error);
-    }
-  }
-
-  async load(key: SessionKey): Promise<SessionStoreEntry[] | null> {
-    validateSessionKey(key);
-    const { statements } = await this.#open();
-    try {
-      const rows = statements.load.all(key.projectKey, key.sessionId, key.subpath ?? '');
-      return rows.length === 0 ? null : rows.map((row) => JSON.parse(row.entry) as SessionStoreEntry);
-    } catch (error) {
-      throw toStoreError('sqlite', `load session ${JSON.stringify(key.sessionId)}`, error);
-    }
-  }
-
-  async listSessions(projectKey: string): Promise<Array<{ sessionId: string; mtime: number }>> {
-    validateKeyPart('projectKey', projectKey);
-    const { statements } = await this.#open();
-    try {
-      return statements.listSessions
-        .all(projectKey)
-        .map((row) => ({ sessionId: row.session_id, mtime: row.mtime }));
-    } catch (error) {
-      throw toStoreError('sqlite', 'listSessions', error);
-    }
-  }
-
-  async listSessionSummaries(projectKey: string): Promise<SessionSummaryEntry[]> {
-    validateKeyPart('projectKey', projectKey);
-    const { statements } = await this.#open();
-    try {
-      return statements.listSessions
-        .all(projectKey)
-        .map((row) => toSummaryEntry(row.session_id, row.mtime, row.summary, 'sqlite'));
-    } catch (error) {
-      throw toStoreError('sqlite', 'listSessionSummaries', error);
-    }
-  }
-
-  async delete(key: SessionKey): Promise<void> {
-    validateSessionKey(key);
-    const { db, statements } = await this.#open();
-    try {
-      const remove = db.transaction(() => {
-        if (key.subpath === undefined) {
-          statements.deleteSessionEntries.run(key.projectKey, key.sessionId);
-          statements.deleteSession.run(key.projectKey, key.sessionId);
-        } else {
-          statements.deleteTranscript.run(key.projectKey, key.sessionId, key.subpath);
-        }
-      });
-      remove.immediate();
-    } catch (error) {
-      throw toStoreError('sqlite', `delete session ${JSON.stringify(key.sessionId)}`, error);
-    }
-  }
-
-  async listSubkeys(key: { projectKey: string; sessionId: string }): Promise<string[]> {
-    validateSessionKey({ projectKey: key.projectKey, sessionId: key.sessionId });
-    const { statements } = await this.#open();
-    try {
-      return statements.subkeys.all(key.projectKey, key.sessionId).map((row) => row.subpath);
-    } catch (error) {
-      throw toStoreError('sqlite', 'listSubkeys', error);
-    }
-  }
-
-  async close(): Promise<void> {
-    this.#closed = true;
-    const opening = this.#opening;
-    this.#opening = undefined;
-    if (opening !== undefined) (await opening).db.close();
-  }
-
-  #open(): Promise<{ db: BetterSqlite3.Database; statements: Statements }> {
-    if (this.#closed) return Promise.reject(new StoreError('sqlite session store: used after close()'));
-    this.#opening ??= this.#connect().catch((error: unknown) => {
-      this.#opening = undefined;
-      throw toStoreError('sqlite', `open ${this.path}`, error);
+    this.#database = new LazyConnection({
+      backend: 'sqlite',
+      operation: `open ${this.path}`,
+      open: () => this.#connect(),
+      dispose: ({ db }) => {
+        db.close();
+      },
     });
-    return this.#opening;
   }
 
-  async #connect(): Promise<{ db: BetterSqlite3.Database; statements: Statements }> {
+  protected override async writeEntries(key: SessionKey, batch: AppendBatch): Promise<void> {
+    const { entries, lines, fold } = batch;
+    const { db, statements } = await this.#database.get();
+    const subpath = key.subpath ?? '';
+    const write = db.transaction(() => {
+      const added: SessionStoreEntry[] = [];
+      lines.forEach((line, index) => {
+        const entry = entries[index] as SessionStoreEntry;
+        const uuid = entryUuid(entry) ?? null;
+        const result = statements.insert.run(key.projectKey, key.sessionId, subpath, uuid, line);
+        if (result.changes === 1) added.push(entry);
+      });
+      if (fold === undefined || added.length === 0) return;
+      const row = statements.session.get(key.projectKey, key.sessionId);
+      const previous = parseStoredSummary(row?.mtime, row?.summary, 'sqlite');
+      const summary = fold(previous, key, added, nextMtime(Date.now(), previous?.mtime));
+      const data = JSON.stringify(summary.data);
+      statements.upsertSession.run(key.projectKey, key.sessionId, summary.mtime, data);
+    });
+    write.immediate();
+  }
+
+  protected override async readEntries(key: SessionKey): Promise<SessionStoreEntry[] | null> {
+    const { statements } = await this.#database.get();
+    const rows = statements.load.all(key.projectKey, key.sessionId, key.subpath ?? '');
+    return rows.length === 0 ? null : rows.map((row) => JSON.parse(row.entry) as SessionStoreEntry);
+  }
+
+  protected override async readSessions(projectKey: string): Promise<SessionMtime[]> {
+    const { statements } = await this.#database.get();
+    const rows = statements.listSessions.all(projectKey);
+    return rows.map((row) => ({ sessionId: row.session_id, mtime: row.mtime }));
+  }
+
+  protected override async readSummaries(projectKey: string): Promise<SessionSummaryEntry[]> {
+    const { statements } = await this.#database.get();
+    const rows = statements.listSessions.all(projectKey);
+    return rows.map((row) => toSummaryEntry(row.session_id, row.mtime, row.summary, 'sqlite'));
+  }
+
+  protected override async removeEntries(key: SessionKey): Promise<void> {
+    const { db, statements } = await this.#database.get();
+    const remove = db.transaction(() => {
+      if (key.subpath === undefined) {
+        statements.deleteSessionEntries.run(key.projectKey, key.sessionId);
+        statements.deleteSession.run(key.projectKey, key.sessionId);
+      } else {
+        statements.deleteTranscript.run(key.projectKey, key.sessionId, key.subpath);
+      }
+    });
+    remove.immediate();
+  }
+
+  protected override async readSubpaths(session: SessionOfProject): Promise<string[]> {
+    const { statements } = await this.#database.get();
+    return statements.subkeys.all(session.projectKey, session.sessionId).map((row) => row.subpath);
+  }
+
+  protected override async releaseEngine(): Promise<void> {
+    await this.#database.close();
+  }
+
+  async #connect(): Promise<Database> {
     const module = await importOptional<{ default: typeof BetterSqlite3 }>(
       'better-sqlite3',
       'The SQLite session store (sqlite:// URLs)',

@@ -4,8 +4,9 @@
  *
  * These types mirror the SDK's own (`SessionStore`, `SessionKey`, `SessionStoreEntry`, `SessionSummaryEntry` in
  * `@anthropic-ai/claude-agent-sdk`), so a mneme store is assignable to the SDK's type without mneme's public
- * types depending on the SDK package. Backends: `file.ts`, `sqlite.ts`, `redis.ts`, `postgres.ts`, `s3.ts`;
- * every backend runs the shared conformance suite in `test/conformance/session-store-suite.ts`.
+ * types depending on the SDK package. Backends: `file.ts`, `sqlite.ts`, `redis.ts`, `postgres.ts`, `s3.ts`, each
+ * built in the shared frame (`frame.ts`: validation, `close()`, error translation) and each running the shared
+ * conformance suite in `test/conformance/session-store-suite.ts`.
  *
  * Contract for every backend:
  * - Keys. `projectKey`, `sessionId` and `subpath` are opaque strings, validated by `validateSessionKey`
