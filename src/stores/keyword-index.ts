@@ -11,7 +11,6 @@
  */
 import { porterStem } from './porter-stemmer.js';
 
-const TOKEN_CHARACTER = /[\p{L}\p{N}]/u;
 const LATIN = /\p{Script=Latin}/u;
 const COMBINING_DIACRITICS = /[\u0300-\u036f]/gu;
 const K1 = 1.2;
@@ -50,21 +49,40 @@ function fold(character: string): string {
   return FOLD_EXCEPTIONS[base] ?? base;
 }
 
+/** A run of token characters: letters, digits and the combining diacritics that belong to them. */
+const TOKEN_RUN = /(?:\p{L}|\p{N}|[\u0300-\u036f])+/gu;
+const ASCII_RUN = /^[A-Za-z0-9]+$/;
+/** Stems of recently seen words: the same words recur, and stemming is the costly step. */
+const STEM_CACHE_SIZE = 20_000;
+const stems = new Map<string, string>();
+
+function stem(word: string): string {
+  let stemmed = stems.get(word);
+  if (stemmed === undefined) {
+    stemmed = porterStem(word);
+    if (stems.size >= STEM_CACHE_SIZE) stems.clear();
+    stems.set(word, stemmed);
+  }
+  return stemmed;
+}
+
+/** Folds one run of token characters (see {@link TOKEN_RUN}) into a word: case-folded, diacritics removed. */
+function foldRun(run: string): string {
+  if (ASCII_RUN.test(run)) return run.toLowerCase();
+  let word = '';
+  for (const character of run) {
+    if (!isCombiningDiacritic(character)) word += fold(character);
+  }
+  return word;
+}
+
 /** Splits text into the stemmed tokens the keyword index stores (see the module comment). */
 export function keywordTokens(text: string): string[] {
   const tokens: string[] = [];
-  let current = '';
-  for (const character of text) {
-    if (TOKEN_CHARACTER.test(character)) {
-      current += fold(character);
-    } else if (isCombiningDiacritic(character)) {
-      // A combining diacritic belongs to the token and is removed, as in unicode61 remove_diacritics.
-    } else if (current.length > 0) {
-      tokens.push(porterStem(current));
-      current = '';
-    }
+  for (const match of text.matchAll(TOKEN_RUN)) {
+    const word = foldRun(match[0]);
+    if (word.length > 0) tokens.push(stem(word));
   }
-  if (current.length > 0) tokens.push(porterStem(current));
   return tokens;
 }
 
