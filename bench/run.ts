@@ -23,6 +23,7 @@ suites:
             --systems LIST    comma-separated subset of mneme,bm25,dense,mem0
             --embedder SPEC   default local
             --embedding-cache FILE  keep vectors across runs in FILE
+            --dump FILE       one JSON line per system and question: evidence, ranked dia_ids, metrics
   latency   search latency, add throughput, RSS and DB size on synthetic memories, mneme and mem0
             --memories N --users N  one size (default: the full grid; --quick: a small one)
             --sizes LIST      several sizes, e.g. 10k,100k (default 10k,100k,1m)
@@ -170,6 +171,7 @@ async function runLocomo(args: BenchArgs): Promise<SuiteResult> {
   const conversations = integerFlag(args, 'conversations');
   const embedder = stringFlag(args, 'embedder');
   const embeddingCache = stringFlag(args, 'embedding-cache');
+  const dumpPath = stringFlag(args, 'dump');
   return runLocomoBench({
     dataPath,
     quick: args.quick,
@@ -178,6 +180,7 @@ async function runLocomo(args: BenchArgs): Promise<SuiteResult> {
     ...(systems ? { systems: systems as (typeof SYSTEM_NAMES)[number][] } : {}),
     ...(embedder ? { embedder } : {}),
     ...(embeddingCache ? { embeddingCache: resolve(embeddingCache) } : {}),
+    ...(dumpPath ? { dumpPath: resolve(dumpPath) } : {}),
   });
 }
 

@@ -9,6 +9,7 @@
  * Search latency is measured on a second pass over the questions, after the first pass collected the results,
  * so it excludes embedding (every vector is cached by then) for every system alike.
  */
+import { appendFileSync, writeFileSync } from 'node:fs';
 import type { CachingEmbedder } from '../support/caching-embedder.js';
 import { createBenchEmbedder } from '../support/embedder.js';
 import { describeMachine, machineInfo } from '../support/machine.js';
@@ -34,6 +35,22 @@ export interface LocomoBenchOptions {
   embedder?: string;
   /** Persist embeddings across runs in this file. */
   embeddingCache?: string;
+  /**
+   * Write one JSON line per (system, question) to this file: the question, its category and evidence, the ranked
+   * dia_ids returned (top 20) and the question's metrics, so a miss can be looked at.
+   */
+  dumpPath?: string;
+}
+
+/** One line of the `--dump` file. */
+export interface LocomoDumpLine {
+  system: SystemName;
+  question_id: string;
+  category: number;
+  question: string;
+  evidence: string[];
+  ranked: string[];
+  metrics: MetricValues;
 }
 
 export const SYSTEM_NAMES = ['mneme', 'bm25', 'dense', 'mem0'] as const;
@@ -161,8 +178,11 @@ export async function runLocomoBench(
 
     const results: Partial<Record<SystemName, SystemResult>> = {};
     let counts: Record<string, number> = {};
+    if (options.dumpPath) writeFileSync(options.dumpPath, '');
     for (const runner of runners) {
-      const { report, latencies } = await evaluate(runner, conversations, options.quick ? 100 : 400);
+      const { report, latencies, dump } = await evaluate(runner, conversations, options.quick ? 100 : 400);
+      if (options.dumpPath)
+        appendFileSync(options.dumpPath, dump.map((line) => `${JSON.stringify(line)}\n`).join(''));
       counts = report.counts;
       const latency = summarise(latencies);
       results[runner.name] = {
@@ -285,15 +305,26 @@ async function evaluate(
   runner: SearchSystem,
   conversations: LocomoConversation[],
   timedSearches: number,
-): Promise<{ report: MetricReport; latencies: number[] }> {
+): Promise<{ report: MetricReport; latencies: number[]; dump: LocomoDumpLine[] }> {
   const all = conversations.flatMap((conversation) =>
     conversation.questions.map((question) => ({ conversation, question })),
   );
   const progress = createProgress(`${runner.name} search`, all.length + Math.min(all.length, timedSearches));
   const scored: Array<{ category: number; values: MetricValues }> = [];
+  const dump: LocomoDumpLine[] = [];
   for (const { conversation, question } of all) {
     const ranked = await runner.search(conversation, question.question, K);
-    scored.push({ category: question.category, values: scoreQuestion(ranked, question.evidence) });
+    const values = scoreQuestion(ranked, question.evidence);
+    scored.push({ category: question.category, values });
+    dump.push({
+      system: runner.name,
+      question_id: question.id,
+      category: question.category,
+      question: question.question,
+      evidence: question.evidence,
+      ranked: ranked.flat(),
+      metrics: values,
+    });
     progress.tick();
   }
   // Second pass: the same searches, timed, with every vector already cached. An evenly spaced sample of at
@@ -313,7 +344,7 @@ async function evaluate(
     progress.tick();
   }
   progress.done();
-  return { report: aggregate(scored), latencies };
+  return { report: aggregate(scored), latencies, dump };
 }
 
 const CATEGORY_NAMES: Record<string, string> = {
