@@ -9,7 +9,7 @@ import { type FilterNode, parseFilter } from '../core/filters.js';
 import { createConsoleLogger, type Logger } from '../core/logger.js';
 import { fuseCandidates, type RankingOptions, resolveRanking } from '../core/ranking.js';
 import { mergeScopes, pickScope } from '../core/scope.js';
-import { hashText, keywordTerms } from '../core/text.js';
+import { hashText, queryTerms } from '../core/text.js';
 import type {
   HistoryEvent,
   MemoryKind,
@@ -265,7 +265,7 @@ export class Memory {
         'expected finite numbers, not all zero (an L2-normalised vector)',
       );
     }
-    const terms = wantKeyword ? keywordTerms(text) : [];
+    const terms = wantKeyword ? queryTerms(text) : [];
     const [dense, keyword] = await Promise.all([
       wantDense && embedding
         ? this.store.searchDense({

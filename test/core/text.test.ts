@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { hashText, isLowSignal, keywordTerms, normaliseText } from '../../src/core/text.js';
+import { hashText, isLowSignal, keywordTerms, normaliseText, queryTerms } from '../../src/core/text.js';
 
 test('low-signal messages are recognised; informative short ones are kept', () => {
   for (const text of [
@@ -48,5 +48,17 @@ test('keyword terms drop stopwords and one-letter tokens and keep unicode words'
   assert.equal(
     keywordTerms('word '.repeat(100) + Array.from({ length: 50 }, (_, i) => `w${i}`).join(' ')).length,
     32,
+  );
+});
+
+test('queryTerms drops the words that frame a question, unless nothing else is asked', () => {
+  assert.deepEqual(queryTerms('What did I say about the gym?'), ['gym']);
+  assert.deepEqual(queryTerms('When did we last talk about the kitten with Priya?'), ['kitten', 'priya']);
+  assert.deepEqual(queryTerms('What kind of car did she mention?'), ['car']);
+  assert.deepEqual(queryTerms('what did they talk about?'), ['talk'], 'framing words alone are the query');
+  assert.deepEqual(
+    keywordTerms('What did I say about the gym?'),
+    ['say', 'gym'],
+    'indexing keeps every word',
   );
 });
