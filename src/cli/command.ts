@@ -63,6 +63,24 @@ export function optionalString(context: CommandContext, name: string): string | 
   return typeof value === 'string' ? value : undefined;
 }
 
+/** Reads an optional flag holding JSON; `invalidMessage` is the usage error when its value does not parse. */
+export function optionalJson(context: CommandContext, name: string, invalidMessage: string): unknown {
+  const text = optionalString(context, name);
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new UsageError(invalidMessage);
+  }
+}
+
+/** Reads the first positional argument; `hint` is the usage error when there is none. */
+export function requirePositional(context: CommandContext, hint: string): string {
+  const [value] = context.positionals;
+  if (!value) throw new UsageError(hint);
+  return value;
+}
+
 /** Reads an optional positive integer flag. */
 export function optionalInteger(context: CommandContext, name: string): number | undefined {
   const value = optionalString(context, name);
@@ -80,6 +98,19 @@ export const SCOPE_OPTIONS: Record<string, OptionSpec> = {
   run: { type: 'string' },
   app: { type: 'string' },
 };
+
+/**
+ * The flags of a command that reads a scope's memories (list, search), in the order help shows them: the scope
+ * flags, --limit, the command's own `flags`, then --include-superseded.
+ */
+export function scopeReadOptions(flags: Record<string, OptionSpec>): Record<string, OptionSpec> {
+  return {
+    ...SCOPE_OPTIONS,
+    limit: { type: 'string', short: 'n' },
+    ...flags,
+    'include-superseded': { type: 'boolean' },
+  };
+}
 
 /** Builds a scope from --user/--agent/--run/--app. */
 export function scopeFrom(context: CommandContext): {

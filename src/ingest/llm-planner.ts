@@ -14,6 +14,7 @@
  * when no fact has a similar stored memory.
  */
 import { randomUUID } from 'node:crypto';
+import type { z } from 'zod';
 import { LLMError } from '../core/errors.js';
 import { hasSameOwner, ownerScope } from '../core/scope.js';
 import { hashText, normaliseText } from '../core/text.js';
@@ -172,13 +173,13 @@ async function extract(
   const facts: Array<ExtractedFact & { observedAt: string }> = [];
   for (const chunk of chunks) {
     const data = { messages: chunk, shown_from_memory: request.recalled ?? [] };
-    const completion = await llm.complete({
+    const { reply } = await askForJson(llm, usage, {
       system: EXTRACTION_SYSTEM,
-      messages: [{ role: 'user', content: `Conversation data (JSON):\n${JSON.stringify(data)}` }],
-      maxTokens: 2048,
+      heading: 'Conversation data',
+      data,
+      schema: extractionReplySchema,
+      task: 'fact extraction',
     });
-    count(usage, completion.usage);
-    const reply = parseStructuredReply(completion.text, extractionReplySchema, 'fact extraction');
     for (const fact of reply.facts) facts.push({ ...fact, observedAt: request.observedAt });
   }
   return facts;
@@ -310,19 +311,19 @@ async function reconcile(
       stated_at: record.observedAt,
     })),
   };
-  const completion = await llm.complete({
+  const { reply, rawText } = await askForJson(llm, usage, {
     system: RECONCILE_SYSTEM,
-    messages: [{ role: 'user', content: `Memory data (JSON):\n${JSON.stringify(data)}` }],
-    maxTokens: 2048,
+    heading: 'Memory data',
+    data,
+    schema: reconcileReplySchema,
+    task: 'memory reconciliation',
   });
-  count(usage, completion.usage);
-  const reply = parseStructuredReply(completion.text, reconcileReplySchema, 'memory reconciliation');
   const factIds = new Set(facts.map((fact) => fact.localId));
   const decided = new Set<string>();
   const fail = (problem: string) =>
     new LLMError(`memory reconciliation: the language model's reply is not usable: ${problem}`, {
       code: 'llm_invalid_reply',
-      rawText: completion.text,
+      rawText,
     });
   for (const decision of reply.decisions) {
     if (!factIds.has(decision.fact)) throw fail(`unknown fact id "${decision.fact}"`);
@@ -505,6 +506,27 @@ function parseDay(value: string | null | undefined): string | undefined {
   if (!value) return undefined;
   const time = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value);
   return Number.isNaN(time) ? undefined : new Date(time).toISOString();
+}
+
+/**
+ * One call that answers in JSON: sends `data` as JSON under `heading`, counts the call in `usage`, and parses the
+ * reply with `schema` (an unusable reply is an LLMError naming `task`). Returns the reply and the model's raw text.
+ */
+async function askForJson<T>(
+  llm: LanguageModel,
+  usage: Usage,
+  request: { system: string; heading: string; data: unknown; schema: z.ZodType<T>; task: string },
+): Promise<{ reply: T; rawText: string }> {
+  const completion = await llm.complete({
+    system: request.system,
+    messages: [{ role: 'user', content: `${request.heading} (JSON):\n${JSON.stringify(request.data)}` }],
+    maxTokens: 2048,
+  });
+  count(usage, completion.usage);
+  return {
+    reply: parseStructuredReply(completion.text, request.schema, request.task),
+    rawText: completion.text,
+  };
 }
 
 function count(usage: Usage, tokens: TokenUsage): void {

@@ -28,7 +28,7 @@ import {
   groupsOf,
   mergeClaims,
 } from './statements/claims.js';
-import { EXCLUSIVE_GROUPS, PREFERENCE_VERBS } from './statements/lexicon.js';
+import { EXCLUSIVE_GROUPS, PHRASE_OPENERS, PREFERENCE_VERBS } from './statements/lexicon.js';
 import { splitQuestionClauses, splitSentences } from './statements/sentences.js';
 import { classifySentence, opensQuestion } from './statements/speech-acts.js';
 
@@ -263,20 +263,7 @@ function swappedValue(newer: string[], older: string[]): { old: string; new: str
   return { old: oldSpan.join(' '), new: newSpan.join(' ') };
 }
 
-const SPAN_BREAKS = new Set([
-  'for',
-  'in',
-  'on',
-  'at',
-  'with',
-  'when',
-  'and',
-  'or',
-  'but',
-  'to',
-  'from',
-  'of',
-]);
+const SPAN_BREAKS = new Set([...PHRASE_OPENERS, 'and', 'or', 'but', 'to', 'from', 'of']);
 const INCLUSIVE = new Set([
   ...PREFERENCE_VERBS.inclusive,
   'have',
@@ -395,19 +382,25 @@ const STANDING_FILTER: FilterNode = {
   value: [...PROFILE_KINDS],
 };
 
+/** A statement to compare with what the store holds: where to look, and who said it. */
+export interface StatementLookup {
+  store: MemoryStore;
+  scope: Scope;
+  temporal: TemporalOptions;
+  /** The statement, as read by the claim reader. */
+  claim: Claim;
+  /** The statement's embedding, for its dense neighbours. */
+  embedding: Float32Array;
+  /** Who said it, in a transcript of named people; undefined for the user's own words. */
+  speaker: string | undefined;
+}
+
 /**
  * The scope owner's current standing memories worth comparing with a statement: keyword matches on its content
  * words (and the other members of its exclusive groups), the memories in its identity slot, and its dense
  * neighbours. Only memories of the same owner (and the same speaker) are returned.
  */
-export async function findSupersessionCandidates(options: {
-  store: MemoryStore;
-  scope: Scope;
-  temporal: TemporalOptions;
-  claim: Claim;
-  embedding: Float32Array;
-  speaker: string | undefined;
-}): Promise<MemoryRecord[]> {
+export async function findSupersessionCandidates(options: StatementLookup): Promise<MemoryRecord[]> {
   const { store, claim } = options;
   const owner = ownerScope(options.scope);
   const groupTerms = claim.assertions.flatMap((assertion) =>
@@ -458,16 +451,12 @@ export interface Judged {
 }
 
 /** Compares a statement with the stored memories worth comparing: the ones it replaces, or one it restates. */
-export async function judgeAgainstStored(options: {
-  store: MemoryStore;
-  scope: Scope;
-  temporal: TemporalOptions;
-  claim: Claim;
-  embedding: Float32Array;
-  speaker: string | undefined;
-  /** Memories already superseded by this plan. */
-  exclude: ReadonlySet<string>;
-}): Promise<{ replaces: Judged[]; restates: Judged | undefined }> {
+export async function judgeAgainstStored(
+  options: StatementLookup & {
+    /** Memories already superseded by this plan. */
+    exclude: ReadonlySet<string>;
+  },
+): Promise<{ replaces: Judged[]; restates: Judged | undefined }> {
   // A standing statement, or a plain one that signals a change ("Bumped everything to Python 3.12 yesterday").
   // Transcripts of named people (LoCoMo-style) are records of a conversation: kept whole, never replaced.
   if (options.claim.about !== 'user' || options.speaker !== undefined)

@@ -107,13 +107,16 @@ export interface ResolvedConfig {
   };
   ranking: Partial<RankingOptions>;
   logLevel: LogLevel;
-  ingestion: {
-    background: boolean;
-    maxAttempts: number;
-    leaseMs: number;
-    pollMs: number;
-    closeTimeoutMs: number;
-  };
+  ingestion: IngestionSettings;
+}
+
+/** The resolved background-ingestion settings (see `MemoryOptions.ingestion` for each one's default and env var). */
+export interface IngestionSettings {
+  background: boolean;
+  maxAttempts: number;
+  leaseMs: number;
+  pollMs: number;
+  closeTimeoutMs: number;
 }
 
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];

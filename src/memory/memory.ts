@@ -40,7 +40,7 @@ import type { AddResult, IngestRequest } from '../ingest/types.js';
 import type { LanguageModel } from '../llm/types.js';
 import type { MemoryPatch, MemoryStore, QueueItem, TemporalOptions } from '../stores/types.js';
 import { gateClaims } from './claim-gate.js';
-import { type MemoryOptions, resolveConfig } from './config.js';
+import { type IngestionSettings, type MemoryOptions, resolveConfig } from './config.js';
 import { eraseReplyContextCopies } from './erase-reply-context.js';
 import {
   PROFILE_DEFAULT_TOKENS,
@@ -138,13 +138,7 @@ export class Memory {
     logger: Logger;
     clock: () => Date;
     ranking: RankingOptions;
-    ingestion: {
-      background: boolean;
-      maxAttempts: number;
-      leaseMs: number;
-      pollMs: number;
-      closeTimeoutMs: number;
-    };
+    ingestion: IngestionSettings;
     /** Patterns redacted from every stored text; null disables redaction. */
     secretPatterns: readonly SecretPattern[] | null;
     inferencePlanner?: IngestionDependencies['inferencePlanner'];
@@ -266,23 +260,21 @@ export class Memory {
       );
     }
     const terms = wantKeyword ? queryTerms(text) : [];
+    // What both candidate searches share: the scope, the point in time and the metadata filter.
+    const candidateQuery = { scope, temporal, ...(filter ? { filter } : {}) };
     const [dense, keyword] = await Promise.all([
       wantDense && embedding
         ? this.store.searchDense({
-            scope,
-            temporal,
+            ...candidateQuery,
             embedding,
             limit: Math.max(limit * 10, this.ranking.denseCandidates),
-            ...(filter ? { filter } : {}),
           })
         : Promise.resolve([]),
       terms.length > 0
         ? this.store.searchKeyword({
-            scope,
-            temporal,
+            ...candidateQuery,
             terms,
             limit: Math.max(limit * 10, this.ranking.keywordCandidates),
-            ...(filter ? { filter } : {}),
           })
         : Promise.resolve([]),
     ]);

@@ -1,4 +1,11 @@
-import { type Command, optionalString, requireScope, SCOPE_OPTIONS, UsageError } from '../command.js';
+import {
+  type Command,
+  optionalJson,
+  optionalString,
+  requireScope,
+  SCOPE_OPTIONS,
+  UsageError,
+} from '../command.js';
 
 /** `mneme add --user U [--agent A] [--run R] [--infer|--no-infer] TEXT` */
 export const addCommand: Command = {
@@ -19,16 +26,12 @@ export const addCommand: Command = {
       throw new UsageError('give the memory text, e.g. mneme add --user alice "I prefer tabs"');
     if (context.values.infer && context.values['no-infer'])
       throw new UsageError('use either --infer or --no-infer');
-    const metadataText = optionalString(context, 'metadata');
-    let metadata: unknown;
-    if (metadataText !== undefined) {
-      try {
-        metadata = JSON.parse(metadataText);
-      } catch {
-        throw new UsageError('--metadata must be a JSON object, e.g. --metadata \'{"repo":"api"}\'');
-      }
-    }
     const observedAt = optionalString(context, 'observed-at');
+    const metadata = optionalJson(
+      context,
+      'metadata',
+      '--metadata must be a JSON object, e.g. --metadata \'{"repo":"api"}\'',
+    );
     const memory = await context.openMemory();
     const result = await memory.add(text, {
       ...scope,

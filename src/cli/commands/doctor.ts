@@ -438,26 +438,24 @@ function deadLetterCheck(count: number, latest: Array<{ attempts: number; error:
 }
 
 function unreadable(path: string, error: unknown): DoctorCheck {
-  return {
-    name: 'readable',
-    status: 'fail',
-    message: `SQLite cannot read ${path}: ${errorMessage(error)}`,
-    fix:
-      'SQLite reads a WAL database only where it can create the -shm file next to it: give this user write ' +
+  return failedCheck(
+    'readable',
+    `SQLite cannot read ${path}: ${errorMessage(error)}`,
+    'SQLite reads a WAL database only where it can create the -shm file next to it: give this user write ' +
       'access to the directory (and read access to the file), or copy the file somewhere writable',
-  };
+  );
 }
 
 function corrupt(path: string, message: string): DoctorCheck {
-  return {
-    name: 'integrity',
-    status: 'fail',
-    message,
-    fix:
-      `stop every process using ${path}, keep a copy of it (with its -wal file), then restore a backup or ` +
-      'salvage with `sqlite3 BROKEN.db .recover | sqlite3 NEW.db` and point option `store` / env MNEME_STORE ' +
-      'at the new file; `mneme export` may still read undamaged scopes',
-  };
+  const fix =
+    `stop every process using ${path}, keep a copy of it (with its -wal file), then restore a backup or ` +
+    'salvage with `sqlite3 BROKEN.db .recover | sqlite3 NEW.db` and point option `store` / env MNEME_STORE ' +
+    'at the new file; `mneme export` may still read undamaged scopes';
+  return failedCheck('integrity', message, fix);
+}
+
+function failedCheck(name: string, message: string, fix: string): DoctorCheck {
+  return { name, status: 'fail', message, fix };
 }
 
 /** SQLITE_READONLY*, SQLITE_CANTOPEN*, SQLITE_PERM: the file could not be reached, which is not corruption. */

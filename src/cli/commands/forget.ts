@@ -1,4 +1,4 @@
-import { type Command, requireScope, SCOPE_OPTIONS, UsageError } from '../command.js';
+import { type Command, requirePositional, requireScope, SCOPE_OPTIONS, UsageError } from '../command.js';
 
 /**
  * `mneme forget ID` erases one memory (no text stays behind, history included; an ERASE tombstone remains),
@@ -21,8 +21,7 @@ export const forgetCommand: Command = {
       context.out(context.json ? JSON.stringify({ deleted }) : `erased ${deleted} memories`);
       return 0;
     }
-    const [id] = context.positionals;
-    if (!id) throw new UsageError('give a memory id, or --user U --all to erase a user');
+    const id = requirePositional(context, 'give a memory id, or --user U --all to erase a user');
     const memory = await context.openMemory();
     const soft = context.values.soft === true;
     await (soft ? memory.delete(id) : memory.erase(id));

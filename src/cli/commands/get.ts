@@ -1,20 +1,17 @@
 import { NotFoundError } from '../../core/errors.js';
-import { type Command, UsageError } from '../command.js';
 import { formatMemoryLine } from '../format.js';
+import { createLookupCommand } from '../lookup-command.js';
 
 /** `mneme get ID` */
-export const getCommand: Command = {
+export const getCommand = createLookupCommand({
   name: 'get',
   summary: 'show one memory by id',
-  usage: 'get ID',
-  options: {},
-  async run(context) {
-    const [id] = context.positionals;
-    if (!id) throw new UsageError('give the memory id, e.g. mneme get 1b9d6bcd-...');
-    const memory = await context.openMemory();
+  missingId: 'give the memory id, e.g. mneme get 1b9d6bcd-...',
+  async lookup(memory, id) {
     const record = await memory.get(id);
     if (!record) throw new NotFoundError(`memory ${id} not found`);
-    context.out(context.json ? JSON.stringify(record) : formatMemoryLine(record));
-    return 0;
+    return record;
   },
-};
+  toJson: (record) => record,
+  toLines: (record) => [formatMemoryLine(record)],
+});

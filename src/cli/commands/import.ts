@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { ValidationError } from '../../core/errors.js';
 import type { ExportedMemory } from '../../memory/memory.js';
-import { type Command, UsageError } from '../command.js';
+import { type Command, requirePositional } from '../command.js';
 
 const BATCH = 64;
 
@@ -12,8 +12,7 @@ export const importCommand: Command = {
   usage: 'import FILE   (FILE may be - for stdin)',
   options: {},
   async run(context) {
-    const [file] = context.positionals;
-    if (!file) throw new UsageError('give the JSONL file written by `mneme export`');
+    const file = requirePositional(context, 'give the JSONL file written by `mneme export`');
     const text = file === '-' ? await readStdin() : await readFile(file, 'utf8');
     const items: ExportedMemory[] = [];
     text.split('\n').forEach((line, index) => {

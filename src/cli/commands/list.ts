@@ -1,4 +1,4 @@
-import { type Command, optionalInteger, optionalString, requireScope, SCOPE_OPTIONS } from '../command.js';
+import { type Command, optionalInteger, optionalString, requireScope, scopeReadOptions } from '../command.js';
 import { formatMemoryLine } from '../format.js';
 
 /** `mneme list --user U [--limit N] [--cursor C]` */
@@ -6,12 +6,7 @@ export const listCommand: Command = {
   name: 'list',
   summary: "list a scope's memories, newest first",
   usage: 'list --user U [--limit N] [--cursor C] [--include-superseded]',
-  options: {
-    ...SCOPE_OPTIONS,
-    limit: { type: 'string', short: 'n' },
-    cursor: { type: 'string' },
-    'include-superseded': { type: 'boolean' },
-  },
+  options: scopeReadOptions({ cursor: { type: 'string' } }),
   async run(context) {
     const scope = requireScope(context);
     const limit = optionalInteger(context, 'limit');

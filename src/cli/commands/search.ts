@@ -1,9 +1,10 @@
 import {
   type Command,
   optionalInteger,
+  optionalJson,
   optionalString,
   requireScope,
-  SCOPE_OPTIONS,
+  scopeReadOptions,
   UsageError,
 } from '../command.js';
 import { formatSearchLine } from '../format.js';
@@ -13,14 +14,11 @@ export const searchCommand: Command = {
   name: 'search',
   summary: 'hybrid search of a scope, with per-signal scores',
   usage: 'search --user U [--limit N] [--threshold X] [--filters JSON] [--as-of ISO] QUERY',
-  options: {
-    ...SCOPE_OPTIONS,
-    limit: { type: 'string', short: 'n' },
+  options: scopeReadOptions({
     threshold: { type: 'string' },
     filters: { type: 'string' },
     'as-of': { type: 'string' },
-    'include-superseded': { type: 'boolean' },
-  },
+  }),
   async run(context) {
     const scope = requireScope(context);
     const query = context.positionals.join(' ');
@@ -31,15 +29,11 @@ export const searchCommand: Command = {
     const threshold = thresholdText === undefined ? undefined : Number(thresholdText);
     if (threshold !== undefined && Number.isNaN(threshold))
       throw new UsageError('--threshold must be a number from 0 to 1');
-    const filtersText = optionalString(context, 'filters');
-    let filters: unknown;
-    if (filtersText !== undefined) {
-      try {
-        filters = JSON.parse(filtersText);
-      } catch {
-        throw new UsageError('--filters must be JSON, e.g. --filters \'{"metadata.repo":"api"}\'');
-      }
-    }
+    const filters = optionalJson(
+      context,
+      'filters',
+      '--filters must be JSON, e.g. --filters \'{"metadata.repo":"api"}\'',
+    );
     const asOf = optionalString(context, 'as-of');
     const memory = await context.openMemory();
     const { results } = await memory.search(query, {

@@ -16,6 +16,7 @@ import {
   FIRST_PERSON,
   IMPERATIVE_VERBS,
   NEGATIONS,
+  PHRASE_OPENERS,
   PREFERENCE_VERBS,
   RELATION_NOUNS,
   RESTATING_MARKERS,
@@ -70,7 +71,6 @@ export interface Claim {
   single: boolean;
 }
 
-const FIRST = new Set(FIRST_PERSON);
 /** Capitalised sentence openers that are never a person's name. */
 const NOT_NAMES = new Set([
   'please',
@@ -106,8 +106,6 @@ const NOT_NAMES = new Set([
 ]);
 /** First-person subject pronouns: a sentence with one is the user's, whatever it opens with. */
 const FIRST_PERSON_SUBJECTS = new Set(['i', "i'm", "i've", "i'd", "i'll", 'we', "we're", "we've", "we'd"]);
-const THIRD = new Set(THIRD_PERSON);
-const RELATIONS = new Set(RELATION_NOUNS);
 const TERM_FILLER = new Set([
   ...CLAIM_FILLER,
   'use',
@@ -191,12 +189,7 @@ const TERM_FILLER = new Set([
 /** Words skipped before an object: the filler plus every imperative verb ("use", "keep", "write"). */
 const LEADING_SKIP = new Set([...TERM_FILLER, ...IMPERATIVE_VERBS]);
 const PREPOSITIONS = new Set([
-  'for',
-  'in',
-  'on',
-  'at',
-  'with',
-  'when',
+  ...PHRASE_OPENERS,
   'while',
   'as',
   'during',
@@ -242,7 +235,7 @@ export function analyseClaim(sentence: string, act: SpeechAct): Claim {
     /\b(?:prefer|prefers|preferred|rather|i'd like|i would like|works best for me|go with|stick with)\b/.test(
       joined,
     ) ||
-    (tokens.some((token) => FIRST.has(token)) &&
+    (tokens.some((token) => FIRST_PERSON.has(token)) &&
       /\b(?:use|uses|using|switched|switching|moved|changed|migrated|started using|stopped using|gave up|given up|ditched|dropped|default to)\b/.test(
         joined,
       ) &&
@@ -257,7 +250,7 @@ export function analyseClaim(sentence: string, act: SpeechAct): Claim {
   else if (about === 'other') kind = 'other_fact';
   else if (slot) kind = 'user_fact';
   else if (preference || namedChoice) kind = 'preference';
-  else if (standing) kind = tokens.some((token) => FIRST.has(token)) ? 'preference' : 'instruction';
+  else if (standing) kind = tokens.some((token) => FIRST_PERSON.has(token)) ? 'preference' : 'instruction';
   else if (isHabitual(tokens)) kind = 'user_fact';
   else kind = 'message';
   const claim: Claim = {
@@ -413,19 +406,20 @@ export function mergeClaims(claims: readonly Claim[]): Claim | undefined {
 function subjectOf(sentence: string, tokens: string[]): 'user' | 'other' {
   const [first, second, third] = tokens;
   if (first === undefined) return 'user';
-  if ((first === 'my' || first === 'our') && second !== undefined && RELATIONS.has(second)) {
+  if ((first === 'my' || first === 'our') && second !== undefined && RELATION_NOUNS.has(second)) {
     // "My wife and I ..." is about the user too.
     return tokens.slice(0, 5).includes('i') ? 'user' : 'other';
   }
-  if (first === 'my' && second !== undefined && third !== undefined && RELATIONS.has(third)) return 'other';
-  if (THIRD.has(first)) return 'other';
+  if (first === 'my' && second !== undefined && third !== undefined && RELATION_NOUNS.has(third))
+    return 'other';
+  if (THIRD_PERSON.has(first)) return 'other';
   // "The analytics team upgraded ...": another team, unless the user is in the sentence ("The company moved us").
   if (
     /^(?:the|their|his|her|that|another) (?:[\p{L}-]+ ){0,2}(?:team|department|org|group)\b/u.test(
       tokens.join(' '),
     )
   ) {
-    if (!tokens.some((token) => FIRST.has(token))) return 'other';
+    if (!tokens.some((token) => FIRST_PERSON.has(token))) return 'other';
   }
   // A capitalised name opening the sentence, followed by a verb-like word: "Priya doesn't like dark mode" (but
   // "Tokyo is where I live" and "These days I write Go" are about the user: they have a first-person subject).
@@ -435,8 +429,8 @@ function subjectOf(sentence: string, tokens: string[]): 'user' | 'other' {
   if (
     name &&
     !firstPersonSubject &&
-    !FIRST.has(first) &&
-    !IMPERATIVE_VERBS.includes(first) &&
+    !FIRST_PERSON.has(first) &&
+    !IMPERATIVE_VERBS.has(first) &&
     !NOT_NAMES.has(first)
   ) {
     const verbLike = name[2] ?? '';
@@ -758,7 +752,7 @@ function objectPhrase(text: string): { object: string; context: string[] } {
   for (let index = 0; index < tokens.length; index += 1) {
     const token = tokens[index] ?? '';
     if (
-      FIRST.has(token) ||
+      FIRST_PERSON.has(token) ||
       LEADING_SKIP.has(token) ||
       NEGATION_WORDS.includes(token) ||
       AUXILIARY_LIKE.has(token)

@@ -1,6 +1,7 @@
 /**
  * Word lists behind the no-LLM statement analysis (English). Kept apart from the rules so they can be read and
- * extended as data. All entries are lower case; multi-word entries are matched on word boundaries.
+ * extended as data. All entries are lower case; multi-word entries are matched on word boundaries. Lists that are
+ * only asked "is this word one of them" are Sets, built once here rather than by each reader.
  */
 
 /** Openers that carry no content and are skipped before classifying ("ok so", "actually,", "btw"). */
@@ -53,7 +54,7 @@ export const DISCOURSE_OPENERS = [
 ];
 
 /** Polite or sequencing words that may precede an imperative ("please fix", "now run", "then add"). */
-export const IMPERATIVE_LEADS = [
+export const IMPERATIVE_LEADS: ReadonlySet<string> = new Set([
   'please',
   'pls',
   'kindly',
@@ -64,10 +65,26 @@ export const IMPERATIVE_LEADS = [
   'next',
   'finally',
   'quickly',
-];
+]);
+
+/**
+ * Prepositions and conjunctions that open a phrase of purpose, place or time ("for tests", "in CI", "when
+ * deploying"): each reader that cuts a sentence at such a phrase adds its own words to these.
+ */
+export const PHRASE_OPENERS = ['for', 'in', 'on', 'at', 'with', 'when'];
 
 /** Question words that open a question when followed by an auxiliary ("how do", "what is"). */
-export const WH_WORDS = ['what', 'how', 'why', 'when', 'where', 'which', 'who', 'whom', 'whose'];
+export const WH_WORDS: ReadonlySet<string> = new Set([
+  'what',
+  'how',
+  'why',
+  'when',
+  'where',
+  'which',
+  'who',
+  'whom',
+  'whose',
+]);
 
 /** Auxiliaries: opening a sentence followed by a subject, they make a yes/no question ("can you", "is it"). */
 export const AUXILIARIES = [
@@ -104,7 +121,7 @@ export const AUXILIARIES = [
 ];
 
 /** Words that may follow an auxiliary at the start of a yes/no question. */
-export const QUESTION_SUBJECTS = [
+export const QUESTION_SUBJECTS: ReadonlySet<string> = new Set([
   'you',
   'i',
   'we',
@@ -130,7 +147,7 @@ export const QUESTION_SUBJECTS = [
   'anybody',
   'anything',
   'something',
-];
+]);
 
 /** Phrases that make a sentence a question wherever they open it ("any idea why ...", "i wonder if ..."). */
 export const QUESTION_OPENERS = [
@@ -159,7 +176,7 @@ export const QUESTION_OPENERS = [
 ];
 
 /** Verbs that open an imperative (a request to do something now), base form. */
-export const IMPERATIVE_VERBS = [
+export const IMPERATIVE_VERBS: ReadonlySet<string> = new Set([
   'add',
   'adjust',
   'analyse',
@@ -310,13 +327,13 @@ export const IMPERATIVE_VERBS = [
   'walk',
   'wrap',
   'write',
-];
+]);
 
 /**
  * Imperative verbs that state a way of working when their object is generic ("Use tabs", "Keep answers short",
  * "Write commit messages in English"), as opposed to task verbs ("Fix", "Clean up", "Review").
  */
-export const STYLE_VERBS = [
+export const STYLE_VERBS: ReadonlySet<string> = new Set([
   'answer',
   'assume',
   'avoid',
@@ -352,7 +369,7 @@ export const STYLE_VERBS = [
   'use',
   'write',
   'wrap',
-];
+]);
 
 /** Words and phrases that make a statement or imperative a standing rule rather than a one-off. */
 export const STANDING_MARKERS = [
@@ -418,7 +435,7 @@ export const SPECIFIC_REFERENCES = [
 ];
 
 /** Nouns naming people other than the user; "my colleague Priya prefers tabs" is about Priya. */
-export const RELATION_NOUNS = [
+export const RELATION_NOUNS: ReadonlySet<string> = new Set([
   'cofounder',
   'co-founder',
   'founder',
@@ -485,10 +502,10 @@ export const RELATION_NOUNS = [
   'teammates',
   'uncle',
   'wife',
-];
+]);
 
 /** Pronouns and determiners that make a sentence about the user (or the user's own team / company). */
-export const FIRST_PERSON = [
+export const FIRST_PERSON: ReadonlySet<string> = new Set([
   'i',
   "i'm",
   'im',
@@ -507,10 +524,10 @@ export const FIRST_PERSON = [
   'our',
   'ours',
   'us',
-];
+]);
 
 /** Third-person subjects: a sentence opening with one is about someone else. */
-export const THIRD_PERSON = [
+export const THIRD_PERSON: ReadonlySet<string> = new Set([
   'he',
   "he's",
   'she',
@@ -526,7 +543,7 @@ export const THIRD_PERSON = [
   'somebody',
   'nobody',
   'people',
-];
+]);
 
 /** Verbs of preference, by how they constrain a choice. */
 export const PREFERENCE_VERBS = {

@@ -11,6 +11,7 @@ import {
   FIRST_PERSON,
   IMPERATIVE_LEADS,
   IMPERATIVE_VERBS,
+  PHRASE_OPENERS,
   QUESTION_OPENERS,
   QUESTION_SUBJECTS,
   SPECIFIC_REFERENCES,
@@ -23,17 +24,11 @@ import { findPhrase, phraseAt, words } from './sentences.js';
 /** What a sentence does. */
 export type SpeechAct = 'question' | 'request' | 'instruction' | 'statement';
 
-const WH = new Set(WH_WORDS);
 const SOFT_OPENERS = new Set(['explain', 'show me', 'give me', 'tell me']);
 /** Words that look like a finite verb ("is", "runs", "was", "fixed"): a sentence with none is verbless. */
 const VERB_LIKE = /^(?:is|are|was|were|be|been|has|have|had|do|does|did|can|could|will|would|[a-z]+ed)$/;
 const MODALS = new Set(['should', 'must', 'shall']);
 const CONDITIONS = new Set(['before', 'whenever', 'unless']);
-const SUBJECTS = new Set(QUESTION_SUBJECTS);
-const VERBS = new Set(IMPERATIVE_VERBS);
-const FIRST_PERSON_WORDS = new Set(FIRST_PERSON);
-const STYLE = new Set(STYLE_VERBS);
-const LEADS = new Set(IMPERATIVE_LEADS);
 const WH_FOLLOWERS = new Set([
   ...AUXILIARIES,
   "'s",
@@ -89,15 +84,21 @@ export function opensQuestion(text: string): boolean {
     const rest = tokens.slice(opener.split(' ').length);
     return (
       hasSpecificReference(rest) ||
-      rest.some((token) => WH.has(token)) ||
+      rest.some((token) => WH_WORDS.has(token)) ||
       ['a', 'an', 'the', 'my', 'our', 'your', 'some'].includes(rest[0] ?? '')
     );
   }
-  if (WH.has(first) || first === "what's" || first === "how's" || first === "where's" || first === "who's") {
+  if (
+    WH_WORDS.has(first) ||
+    first === "what's" ||
+    first === "how's" ||
+    first === "where's" ||
+    first === "who's"
+  ) {
     if (first.endsWith("'s")) return true;
     return second === undefined || WH_FOLLOWERS.has(second) || second.endsWith("'s");
   }
-  return QUESTION_AUX.has(first) && second !== undefined && SUBJECTS.has(second);
+  return QUESTION_AUX.has(first) && second !== undefined && QUESTION_SUBJECTS.has(second);
 }
 
 // Auxiliaries that open a yes/no question even without "?" ("can you check", "is the build green"); "has the
@@ -117,7 +118,7 @@ export function classifySentence(sentence: string): SpeechAct {
   const standing = findPhrase(tokens, STANDING_MARKERS) !== undefined;
   // A norm with a modal after a short subject: "Commit messages should follow Conventional Commits".
   const modal = tokens.findIndex((token) => MODALS.has(token));
-  if (modal >= 1 && modal <= 3 && !FIRST_PERSON_WORDS.has(tokens[0] ?? '') && tokens[0] !== 'you') {
+  if (modal >= 1 && modal <= 3 && !FIRST_PERSON.has(tokens[0] ?? '') && tokens[0] !== 'you') {
     return hasSpecificReference(tokens) && !standing ? 'statement' : 'instruction';
   }
   const imperative = imperativeVerb(tokens);
@@ -133,7 +134,7 @@ export function classifySentence(sentence: string): SpeechAct {
       if (!hasSpecificReference(tokens)) return 'instruction';
     }
     if (
-      STYLE.has(imperative.verb) &&
+      STYLE_VERBS.has(imperative.verb) &&
       !hasSpecificReference(tokens) &&
       !hasArticleInObject(tokens, imperative.index)
     )
@@ -151,11 +152,7 @@ export function classifySentence(sentence: string): SpeechAct {
   }
   if (/^(?:no|without) /.test(joined) && !hasSpecificReference(tokens)) return 'instruction';
   // A verbless wish with "please": "Replies in English please", "Short answers, please".
-  if (
-    tokens.includes('please') &&
-    !FIRST_PERSON_WORDS.has(tokens[0] ?? '') &&
-    !hasSpecificReference(tokens)
-  ) {
+  if (tokens.includes('please') && !FIRST_PERSON.has(tokens[0] ?? '') && !hasSpecificReference(tokens)) {
     if (!tokens.some((token) => VERB_LIKE.test(token))) return 'instruction';
   }
   return 'statement';
@@ -165,7 +162,7 @@ export function classifySentence(sentence: string): SpeechAct {
 function imperativeVerb(tokens: string[]): { verb: string; index: number; negative: boolean } | undefined {
   let index = 0;
   let negative = false;
-  while (index < tokens.length && LEADS.has(tokens[index] ?? '')) index += 1;
+  while (index < tokens.length && IMPERATIVE_LEADS.has(tokens[index] ?? '')) index += 1;
   if (tokens[index] === 'always') index += 1;
   if (tokens[index] === "don't" || tokens[index] === 'dont' || tokens[index] === 'never') {
     negative = true;
@@ -178,10 +175,9 @@ function imperativeVerb(tokens: string[]): { verb: string; index: number; negati
   }
   if (tokens[index] === 'ever' || tokens[index] === 'always') index += 1;
   const verb = tokens[index];
-  if (verb === undefined || !VERBS.has(verb)) return undefined;
+  if (verb === undefined || !IMPERATIVE_VERBS.has(verb)) return undefined;
   // "Remember: I prefer tabs", "note my editor is Helix": the user states something for the agent to keep.
-  if ((verb === 'remember' || verb === 'note') && FIRST_PERSON_WORDS.has(tokens[index + 1] ?? ''))
-    return undefined;
+  if ((verb === 'remember' || verb === 'note') && FIRST_PERSON.has(tokens[index + 1] ?? '')) return undefined;
   // "Use" after "I" is a statement; only a bare sentence-initial verb (or one after the leads) is imperative.
   return { verb, index, negative: negative || verb === 'avoid' || verb === 'stop' };
 }
@@ -208,16 +204,11 @@ function hasArticleInObject(tokens: string[], verbIndex: number): boolean {
 }
 
 const PREPOSITIONS = new Set([
-  'in',
-  'for',
-  'on',
-  'at',
-  'with',
+  ...PHRASE_OPENERS,
   'to',
   'by',
   'from',
   'over',
-  'when',
   'as',
   'into',
   'of',
