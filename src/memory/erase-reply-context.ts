@@ -1,12 +1,12 @@
 /**
  * Erasing a memory also erases the copies of its text kept as other memories' reply context
  * (core/reply-context.ts): a named-speaker turn's text is copied into the context of the turns that followed it.
- * This runs just before the store erases the memory itself: every memory of the same owner whose context contains the
+ * This runs just before the store erases the memory itself: every memory of the same scope whose context contains the
  * erased text loses its context (an UPDATE event with a reason, no text of the erased memory in it), so the
  * erased words survive nowhere, and the keyword index is re-indexed without them.
  */
 import { REPLY_TO_KEY, REPLY_TO_TURN_LENGTH, replyContextOf } from '../core/reply-context.js';
-import { ownerScope } from '../core/scope.js';
+import { pickScope } from '../core/scope.js';
 import type { MemoryRecord } from '../core/types.js';
 import { withoutSpeakerLabel } from '../ingest/verbatim.js';
 import type { MemoryStore } from '../stores/types.js';
@@ -22,7 +22,7 @@ function contextNeedle(record: Pick<MemoryRecord, 'memory' | 'speaker'>): string
 }
 
 /**
- * Removes the reply context of every memory of `erased`'s owner whose context holds `erased`'s text.
+ * Removes the reply context of every memory in `erased`'s scope whose context holds `erased`'s text.
  * @returns how many memories lost their context.
  */
 export async function eraseReplyContextCopies(
@@ -32,7 +32,8 @@ export async function eraseReplyContextCopies(
 ): Promise<number> {
   const needle = contextNeedle(erased);
   if (needle === '') return 0;
-  const scope = ownerScope(erased);
+  // Copies are only ever taken within the exact scope of the turn (ingest/pipeline.ts, verbatim.ts).
+  const scope = pickScope(erased);
   if (Object.keys(scope).length === 0) return 0;
   let cleared = 0;
   let cursor: string | undefined;

@@ -3,10 +3,11 @@
  * cursors and argument validation. Backends compile the same rules to SQL; the in-memory store calls these.
  */
 import { EmbedderMismatchError, StoreError, ValidationError } from '../core/errors.js';
-import type { HistoryEvent, MemoryRecord, Scope, ScopeKey } from '../core/types.js';
+import { keywordText } from '../core/reply-context.js';
+import type { HistoryEvent, MemoryRecord, Metadata, Scope, ScopeKey } from '../core/types.js';
 import { SCOPE_KEYS } from '../core/types.js';
 import { assertStorableText } from '../core/validate.js';
-import type { DeadLetter, EmbedderIdentity, MemoryChange, TemporalOptions } from './types.js';
+import type { DeadLetter, EmbedderIdentity, MemoryChange, MemoryPatch, TemporalOptions } from './types.js';
 
 /** The named fields of a scope, in canonical order, as `[key, value]` pairs. */
 export function scopeEntries(scope: Scope): Array<[ScopeKey, string]> {
@@ -222,4 +223,20 @@ export function assertStorableItems(
 export function assertStorableQueueItem(options: { scope: Scope; payload: unknown }): void {
   assertStorableText(options.scope, 'scope');
   assertStorableText(options.payload, 'payload');
+}
+
+/**
+ * What a memory's keyword entry must become after `patch` (its text and reply context, core/reply-context.ts
+ * `keywordText`), or undefined when the patch leaves that text as it is (then the entry is not rewritten).
+ * `metadata` is read only when the patch changes the text or the metadata.
+ */
+export function patchedKeywordText(
+  current: { memory: string; metadata: () => Metadata },
+  patch: MemoryPatch,
+): string | undefined {
+  if (patch.memory === undefined && patch.metadata === undefined) return undefined;
+  const metadata = current.metadata();
+  const before = keywordText({ memory: current.memory, metadata });
+  const after = keywordText({ memory: patch.memory ?? current.memory, metadata: patch.metadata ?? metadata });
+  return after === before ? undefined : after;
 }

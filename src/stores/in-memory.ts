@@ -27,6 +27,7 @@ import {
   historyByMemory,
   isVisible,
   notOpenError,
+  patchedKeywordText,
   scopeEntries,
 } from './common.js';
 import { KeywordIndex } from './keyword-index.js';
@@ -191,9 +192,11 @@ export class InMemoryStore implements MemoryStore {
         assertDimension(change.embedding, dimension, `${field}.embedding`);
         state.vectors.set(current.id, Float32Array.from(change.embedding));
       }
-      if (keywordText(updated) !== keywordText(current)) {
-        state.keywords.set(current.id, keywordText(updated), scopeEntries(current).length);
-      }
+      const indexed = patchedKeywordText(
+        { memory: current.memory, metadata: () => current.metadata },
+        change.patch,
+      );
+      if (indexed !== undefined) state.keywords.set(current.id, indexed, scopeEntries(current).length);
     } else if (change.type === 'delete') {
       state.records.delete(current.id);
       state.vectors.delete(current.id);

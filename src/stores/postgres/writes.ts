@@ -7,10 +7,9 @@
 
 import { randomUUID } from 'node:crypto';
 import { NotFoundError, StoreError } from '../../core/errors.js';
-import { keywordText } from '../../core/reply-context.js';
 import { pickScope } from '../../core/scope.js';
 import type { HistoryEvent, MemoryRecord, Scope } from '../../core/types.js';
-import { assertDimension, assertScope } from '../common.js';
+import { assertDimension, assertScope, patchedKeywordText } from '../common.js';
 import { type EraseTarget, eraseCondition, SqlConditions } from '../sql-filter.js';
 import type { MemoryChange, MemoryPatch, NewHistoryEvent } from '../types.js';
 import type { Queryable } from './pool.js';
@@ -94,13 +93,9 @@ async function applyChange(context: WriteContext, change: MemoryChange, field: s
       if (value === undefined) continue;
       set(column, key === 'metadata' ? JSON.stringify(value) : value);
     }
-    if (change.patch.memory !== undefined || change.patch.metadata !== undefined) {
-      const keyword = keywordColumns(
-        keywordText({
-          memory: change.patch.memory ?? row.memory,
-          metadata: change.patch.metadata ?? row.metadata,
-        }),
-      );
+    const indexed = patchedKeywordText({ memory: row.memory, metadata: () => row.metadata }, change.patch);
+    if (indexed !== undefined) {
+      const keyword = keywordColumns(indexed);
       set('keyword_tokens', keyword.tokens);
       set('keyword_length', keyword.length);
     }

@@ -10,7 +10,7 @@ import { NotFoundError, StoreError } from '../../core/errors.js';
 import { keywordText } from '../../core/reply-context.js';
 import { pickScope } from '../../core/scope.js';
 import type { HistoryEvent, MemoryRecord, Metadata, Scope } from '../../core/types.js';
-import { assertDimension, assertScope } from '../common.js';
+import { assertDimension, assertScope, patchedKeywordText } from '../common.js';
 import { type EraseTarget, eraseCondition, SqlConditions, sqliteDialect } from '../sql-filter.js';
 import type { MemoryChange, MemoryPatch, NewHistoryEvent } from '../types.js';
 import {
@@ -95,11 +95,11 @@ function applyChange(prepare: Prepare, change: MemoryChange, dimension: number, 
     }
     if (sets.length > 0)
       prepare(`UPDATE memories SET ${sets.join(', ')} WHERE seq = ?`).run(...values, row.seq);
-    if (change.patch.memory !== undefined || change.patch.metadata !== undefined) {
-      const indexed = keywordText({
-        memory: change.patch.memory ?? row.memory,
-        metadata: change.patch.metadata ?? (JSON.parse(row.metadata) as Metadata),
-      });
+    const indexed = patchedKeywordText(
+      { memory: row.memory, metadata: () => JSON.parse(row.metadata) as Metadata },
+      change.patch,
+    );
+    if (indexed !== undefined) {
       prepare('UPDATE memory_fts SET memory = ? WHERE rowid = ?').run(indexed, row.seq);
     }
     if (change.embedding !== undefined) {
