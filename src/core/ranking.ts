@@ -3,20 +3,29 @@
  * score per memory. Both SQL stores and the in-memory store feed the same function, so a query ranks the same
  * way on every backend.
  *
- * score = w_dense · dense + w_keyword · keyword + w_recency · recency + w_rrf · rrf, where
+ * score = w_dense · dense + w_keyword · keyword + w_recency · recency + w_rrf · rrf + w_session · session, where
  * - dense   = max(0, cosine similarity)                         in [0, 1]
  * - keyword = bm25 / (bm25 + keywordSaturation)                 in [0, 1) (absolute, so `threshold` is stable)
  * - recency = 0.5 ^ (age in days / recencyHalfLifeDays)         in (0, 1], age from `observedAt` to the query time
  * - rrf     = Σ over lists of 1 / (rrfK + rank), normalised so rank 1 in both lists = 1
+ * - session = the best base score (the four signals above, weighted) among the candidates of the memory's
+ *             conversation session, itself included                                               in [0, 1]
  * Weights are normalised to sum to 1, so `score` is in [0, 1]. A memory found by only one list gets 0 for the
  * other signal (both lists are drawn wide, see `denseCandidates` / `keywordCandidates`, so that is rare for
  * relevant ones).
  *
- * Default weights (dense 0.25, keyword 0.70, recency 0.05, rrf 0) lean on BM25 because the bundled embedder
+ * A conversation session is a run of candidates with the same exact scope (user, agent, run, app) whose
+ * `observedAt` times lie at most `sessionGapHours` apart, one after the other. The session signal lifts the
+ * memories that were said in the same sitting as a strong match: what a question asks about is often spread over
+ * a few turns of one conversation, and only one of them shares the question's words. It needs no store read: it
+ * is computed over the candidate lists alone, so every backend ranks the same way.
+ *
+ * Default weights (dense 0.25, keyword 0.70, recency 0.05, rrf 0, session 0.3) lean on BM25 because the bundled embedder
  * (Universal Sentence Encoder Lite) separates relevant from unrelated texts weakly: both land at cosine 0.3-0.7,
  * so a large dense weight mostly adds noise, while BM25 with a saturation of 8 keeps exact-term matches on top
  * and the dense term reorders and rescues paraphrases. Rank fusion (rrf) scored below this score fusion in
- * measurement, so it is off by default. With a stronger embedder, raise `denseWeight`. Measurements behind these
+ * measurement, so it is off by default. The session weight lifted LoCoMo turn recall@5 and @10 by about one
+ * point over the same fusion without it (BENCHMARKS.md, "what was tried"). With a stronger embedder, raise `denseWeight`. Measurements behind these
  * defaults: BENCHMARKS.md (`npm run bench -- locomo`).
  */
 import { ConfigError } from './errors.js';
@@ -31,6 +40,10 @@ export interface RankingOptions {
   recencyWeight: number;
   /** @default 0 */
   rrfWeight: number;
+  /** Weight of the conversation-session signal (see the module comment). @default 0.3 */
+  sessionWeight: number;
+  /** Candidates observed further apart than this (in the same scope) are in different sessions. @default 6 */
+  sessionGapHours: number;
   /** BM25 value that maps to keyword = 0.5. @default 8 */
   keywordSaturation: number;
   /** @default 60 */
@@ -48,6 +61,8 @@ export const DEFAULT_RANKING: RankingOptions = {
   keywordWeight: 0.7,
   recencyWeight: 0.05,
   rrfWeight: 0,
+  sessionWeight: 0.3,
+  sessionGapHours: 6,
   keywordSaturation: 8,
   rrfK: 60,
   recencyHalfLifeDays: 90,
@@ -65,14 +80,15 @@ export function fuseCandidates(options: {
   ranking: RankingOptions;
 }): SearchResult[] {
   const { ranking } = options;
-  const totalWeight = ranking.denseWeight + ranking.keywordWeight + ranking.recencyWeight + ranking.rrfWeight;
+  const baseWeight = ranking.denseWeight + ranking.keywordWeight + ranking.recencyWeight + ranking.rrfWeight;
+  const totalWeight = baseWeight + ranking.sessionWeight;
   const weight = (value: number) => (totalWeight > 0 ? value / totalWeight : 0);
   const nowMs = Date.parse(options.now);
-  const entries = new Map<string, { record: MemoryRecord; dense: number; keyword: number; rrf: number }>();
+  const entries = new Map<string, Candidate>();
   const entryFor = (record: MemoryRecord) => {
     let entry = entries.get(record.id);
     if (!entry) {
-      entry = { record, dense: 0, keyword: 0, rrf: 0 };
+      entry = { record, dense: 0, keyword: 0, rrf: 0, recency: 0, base: 0, session: 0 };
       entries.set(record.id, entry);
     }
     return entry;
@@ -89,29 +105,86 @@ export function fuseCandidates(options: {
     entry.keyword = bm25 / (bm25 + ranking.keywordSaturation);
     entry.rrf += 1 / (ranking.rrfK + index + 1) / rrfScale;
   });
-  const results: SearchResult[] = [];
+  const baseShare = (value: number) => (baseWeight > 0 ? value / baseWeight : 0);
   for (const entry of entries.values()) {
     const ageDays = Math.max(0, (nowMs - Date.parse(entry.record.observedAt)) / DAY_MS);
-    const recency = ranking.recencyHalfLifeDays > 0 ? 0.5 ** (ageDays / ranking.recencyHalfLifeDays) : 0;
-    const score =
-      weight(ranking.denseWeight) * entry.dense +
-      weight(ranking.keywordWeight) * entry.keyword +
-      weight(ranking.recencyWeight) * recency +
-      weight(ranking.rrfWeight) * entry.rrf;
+    entry.recency = ranking.recencyHalfLifeDays > 0 ? 0.5 ** (ageDays / ranking.recencyHalfLifeDays) : 0;
+    entry.base =
+      baseShare(ranking.denseWeight) * entry.dense +
+      baseShare(ranking.keywordWeight) * entry.keyword +
+      baseShare(ranking.recencyWeight) * entry.recency +
+      baseShare(ranking.rrfWeight) * entry.rrf;
+  }
+  if (ranking.sessionWeight > 0) assignSessionScores([...entries.values()], ranking.sessionGapHours);
+  const results: SearchResult[] = [];
+  for (const entry of entries.values()) {
+    const score = weight(baseWeight) * entry.base + weight(ranking.sessionWeight) * entry.session;
     results.push({
       ...entry.record,
       score: round(score),
       scores: {
         dense: round(entry.dense),
         keyword: round(entry.keyword),
-        recency: round(recency),
+        recency: round(entry.recency),
         rrf: round(entry.rrf),
+        session: round(entry.session),
       },
     });
   }
   return results.sort(
     (a, b) => b.score - a.score || b.observedAt.localeCompare(a.observedAt) || a.id.localeCompare(b.id),
   );
+}
+
+/** One memory of the candidate lists, with its signals; `base` is the weighted sum without the session signal. */
+interface Candidate {
+  record: MemoryRecord;
+  dense: number;
+  keyword: number;
+  rrf: number;
+  recency: number;
+  base: number;
+  session: number;
+}
+
+/**
+ * Sets each candidate's `session` to the best `base` among the candidates of its conversation session: same
+ * exact scope, consecutive `observedAt` times (sorted) no more than `gapHours` apart.
+ */
+function assignSessionScores(candidates: Candidate[], gapHours: number): void {
+  const gapMs = gapHours * 3_600_000;
+  const scopeKey = (record: MemoryRecord) =>
+    JSON.stringify([
+      record.userId ?? null,
+      record.agentId ?? null,
+      record.runId ?? null,
+      record.appId ?? null,
+    ]);
+  const keyed = candidates.map((candidate) => ({
+    candidate,
+    scope: scopeKey(candidate.record),
+    at: Date.parse(candidate.record.observedAt),
+  }));
+  keyed.sort((a, b) => (a.scope < b.scope ? -1 : a.scope > b.scope ? 1 : a.at - b.at));
+  let start = 0;
+  for (let index = 1; index <= keyed.length; index += 1) {
+    const previous = keyed[index - 1];
+    const current = keyed[index];
+    const sameSession =
+      current !== undefined &&
+      previous !== undefined &&
+      current.scope === previous.scope &&
+      current.at - previous.at <= gapMs;
+    if (sameSession) continue;
+    let best = 0;
+    for (let member = start; member < index; member += 1)
+      best = Math.max(best, keyed[member]?.candidate.base ?? 0);
+    for (let member = start; member < index; member += 1) {
+      const item = keyed[member];
+      if (item) item.candidate.session = best;
+    }
+    start = index;
+  }
 }
 
 /** Merges caller overrides with defaults and validates them. */

@@ -107,6 +107,11 @@ export interface SearchScores {
   recency: number;
   /** Reciprocal-rank-fusion contribution before weighting, for diagnostics. */
   rrf: number;
+  /**
+   * The best score without this signal among the candidates of the memory's conversation session (same scope,
+   * observed close together; see ranking.ts).
+   */
+  session: number;
 }
 
 /** A search hit: the memory plus its fused `score` and the per-signal `scores`. */

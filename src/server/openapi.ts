@@ -530,6 +530,7 @@ const SCHEMAS: Record<string, Schema> = {
           keyword: { type: 'number' },
           recency: { type: 'number' },
           rrf: { type: 'number' },
+          session: { type: 'number' },
         }),
       }),
     ],

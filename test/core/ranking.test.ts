@@ -54,3 +54,60 @@ test('ranking options are validated', () => {
   assert.throws(() => resolveRanking({ denseWeight: -1 }), ConfigError);
   assert.equal(resolveRanking({ rrfK: 10 }).rrfK, 10);
 });
+
+test('the session signal lifts a memory said in the same sitting as a strong match, not one said days apart', () => {
+  const sitting = '2026-03-01T10:00:00.000Z';
+  const inScope = (id: string, observedAt: string, userId = 'u') => ({ ...record(id, observedAt), userId });
+  const run = (ranking = DEFAULT_RANKING) =>
+    fuseCandidates({
+      dense: [],
+      keyword: [
+        { record: inScope('strong', sitting), bm25: 12 },
+        { record: inScope('days-later', '2026-03-05T10:00:00.000Z'), bm25: 3 },
+        { record: inScope('same-sitting', '2026-03-01T10:20:00.000Z'), bm25: 2.9 },
+        { record: inScope('other-user', '2026-03-01T10:05:00.000Z', 'v'), bm25: 3 },
+      ],
+      now: '2026-03-06T00:00:00.000Z',
+      ranking: { ...ranking, recencyWeight: 0 },
+    });
+  const order = (results: ReturnType<typeof run>) => results.map((result) => result.id);
+  // Without the signal the two weaker memories rank by their own keyword score.
+  assert.deepEqual(order(run({ ...DEFAULT_RANKING, sessionWeight: 0 })).slice(1, 3), [
+    'days-later',
+    'other-user',
+  ]);
+  const results = run();
+  assert.deepEqual(order(results).slice(0, 2), ['strong', 'same-sitting']);
+  const byId = new Map(results.map((result) => [result.id, result]));
+  assert.equal(byId.get('same-sitting')?.scores.session, byId.get('strong')?.scores.session);
+  // A memory alone in its session (another scope, or days apart) gets its own base score as the session signal.
+  for (const id of ['days-later', 'other-user']) {
+    const result = byId.get(id);
+    assert.ok(
+      result &&
+        result.scores.session > 0 &&
+        result.scores.session < (byId.get('strong')?.scores.session ?? 0),
+    );
+  }
+  for (const result of results) assert.ok(result.score >= 0 && result.score <= 1);
+});
+
+test('sessions split where consecutive observations are further apart than sessionGapHours', () => {
+  const at = (hours: number) =>
+    new Date(Date.parse('2026-03-01T00:00:00.000Z') + hours * 3_600_000).toISOString();
+  const results = fuseCandidates({
+    dense: [],
+    keyword: [
+      { record: { ...record('a', at(0)), userId: 'u' }, bm25: 10 },
+      { record: { ...record('b', at(2)), userId: 'u' }, bm25: 1 },
+      { record: { ...record('c', at(4)), userId: 'u' }, bm25: 1 },
+      { record: { ...record('d', at(9)), userId: 'u' }, bm25: 1 },
+    ],
+    now: at(10),
+    ranking: { ...DEFAULT_RANKING, sessionGapHours: 3 },
+  });
+  const session = new Map(results.map((result) => [result.id, result.scores.session]));
+  // a-b-c chain within 3 h steps (c is 4 h after a, but 2 h after b); d is 5 h after c.
+  assert.equal(session.get('c'), session.get('a'));
+  assert.ok((session.get('d') ?? 1) < (session.get('a') ?? 0));
+});
