@@ -8,8 +8,9 @@
  * - keyword = bm25 / (bm25 + keywordSaturation)                 in [0, 1) (absolute, so `threshold` is stable)
  * - recency = 0.5 ^ (age in days / recencyHalfLifeDays)         in (0, 1], age from `observedAt` to the query time
  * - rrf     = Σ over lists of 1 / (rrfK + rank), normalised so rank 1 in both lists = 1
- * - session = the best base score (the four signals above, weighted) among the candidates of the memory's
- *             conversation session, itself included                                               in [0, 1]
+ * - session = for a memory the keyword search found, the best base score (the four signals above, weighted)
+ *             among the candidates of its conversation session, itself included; for any other memory its own
+ *             base score                                                                           in [0, 1]
  * Weights are normalised to sum to 1, so `score` is in [0, 1]. A memory found by only one list gets 0 for the
  * other signal (both lists are drawn wide, see `denseCandidates` / `keywordCandidates`, so that is rare for
  * relevant ones).
@@ -17,8 +18,10 @@
  * A conversation session is a run of candidates with the same exact scope (user, agent, run, app) whose
  * `observedAt` times lie at most `sessionGapHours` apart, one after the other. The session signal lifts the
  * memories that were said in the same sitting as a strong match: what a question asks about is often spread over
- * a few turns of one conversation, and only one of them shares the question's words. It needs no store read: it
- * is computed over the candidate lists alone, so every backend ranks the same way.
+ * a few turns of one conversation, and only one of them shares the question's most telling words. Only memories
+ * that share a word with the query are lifted, so the filler of a sitting ("thanks, that worked") does not ride
+ * on its neighbour; a memory alone in its session keeps its base score. It needs no store read: it is computed
+ * over the candidate lists alone, so every backend ranks the same way.
  *
  * Default weights (dense 0.25, keyword 0.70, recency 0.05, rrf 0, session 0.3) lean on BM25 because the bundled embedder
  * (Universal Sentence Encoder Lite) separates relevant from unrelated texts weakly: both land at cosine 0.3-0.7,
@@ -148,8 +151,9 @@ interface Candidate {
 }
 
 /**
- * Sets each candidate's `session` to the best `base` among the candidates of its conversation session: same
- * exact scope, consecutive `observedAt` times (sorted) no more than `gapHours` apart.
+ * Sets each candidate's `session`: for one with a keyword match, the best `base` among the candidates of its
+ * conversation session (same exact scope, consecutive `observedAt` times, sorted, no more than `gapHours` apart);
+ * for any other, its own `base`.
  */
 function assignSessionScores(candidates: Candidate[], gapHours: number): void {
   const gapMs = gapHours * 3_600_000;
@@ -181,7 +185,7 @@ function assignSessionScores(candidates: Candidate[], gapHours: number): void {
       best = Math.max(best, keyed[member]?.candidate.base ?? 0);
     for (let member = start; member < index; member += 1) {
       const item = keyed[member];
-      if (item) item.candidate.session = best;
+      if (item) item.candidate.session = item.candidate.keyword > 0 ? best : item.candidate.base;
     }
     start = index;
   }

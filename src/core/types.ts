@@ -108,8 +108,8 @@ export interface SearchScores {
   /** Reciprocal-rank-fusion contribution before weighting, for diagnostics. */
   rrf: number;
   /**
-   * The best score without this signal among the candidates of the memory's conversation session (same scope,
-   * observed close together; see ranking.ts).
+   * For a memory the keyword search found, the best score without this signal among the candidates of its
+   * conversation session (same scope, observed close together; see ranking.ts); otherwise its own such score.
    */
   session: number;
 }

@@ -111,3 +111,27 @@ test('sessions split where consecutive observations are further apart than sessi
   assert.equal(session.get('c'), session.get('a'));
   assert.ok((session.get('d') ?? 1) < (session.get('a') ?? 0));
 });
+
+test('the session signal does not lift a memory that shares no word with the query', () => {
+  const sitting = '2026-03-01T10:00:00.000Z';
+  const results = fuseCandidates({
+    dense: [
+      { record: { ...record('filler', '2026-03-01T10:01:00.000Z'), userId: 'u' }, similarity: 0.4 },
+      { record: { ...record('strong', sitting), userId: 'u' }, similarity: 0.5 },
+    ],
+    keyword: [{ record: { ...record('strong', sitting), userId: 'u' }, bm25: 12 }],
+    now: '2026-03-02T00:00:00.000Z',
+    ranking: DEFAULT_RANKING,
+  });
+  const filler = results.find((result) => result.id === 'filler');
+  const strong = results.find((result) => result.id === 'strong');
+  assert.ok(filler && strong);
+  assert.ok(filler.scores.session < strong.scores.session);
+  const alone = fuseCandidates({
+    dense: [{ record: { ...record('filler', '2026-03-01T10:01:00.000Z'), userId: 'u' }, similarity: 0.4 }],
+    keyword: [],
+    now: '2026-03-02T00:00:00.000Z',
+    ranking: DEFAULT_RANKING,
+  });
+  assert.equal(filler.score, alone[0]?.score);
+});
