@@ -18,7 +18,7 @@ import type { Mem0Memory, Mem0Read } from './mem0-memory.js';
 
 /** Parses an export held in `text`; `source` names it in reports (a path or a URL). */
 export function parseMem0Export(text: string, source: string): Mem0Read {
-  const read: Mem0Read = { memories: [], bad: [], deleted: [] };
+  const read: Mem0Read = { rows: [], deleted: [] };
   const trimmed = text.trim();
   if (trimmed.length === 0) {
     throw new ValidationError('source', `${source} is empty; expected a Mem0 export (JSON or JSON Lines)`);
@@ -38,7 +38,7 @@ export function parseMem0Export(text: string, source: string): Mem0Read {
     try {
       item = JSON.parse(line);
     } catch {
-      read.bad.push({ at, reason: 'is not valid JSON; expected one Mem0 memory object per line' });
+      read.rows.push({ bad: { at, reason: 'is not valid JSON; expected one Mem0 memory object per line' } });
       return;
     }
     addItem(read, item, at);
@@ -73,7 +73,9 @@ function parseWhole(text: string, source: string): unknown[] | undefined {
 
 function addItem(read: Mem0Read, item: unknown, at: string): void {
   if (typeof item !== 'object' || item === null || Array.isArray(item)) {
-    read.bad.push({ at, reason: 'expected a Mem0 memory object { "id", "memory", "user_id", ... }' });
+    read.rows.push({
+      bad: { at, reason: 'expected a Mem0 memory object { "id", "memory", "user_id", ... }' },
+    });
     return;
   }
   const fields = item as Record<string, unknown>;
@@ -94,5 +96,5 @@ function addItem(read: Mem0Read, item: unknown, at: string): void {
     extra: { immutable: fields.immutable },
     history: [],
   };
-  read.memories.push(memory);
+  read.rows.push({ memory });
 }

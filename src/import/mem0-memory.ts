@@ -81,16 +81,15 @@ export interface BadRow {
 
 /** What a Mem0 source holds, read and not yet validated. */
 export interface Mem0Read {
-  memories: Mem0Memory[];
-  /** Rows that could not even be read as a memory. */
-  bad: BadRow[];
+  /** In source order: each row read as a memory, or a row that could not even be read as one. */
+  rows: Array<{ memory: Mem0Memory } | { bad: BadRow }>;
   /** Ids of memories deleted in Mem0 (only their history is left, without a scope): not importable. */
   deleted: string[];
 }
 
 /** Options of {@link toExportedMemory}. */
 export interface ConversionOptions {
-  /** The app id given to memories that have none (`mneme import --app`). */
+  /** The app id given to memories that have none (`mneme import --app`); it never scopes an unscoped row. */
   appId?: string;
 }
 
@@ -154,13 +153,14 @@ function scopeOf(source: Mem0Memory, options: ConversionOptions): Scope {
     if (value === undefined || value === null || value === '') continue;
     scope[key] = validateIdentifier(value, mem0Field);
   }
-  if (scope.appId === undefined && options.appId !== undefined) scope.appId = options.appId;
+  // Checked before the default app applies: a row Mem0 itself could not have scoped stays a bad row.
   if (Object.keys(scope).length === 0) {
     throw new ValidationError(
       'user_id',
       'is missing, and so are agent_id, run_id and app_id: mneme needs one of them to scope the memory',
     );
   }
+  if (scope.appId === undefined && options.appId !== undefined) scope.appId = options.appId;
   return scope;
 }
 

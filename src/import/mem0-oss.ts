@@ -20,7 +20,7 @@
 
 import Database from 'better-sqlite3';
 import { ValidationError } from '../core/errors.js';
-import type { BadRow, Mem0HistoryRow, Mem0Memory, Mem0Read } from './mem0-memory.js';
+import type { Mem0HistoryRow, Mem0Memory, Mem0Read } from './mem0-memory.js';
 
 /** Columns of the vector store's payload that are not the memory's metadata (Mem0's own exclusion list). */
 const PAYLOAD_FIELDS = new Set([
@@ -57,8 +57,7 @@ export function mem0FileKind(path: string): 'vector-store' | 'history' | undefin
 
 /** Reads the vector store at `vectorStore` and, when given, the history DB at `history`. */
 export function readMem0Oss(files: { vectorStore: string; history?: string }): Mem0Read {
-  const bad: BadRow[] = [];
-  const memories: Mem0Memory[] = [];
+  const read: Mem0Read = { rows: [], deleted: [] };
   const seen = new Set<string>();
   const rows = withDatabase(files.vectorStore, 'source', (database) => {
     assertTable(database, 'vectors', files.vectorStore, 'source', 'a Mem0 vector store (vector_store.db)');
@@ -75,15 +74,15 @@ export function readMem0Oss(files: { vectorStore: string; history?: string }): M
     try {
       payload = JSON.parse(String(row.payload));
     } catch {
-      bad.push({ at, reason: 'payload: is not valid JSON; the row is damaged' });
+      read.rows.push({ bad: { at, reason: 'payload: is not valid JSON; the row is damaged' } });
       continue;
     }
     if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
-      bad.push({ at, reason: 'payload: expected a JSON object' });
+      read.rows.push({ bad: { at, reason: 'payload: expected a JSON object' } });
       continue;
     }
     const fields = payload as Record<string, unknown>;
-    memories.push({
+    const memory: Mem0Memory = {
       at,
       format: 'oss',
       id: row.id,
@@ -99,21 +98,23 @@ export function readMem0Oss(files: { vectorStore: string; history?: string }): M
       expirationDate: fields.expiration_date,
       extra: { attributedTo: fields.attributedTo },
       history: history.get(String(row.id)) ?? [],
-    });
+    };
+    read.rows.push({ memory });
   }
-  const deleted: string[] = [];
   for (const [memoryId, events] of history) {
     if (seen.has(memoryId)) continue;
-    if (events.some((event) => event.action === 'DELETE')) deleted.push(memoryId);
+    if (events.some((event) => event.action === 'DELETE')) read.deleted.push(memoryId);
     else
-      bad.push({
-        at: `${files.history}: memory_history rows for memory ${memoryId}`,
-        reason:
-          'the memory is not in the vector store and was never deleted: is --history the history DB of this ' +
-          'vector store (not of one that was reset)?',
+      read.rows.push({
+        bad: {
+          at: `${files.history}: memory_history rows for memory ${memoryId}`,
+          reason:
+            'the memory is not in the vector store and was never deleted: is --history the history DB of this ' +
+            'vector store (not of one that was reset)?',
+        },
       });
   }
-  return { memories, bad, deleted };
+  return read;
 }
 
 /** The history rows by memory id, oldest first. */

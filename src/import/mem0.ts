@@ -73,11 +73,16 @@ export async function planMem0Import(
     source,
     options.history !== undefined ? { history: options.history } : {},
   );
-  const bad: BadRow[] = [...read.read.bad];
+  const bad: BadRow[] = [];
   const items: ExportedMemory[] = [];
   const ids = new Set<string>();
   const conversion: ConversionOptions = options.appId !== undefined ? { appId: options.appId } : {};
-  for (const memory of read.read.memories) {
+  for (const row of read.read.rows) {
+    if ('bad' in row) {
+      bad.push(row.bad);
+      continue;
+    }
+    const { memory } = row;
     try {
       const { item, badHistory } = toExportedMemory(memory, conversion);
       if (ids.has(item.record.id)) {

@@ -12,7 +12,7 @@ import type { HistoryEvent, MemoryRecord } from '../../src/core/types.js';
 import { importFromMem0, type Mem0ImportReport, planMem0Import } from '../../src/import/mem0.js';
 import { createMemory } from '../../src/memory/memory.js';
 import { runMneme } from '../support/cli.js';
-import { type Mem0OssFixture, writeMem0OssStore } from '../support/mem0-oss-store.js';
+import { type Mem0OssFixture, writeMem0OssStore } from '../support/mem0/oss-store.js';
 
 function tempStore(): { url: string; path: string } {
   const path = join(mkdtempSync(join(tmpdir(), 'mneme-import-')), 'mneme.db');

@@ -7,8 +7,8 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openMem0Oss } from '../../bench/support/mem0.js';
-import { createEmbedder } from '../../src/embedders/registry.js';
+import { openMem0Oss } from '../../../bench/support/mem0.js';
+import { createEmbedder } from '../../../src/embedders/registry.js';
 
 /** A memory as Mem0's `getAll` returns it (OSS, camelCase dates). */
 export interface Mem0ListedMemory {
