@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { MnemeError, ValidationError } from '../../src/core/errors.js';
 import { importFromMem0, type Mem0ImportReport, planMem0Import } from '../../src/import/mem0.js';
 import { createMemory, type Memory } from '../../src/memory/memory.js';
+import { createHarness, type Mem0Memory as HarnessMem0Memory } from '../server/harness.js';
 import { runMneme } from '../support/cli.js';
 import { createTestEmbedder } from '../support/test-embedder.js';
 
@@ -161,6 +162,26 @@ describe('import from a Mem0 platform export', () => {
       assert.equal(app.results.length, 3);
     } finally {
       await memory.close();
+    }
+  });
+
+  test('Mem0 ids keep working through mneme serve: a key of the --app app reads imported memories by their Mem0 id', async () => {
+    const harness = await createHarness({ apps: ['migrated'] });
+    try {
+      await importFromMem0(harness.memory, EXPORT, { appId: 'migrated' });
+      const found = await harness.call<HarnessMem0Memory>(
+        'GET',
+        '/v1/memories/3c90c3cc-0d44-4b50-8888-8dd25736052a/',
+      );
+      assert.equal(found.status, 200, found.text);
+      assert.equal(found.body.memory, 'Prefers morning meetings and async communication');
+      assert.equal(found.body.user_id, 'alex');
+      assert.equal(found.body.app_id, 'migrated');
+      // A memory of another app (its own app_id kept) stays out of this key's reach.
+      const other = await harness.call('GET', '/v1/memories/9b2f4c1e-6a7d-4f3b-9e21-5c8a0d7e1f42/');
+      assert.equal(other.status, 404);
+    } finally {
+      await harness.close();
     }
   });
 
