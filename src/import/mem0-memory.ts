@@ -109,20 +109,24 @@ export function toExportedMemory(
   source: Mem0Memory,
   options: ConversionOptions = {},
 ): { item: ExportedMemory; badHistory: BadRow[] } {
+  const field = (name: string): string => fieldName(source.format, name);
   const id = validateIdentifier(source.id, 'id');
-  const text = validateText(source.text, 'memory').trim();
-  if (text.length === 0) throw new ValidationError('memory', 'is empty; a memory needs its text');
+  const text = validateText(source.text, field('memory')).trim();
+  if (text.length === 0) throw new ValidationError(field('memory'), 'is empty; a memory needs its text');
   const scope = scopeOf(source, options);
-  const createdAt = validateOptionalDate(source.createdAt, 'created_at');
+  const createdAt = validateOptionalDate(source.createdAt, field('created_at'));
   if (createdAt === undefined) {
-    throw new ValidationError('created_at', 'is missing; every Mem0 memory records when it was created');
+    throw new ValidationError(
+      field('created_at'),
+      'is missing; every Mem0 memory records when it was created',
+    );
   }
-  const updatedAt = validateOptionalDate(source.updatedAt, 'updated_at') ?? createdAt;
-  const expiresAt = expiryOf(source.expirationDate);
+  const updatedAt = validateOptionalDate(source.updatedAt, field('updated_at')) ?? createdAt;
+  const expiresAt = expiryOf(source.expirationDate, field('expiration_date'));
   const importedFrom = importedFromOf(id, source);
   const metadata = validateMetadata(
-    { ...validateMetadata(source.metadata, 'metadata'), [IMPORTED_FROM_KEY]: importedFrom },
-    'metadata',
+    { ...validateMetadata(source.metadata, field('metadata')), [IMPORTED_FROM_KEY]: importedFrom },
+    field('metadata'),
   );
   const { events, badHistory } = historyOf(source, { id, text, createdAt, updatedAt });
   return {
@@ -146,17 +150,30 @@ export function toExportedMemory(
   };
 }
 
+/** The name of a platform-export field where `format` keeps it (an OSS store keeps most in the row's payload). */
+function fieldName(format: Mem0Format, name: string): string {
+  if (format === 'platform-export' || name === 'id' || name === 'app_id') return name;
+  return OSS_FIELDS[name] ?? `payload.${name}`;
+}
+
+const OSS_FIELDS: Record<string, string> = {
+  memory: 'payload.data',
+  created_at: 'payload.createdAt',
+  updated_at: 'payload.updatedAt',
+  metadata: 'payload',
+};
+
 function scopeOf(source: Mem0Memory, options: ConversionOptions): Scope {
   const scope: Scope = {};
   for (const [key, mem0Field] of SCOPE_FIELDS) {
     const value = source[key];
     if (value === undefined || value === null || value === '') continue;
-    scope[key] = validateIdentifier(value, mem0Field);
+    scope[key] = validateIdentifier(value, fieldName(source.format, mem0Field));
   }
   // Checked before the default app applies: a row Mem0 itself could not have scoped stays a bad row.
   if (Object.keys(scope).length === 0) {
     throw new ValidationError(
-      'user_id',
+      fieldName(source.format, 'user_id'),
       'is missing, and so are agent_id, run_id and app_id: mneme needs one of them to scope the memory',
     );
   }
@@ -165,14 +182,14 @@ function scopeOf(source: Mem0Memory, options: ConversionOptions): Scope {
 }
 
 // Mem0 hides a memory after its expiration day (`expiration_date < today`), so it expires when the next day starts.
-function expiryOf(value: unknown): string | undefined {
+function expiryOf(value: unknown, field: string): string | undefined {
   if (value === undefined || value === null || value === '') return undefined;
   if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value)) {
     const day = new Date(`${value}T00:00:00Z`);
-    if (Number.isNaN(day.getTime())) throw new ValidationError('expiration_date', 'expected YYYY-MM-DD');
+    if (Number.isNaN(day.getTime())) throw new ValidationError(field, 'expected YYYY-MM-DD');
     return new Date(day.getTime() + 86_400_000).toISOString();
   }
-  return validateOptionalDate(value, 'expiration_date');
+  return validateOptionalDate(value, field);
 }
 
 function importedFromOf(id: string, source: Mem0Memory): { [key: string]: JsonValue } {

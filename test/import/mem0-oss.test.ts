@@ -4,10 +4,11 @@
  * through the library function and through the built CLI binary, each run twice.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
+import Database from 'better-sqlite3';
 import type { HistoryEvent, MemoryRecord } from '../../src/core/types.js';
 import { importFromMem0, type Mem0ImportReport, planMem0Import } from '../../src/import/mem0.js';
 import { createMemory } from '../../src/memory/memory.js';
@@ -164,6 +165,56 @@ describe('import from a Mem0 OSS store written by mem0ai 3.3.1', () => {
     } finally {
       await memory.close();
     }
+  });
+
+  test('damaged rows of a real store are reported with file, row and the payload field; the rest is imported', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'mneme-mem0-damaged-'));
+    const vectorStore = join(directory, 'vector_store.db');
+    const history = join(directory, 'memory.db');
+    copyFileSync(fixture.vectorStore, vectorStore);
+    copyFileSync(fixture.history, history);
+    const vectors = new Database(vectorStore);
+    const insert = vectors.prepare('INSERT INTO vectors (id, vector, payload) VALUES (?, ?, ?)');
+    const blob = Buffer.alloc(16);
+    insert.run('bad-json', blob, '{"data": "cut off');
+    insert.run('no-text', blob, JSON.stringify({ user_id: 'alice', createdAt: '2024-01-01T00:00:00Z' }));
+    insert.run(
+      'no-user',
+      blob,
+      JSON.stringify({ data: 'Whose is this?', createdAt: '2024-01-01T00:00:00Z' }),
+    );
+    vectors.close();
+    const live = fixture.memories[0]?.id ?? '';
+    const historyDb = new Database(history);
+    const row = historyDb.prepare(
+      'INSERT INTO memory_history (memory_id, previous_value, new_value, action, created_at) VALUES (?, ?, ?, ?, ?)',
+    );
+    row.run(live, null, null, 'NONE', '2024-01-01T00:00:00Z');
+    row.run('gone-without-trace', null, 'Orphan text', 'ADD', '2024-01-01T00:00:00Z');
+    historyDb.close();
+
+    const { report } = await planMem0Import(vectorStore, { history });
+    assert.equal(report.memories, 5, 'every intact memory is still importable');
+    assert.deepEqual(
+      report.bad.map((bad) => [bad.at.replace(directory, 'DIR'), bad.reason.replace(/;.*$/, '')]),
+      [
+        // A bad history row is reported right after its memory, which is still imported.
+        [
+          `DIR/memory.db: memory_history id 11 (memory ${live})`,
+          'action: unknown Mem0 history action "NONE"',
+        ],
+        ['DIR/vector_store.db: vectors id bad-json', 'payload: is not valid JSON'],
+        ['DIR/vector_store.db: vectors id no-text', 'payload.data: expected a string'],
+        [
+          'DIR/vector_store.db: vectors id no-user',
+          'payload.user_id: is missing, and so are agent_id, run_id and app_id: mneme needs one of them to scope the memory',
+        ],
+        [
+          'DIR/memory.db: memory_history rows for memory gone-without-trace',
+          'the memory is not in the vector store and was never deleted: is --history the history DB of this vector store (not of one that was reset)?',
+        ],
+      ],
+    );
   });
 
   test('CLI (built binary): imports twice (second adds nothing), progress on stderr, then list / history see it', async () => {
