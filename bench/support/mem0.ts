@@ -64,35 +64,14 @@ interface Mem0Memory {
 /** Starts Mem0 OSS with `embedder` injected. Sets MEM0_TELEMETRY/HOME/MEM0_DIR for this process. */
 export async function createMem0(options: { embedder: Embedder; directory?: string }): Promise<Mem0Handle> {
   const directory = options.directory ?? mkdtempSync(join(tmpdir(), 'mneme-bench-mem0-'));
-  // Mem0 reads these when its module loads and on first use; set them before importing it.
-  process.env.MEM0_TELEMETRY = 'false';
-  process.env.MEM0_DIR = join(directory, '.mem0');
-  process.env.HOME = directory;
-  const { Memory } = await import('mem0ai/oss');
   const version = mem0Version();
-  const { embedder } = options;
-  const toArray = (vector: Float32Array): number[] => Array.from(vector);
-  const langchainEmbeddings = {
-    async embedQuery(text: string): Promise<number[]> {
-      const [vector] = await embedder.embed({ texts: [text], purpose: 'query' });
-      if (!vector) throw new Error('embedder returned no vector');
-      return toArray(vector);
-    },
-    async embedDocuments(texts: string[]): Promise<number[][]> {
-      return (await embedder.embed({ texts, purpose: 'document' })).map(toArray);
-    },
-  };
   const dbPath = join(directory, 'vector_store.db');
-  const memory = new Memory({
-    embedder: { provider: 'langchain', config: { model: langchainEmbeddings } },
-    vectorStore: {
-      provider: 'memory',
-      config: { collectionName: 'bench', dimension: embedder.dimension, dbPath },
-    },
-    // Never called with infer: false; the unreachable address makes any call fail loudly instead of leaving the box.
-    llm: { provider: 'openai', config: { apiKey: 'unused', baseURL: 'http://127.0.0.1:9' } },
-    disableHistory: true,
-  }) as unknown as Mem0Memory;
+  const memory = (await openMem0Oss({
+    embedder: options.embedder,
+    directory,
+    dbPath,
+    collectionName: 'bench',
+  })) as Mem0Memory;
   return {
     version,
     dbPath,
@@ -169,6 +148,55 @@ const STOPWORDS = new Set(
     'with you your'
   ).split(' '),
 );
+
+/**
+ * A Mem0 OSS `Memory` (`mem0ai/oss`) offline: `embedder` injected through Mem0's `langchain` embedder provider,
+ * its default `memory` vector store (a SQLite file) at `dbPath`, its SQLite history store at `historyDbPath`
+ * (history disabled without one), and an LLM at an unreachable address (only `infer: false` works). Sets
+ * MEM0_TELEMETRY=false, MEM0_DIR and HOME (Mem0 writes `~/.mem0/` on first use) for this process.
+ * @returns Mem0's `Memory` instance; callers type the methods they use.
+ */
+export async function openMem0Oss(options: {
+  embedder: Embedder;
+  directory: string;
+  dbPath: string;
+  historyDbPath?: string;
+  collectionName?: string;
+}): Promise<unknown> {
+  // Mem0 reads these when its module loads and on first use; set them before importing it.
+  process.env.MEM0_TELEMETRY = 'false';
+  process.env.MEM0_DIR = join(options.directory, '.mem0');
+  process.env.HOME = options.directory;
+  const { Memory } = await import('mem0ai/oss');
+  const { embedder } = options;
+  const toArray = (vector: Float32Array): number[] => Array.from(vector);
+  const langchainEmbeddings = {
+    async embedQuery(text: string): Promise<number[]> {
+      const [vector] = await embedder.embed({ texts: [text], purpose: 'query' });
+      if (!vector) throw new Error('embedder returned no vector');
+      return toArray(vector);
+    },
+    async embedDocuments(texts: string[]): Promise<number[][]> {
+      return (await embedder.embed({ texts, purpose: 'document' })).map(toArray);
+    },
+  };
+  return new Memory({
+    embedder: { provider: 'langchain', config: { model: langchainEmbeddings } },
+    vectorStore: {
+      provider: 'memory',
+      config: {
+        collectionName: options.collectionName ?? 'memories',
+        dimension: embedder.dimension,
+        dbPath: options.dbPath,
+      },
+    },
+    // Never called with infer: false; the unreachable address makes any call fail loudly instead of leaving the box.
+    llm: { provider: 'openai', config: { apiKey: 'unused', baseURL: 'http://127.0.0.1:9' } },
+    ...(options.historyDbPath
+      ? { historyStore: { provider: 'sqlite', config: { historyDbPath: options.historyDbPath } } }
+      : { disableHistory: true }),
+  });
+}
 
 function lemmatize(text: string): string {
   const words = text.toLowerCase().match(/[a-z0-9]+/g) ?? [];

@@ -477,11 +477,21 @@ export class Memory {
     this.assertOpen();
     const valid = items.map((item, index) => {
       const exported = validateExported(item, `items[${index}]`);
-      // Imports pass the same secret redaction as add: an old export may predate it.
+      // Imports pass the same secret redaction as add, history text included: an old export (or another
+      // system's) may predate it.
       const memory = this.redact(exported.record.memory);
-      return memory === exported.record.memory
-        ? exported
-        : { ...exported, record: { ...exported.record, memory, hash: hashText(memory) } };
+      const record =
+        memory === exported.record.memory
+          ? exported.record
+          : { ...exported.record, memory, hash: hashText(memory) };
+      const history = exported.history.map((event) => ({
+        ...event,
+        ...(typeof event.previousValue === 'string'
+          ? { previousValue: this.redact(event.previousValue) }
+          : {}),
+        ...(typeof event.newValue === 'string' ? { newValue: this.redact(event.newValue) } : {}),
+      }));
+      return { ...exported, record, history };
     });
     const vectors = await embedInBatches(
       this.embedder,

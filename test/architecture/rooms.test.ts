@@ -24,8 +24,9 @@ const ALLOWED: Record<string, readonly string[]> = {
   integrations: ['core', 'memory'],
   mcp: ['core', 'memory'],
   server: ['core', 'memory', 'stores'],
-  cli: ['core', 'embedders', 'mcp', 'memory', 'server', 'stores'],
-  index: ['core', 'embedders', 'ingest', 'llm', 'memory', 'stores'],
+  import: ['core', 'memory'],
+  cli: ['core', 'embedders', 'import', 'mcp', 'memory', 'server', 'stores'],
+  index: ['core', 'embedders', 'import', 'ingest', 'llm', 'memory', 'stores'],
 };
 
 function sourceFiles(directory: string): string[] {

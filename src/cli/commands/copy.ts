@@ -3,6 +3,7 @@ import { ConfigError, EmbedderMismatchError } from '../../core/errors.js';
 import { resolveConfig } from '../../memory/config.js';
 import type { EmbedderIdentity, MemoryStore } from '../../stores/types.js';
 import { type Command, type CommandContext, optionalInteger, requireString, UsageError } from '../command.js';
+import { createProgress } from '../progress.js';
 
 const DEFAULT_BATCH = 200;
 
@@ -64,16 +65,16 @@ export const copyCommand: Command = {
       let seen = 0;
       let historyEvents = 0;
       let cursor: string | undefined;
-      const progress = context.isTTY && !context.json;
+      const progress = context.json ? undefined : createProgress(context, { label: 'copy' });
       do {
         const page = await source.scan(cursor === undefined ? { limit: batch } : { limit: batch, cursor });
         copied += await target.restore({ items: page.items });
         seen += page.items.length;
         historyEvents += page.items.reduce((sum, item) => sum + item.history.length, 0);
         cursor = page.nextCursor;
-        if (progress) drawProgress(seen, total);
+        progress?.update(seen, total);
       } while (cursor !== undefined);
-      if (progress) process.stderr.write('\n');
+      progress?.finish();
       const summary = {
         from: redactUrl(from),
         to: redactUrl(to),
@@ -118,11 +119,4 @@ async function openSource(source: MemoryStore, configured: EmbedderIdentity): Pr
     await source.open({ embedder: error.stored });
     return error.stored;
   }
-}
-
-// Redraws one stderr line in place; only on a TTY.
-function drawProgress(done: number, total: number): void {
-  const width = 30;
-  const filled = total === 0 ? width : Math.min(width, Math.round((done / total) * width));
-  process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}`);
 }
