@@ -24,7 +24,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   integrations: ['core', 'memory'],
   mcp: ['core', 'memory'],
   server: ['core', 'memory', 'stores'],
-  cli: ['core', 'embedders', 'mcp', 'memory', 'server', 'stores'],
+  console: ['core', 'server'],
+  cli: ['console', 'core', 'embedders', 'mcp', 'memory', 'server', 'stores'],
   index: ['core', 'embedders', 'ingest', 'llm', 'memory', 'stores'],
 };
 
