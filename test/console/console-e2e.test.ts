@@ -96,7 +96,7 @@ describe('mneme console in a real browser', { skip }, () => {
     const second = await newPage();
     await second.page.goto(info.loginUrl);
     await second.page.getByRole('alert').waitFor();
-    assert.match(await second.page.getByRole('alert').innerText(), /used, expired or unknown/);
+    assert.match((await second.page.getByRole('alert').textContent()) ?? '', /used, expired or unknown/);
     await second.page.context().close();
 
     // Find a user.
@@ -107,7 +107,7 @@ describe('mneme console in a real browser', { skip }, () => {
     // Profile: Tuesday's change is current, the Python preference it superseded is not.
     const profile = page.locator('#profile-items');
     await profile.waitFor();
-    const profileText = await profile.innerText();
+    const profileText = (await profile.textContent()) ?? '';
     assert.match(profileText, /switched from Python to TypeScript/);
     assert.match(profileText, /function-level docstrings/);
     assert.doesNotMatch(profileText, /I prefer Python for backend services/);
@@ -119,21 +119,27 @@ describe('mneme console in a real browser', { skip }, () => {
     await page.getByRole('button', { name: 'Search as the agent' }).click();
     const block = page.locator('#injected-block');
     await block.waitFor();
-    const blockText = await block.innerText();
+    const blockText = (await block.textContent()) ?? '';
     assert.match(blockText, /docstrings/);
-    const explained = await api<{ text: string }>(
-      keys.acme ?? '',
-      'POST',
-      '/api/context/explain',
-      { userId: 'alice', prompt: 'x' },
-    );
+    const explained = await api<{ text: string }>(keys.acme ?? '', 'POST', '/api/context/explain', {
+      userId: 'alice',
+      prompt: 'x',
+    });
     assert.equal(explained.status, 200);
-    assert.equal(explained.body.text, '', "an app key does not reach the demo users' memories, which have no app");
+    assert.equal(
+      explained.body.text,
+      '',
+      "an app key does not reach the demo users' memories, which have no app",
+    );
     const rows = page.locator('#candidates tbody tr');
     assert.ok((await rows.count()) >= 2, 'candidates are listed');
     const headers = await page.locator('#candidates thead th').allInnerTexts();
     assert.deepEqual(headers, ['Memory', 'Dense', 'Keyword', 'Recency', 'RRF', 'Fused', 'In the block']);
-    assert.match(await page.locator('#candidates').innerText(), /no: /, 'cut candidates are shown with a reason');
+    assert.match(
+      (await page.locator('#candidates').textContent()) ?? '',
+      /no: /,
+      'cut candidates are shown with a reason',
+    );
     await shoot(page, 'console-search-explain');
 
     // Edit a memory, then see the edit in its history.
@@ -149,7 +155,7 @@ describe('mneme console in a real browser', { skip }, () => {
     await edited.getByRole('button', { name: 'History' }).click();
     const history = edited.getByRole('region', { name: 'History' });
     await history.waitFor();
-    const historyText = await history.innerText();
+    const historyText = (await history.textContent()) ?? '';
     assert.match(historyText, /UPDATE/);
     assert.match(historyText, /before: .*function-level docstrings/);
     assert.match(historyText, /after: .*Google-style docstrings/);
@@ -170,7 +176,7 @@ describe('mneme console in a real browser', { skip }, () => {
     await dialog.getByRole('button', { name: 'Erase user' }).click();
     await page.getByText('bob was erased.').waitFor();
     await waitFor(
-      async () => !(await page.locator('#user-list').innerText()).includes('bob'),
+      async () => !((await page.locator('#user-list').textContent()) ?? '').includes('bob'),
       10_000,
       'bob to leave the list',
     );
@@ -212,7 +218,7 @@ describe('mneme console in a real browser', { skip }, () => {
     await page.getByLabel(/^Prompt/).fill('alert script img onerror');
     await page.getByRole('button', { name: 'Search as the agent' }).click();
     await page.locator('#candidates').waitFor();
-    assert.match(await page.locator('#injected-block').innerText(), /alert\(1\)/);
+    assert.match((await page.locator('#injected-block').textContent()) ?? '', /alert\(1\)/);
     await page.waitForTimeout(300);
     assert.deepEqual(dialogs, [], 'no alert() ran');
     assert.equal(await page.locator('#app img, #app script').count(), 0, 'no markup was created');
@@ -227,6 +233,6 @@ describe('mneme console in a real browser', { skip }, () => {
     await page.getByLabel(/API key/).fill(admin);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('alert').waitFor();
-    assert.match(await page.getByRole('alert').innerText(), /not bound to an app/);
+    assert.match((await page.getByRole('alert').textContent()) ?? '', /not bound to an app/);
   });
 });
