@@ -176,70 +176,64 @@ function editForm(api: Api, record: MemoryRecord, target: HTMLElement, refresh: 
     { id: `${id}-kind` },
     KINDS.map((name) => h('option', { value: name, selected: name === record.kind }, name)),
   );
-  show(
-    target,
-    h(
-      'form',
-      {
-        class: 'stack',
-        onsubmit: async (event: Event) => {
-          event.preventDefault();
-          await api
-            .request('PATCH', `/api/memories/${encodeURIComponent(record.id)}`, {
-              ...(text.value !== record.memory ? { text: text.value } : {}),
-              ...(kind.value !== record.kind ? { kind: kind.value } : {}),
-            })
-            .then(() => {
-              announce('Memory updated.');
-              refresh();
-            }, report);
-        },
-      },
-      h('label', { for: id }, 'Memory text'),
-      text,
-      h('label', { for: `${id}-kind` }, 'Kind'),
-      kind,
-      h(
-        'div',
-        { class: 'actions' },
-        h('button', { type: 'submit' }, 'Save'),
-        h('button', { type: 'button', onclick: () => target.replaceChildren() }, 'Cancel'),
-      ),
-    ),
-  );
-  text.focus();
+  inlineForm(target, {
+    fields: [h('label', { for: id }, 'Memory text'), text, h('label', { for: `${id}-kind` }, 'Kind'), kind],
+    submit: 'Save',
+    focus: text,
+    save: async () => {
+      await api.request('PATCH', `/api/memories/${encodeURIComponent(record.id)}`, {
+        ...(text.value !== record.memory ? { text: text.value } : {}),
+        ...(kind.value !== record.kind ? { kind: kind.value } : {}),
+      });
+      announce('Memory updated.');
+      refresh();
+    },
+  });
 }
 
 function correctForm(api: Api, record: MemoryRecord, target: HTMLElement, refresh: () => void): void {
   const id = `correct-${record.id}`;
   const text = h('textarea', { id, rows: 2, required: true });
+  inlineForm(target, {
+    fields: [h('label', { for: id }, 'What is true instead (the correction supersedes this memory)'), text],
+    submit: 'Save correction',
+    focus: text,
+    save: async () => {
+      await api.request('POST', `/api/memories/${encodeURIComponent(record.id)}/correct`, {
+        text: text.value,
+      });
+      announce('Marked wrong; the correction supersedes it.');
+      refresh();
+    },
+  });
+}
+
+/** A form inside a memory's details: its fields, a submit button running `save`, and Cancel. */
+function inlineForm(
+  target: HTMLElement,
+  options: { fields: Child[]; submit: string; focus: HTMLElement; save: () => Promise<void> },
+): void {
   show(
     target,
     h(
       'form',
       {
         class: 'stack',
-        onsubmit: async (event: Event) => {
+        onsubmit: (event: Event) => {
           event.preventDefault();
-          await api
-            .request('POST', `/api/memories/${encodeURIComponent(record.id)}/correct`, { text: text.value })
-            .then(() => {
-              announce('Marked wrong; the correction supersedes it.');
-              refresh();
-            }, report);
+          void options.save().catch(report);
         },
       },
-      h('label', { for: id }, 'What is true instead (the correction supersedes this memory)'),
-      text,
+      options.fields,
       h(
         'div',
         { class: 'actions' },
-        h('button', { type: 'submit' }, 'Save correction'),
+        h('button', { type: 'submit' }, options.submit),
         h('button', { type: 'button', onclick: () => target.replaceChildren() }, 'Cancel'),
       ),
     ),
   );
-  text.focus();
+  options.focus.focus();
 }
 
 /** The memory's history, and the supersession chain: what it replaced and what replaced it. */

@@ -1,34 +1,10 @@
-/** The REST API's shapes the console reads (docs/server.md, GET /openapi.json). */
-export interface MemoryRecord {
-  id: string;
-  memory: string;
-  kind: string;
-  userId?: string;
-  agentId?: string;
-  runId?: string;
-  appId?: string;
-  role?: string;
-  speaker?: string;
-  metadata: Record<string, unknown>;
-  createdAt: string;
-  updatedAt: string;
-  observedAt: string;
-  validFrom?: string;
-  validTo?: string;
-  supersededBy?: string;
-  expiresAt?: string;
-}
+/** The REST API's shapes the console reads (docs/server.md, GET /openapi.json): the library's own types. */
+import type { HistoryEvent, MemoryRecord, SearchScores } from '../../src/core/types.js';
 
-export interface Scores {
-  dense: number;
-  keyword: number;
-  recency: number;
-  rrf: number;
-}
-
+export type { HistoryEvent, MemoryRecord };
 export interface Candidate extends MemoryRecord {
   score: number;
-  scores: Scores;
+  scores: SearchScores;
   included: boolean;
   reason?: string;
 }
@@ -40,18 +16,6 @@ export interface ProfileItem {
   pinned: boolean;
   createdAt: string;
   updatedAt: string;
-}
-
-export interface HistoryEvent {
-  id: string;
-  memoryId: string;
-  event: string;
-  previousValue?: string;
-  newValue?: string;
-  reason?: string;
-  actor: string;
-  relatedId?: string;
-  createdAt: string;
 }
 
 export interface UserEntry {
