@@ -41,6 +41,7 @@ import type { LanguageModel } from '../llm/types.js';
 import type { MemoryPatch, MemoryStore, QueueItem, TemporalOptions } from '../stores/types.js';
 import { gateClaims } from './claim-gate.js';
 import { type IngestionSettings, type MemoryOptions, resolveConfig } from './config.js';
+import { correctionChanges } from './correct.js';
 import { eraseReplyContextCopies } from './erase-reply-context.js';
 import {
   PROFILE_DEFAULT_TOKENS,
@@ -387,6 +388,51 @@ export class Memory {
   }
 
   /**
+   * Marks a memory as wrong and replaces it with a correction (see correct.ts): a new memory with `text`
+   * supersedes it, in one transaction; both stay in history. Only a current memory can be corrected.
+   * @returns the correction and the superseded memory.
+   * @throws NotFoundError when the id is unknown (within `scope` when given); ValidationError (`id`) when it was
+   * already superseded; ValidationError (`text`) for empty or invalid text.
+   */
+  async correct(
+    id: string,
+    text: string,
+    scope?: Scope,
+  ): Promise<{ memory: MemoryRecord; superseded: MemoryRecord }> {
+    this.assertOpen();
+    const validId = validateIdentifier(id, 'id');
+    const validScope = validateScope(scope, { required: false, field: 'scope' });
+    const within = Object.keys(validScope).length ? { scope: validScope } : {};
+    const valid = validateText(text, 'text').trim();
+    if (valid.length === 0) throw new ValidationError('text', 'must not be empty: give the corrected text');
+    const current = await this.store.get({ id: validId, ...within });
+    if (!current) throw new NotFoundError(`memory ${validId} not found`);
+    if (current.supersededBy !== undefined) {
+      throw new ValidationError(
+        'id',
+        `already superseded by ${current.supersededBy}; correct that one instead`,
+      );
+    }
+    const corrected = this.redact(valid);
+    const [embedding] = await embedInBatches(this.embedder, [corrected]);
+    if (!embedding) throw new ValidationError('text', 'could not be embedded');
+    const { id: newId, changes } = correctionChanges({
+      current,
+      text: corrected,
+      embedding,
+      now: this.now(),
+      actor: 'user',
+    });
+    await this.store.apply({ changes });
+    const [memory, superseded] = await Promise.all([
+      this.store.get({ id: newId }),
+      this.store.get({ id: validId }),
+    ]);
+    if (!memory || !superseded) throw new NotFoundError(`memory ${validId} not found`);
+    return { memory, superseded };
+  }
+
+  /**
    * Deletes one memory, softly: its history keeps a DELETE event with the last text, for audit. To leave no
    * text behind, use {@link Memory.erase}.
    */
@@ -696,6 +742,10 @@ export class ScopedMemory {
 
   async delete(id: string) {
     return this.memory.delete(id, this.scope);
+  }
+
+  async correct(id: string, text: string) {
+    return this.memory.correct(id, text, this.scope);
   }
 
   async erase(id: string) {

@@ -22,6 +22,7 @@ import type { KeyStore } from './keys.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { type AppEnv, DEFAULT_SERVER_LIMITS, type ServerLimits } from './request.js';
 import { registerAdminRoutes } from './routes/admin.js';
+import { registerConsoleRoutes } from './routes/console.js';
 import { registerMem0Routes } from './routes/mem0.js';
 import { registerMem0UnsupportedRoutes } from './routes/mem0-unsupported.js';
 import { registerNativeRoutes } from './routes/native.js';
@@ -36,6 +37,8 @@ export interface AppOptions {
   logger?: Logger;
   /** Body size and batch limits. @default {@link DEFAULT_SERVER_LIMITS} */
   limits?: Partial<ServerLimits>;
+  /** Public routes mounted before authentication, e.g. the memory console (src/console/mount.ts). */
+  mounts?: ReadonlyArray<(app: Hono<AppEnv>) => void>;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -121,7 +124,10 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   const openApi = buildOpenApiDocument({ limits });
   app.get('/openapi.json', (c) => c.json(openApi));
 
+  for (const mount of options.mounts ?? []) mount(app);
+
   app.use('*', requireApiKey(options.keys));
+  registerConsoleRoutes(app, services);
   registerNativeRoutes(app, services);
   registerMem0Routes(app, services);
   registerMem0UnsupportedRoutes(app);

@@ -50,6 +50,11 @@ export interface Principal {
   keyId: string;
   appId?: string;
   admin: boolean;
+  /**
+   * Reaches every app's memories (and those written without an app), as the library itself does. Only the local
+   * console's login session has it (`mneme console`, src/console/sessions.ts); a key from the keys file never does.
+   */
+  allApps?: boolean;
 }
 
 /** The key-store seam the server depends on (the file store implements it). */

@@ -6,6 +6,7 @@ import { MEMORY_KINDS } from '../core/types.js';
 import { LIMITS } from '../core/validate.js';
 import { PROFILE_MAX_TOKENS } from '../memory/profile.js';
 import type { ServerLimits } from './request.js';
+import { CONSOLE_ROUTES } from './routes/console.js';
 import { MEM0_UNSUPPORTED_ROUTES } from './routes/mem0-unsupported.js';
 
 type Schema = Record<string, unknown>;
@@ -437,6 +438,7 @@ const ROUTES: RouteDoc[] = [
       response: { status: 200, schema: message },
     }),
   ),
+  ...CONSOLE_ROUTES.map((route): RouteDoc => ({ ...route, tag: 'native' })),
   ...MEM0_UNSUPPORTED_ROUTES.map(
     (route): RouteDoc => ({
       method: route.method,

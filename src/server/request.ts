@@ -8,7 +8,7 @@ import { ValidationError } from '../core/errors.js';
 import { type FilterNode, parseFilter } from '../core/filters.js';
 import type { Scope } from '../core/types.js';
 import { validateIdentifier, validateScope } from '../core/validate.js';
-import type { Memory, ScopedMemory } from '../memory/memory.js';
+import { type Memory, ScopedMemory } from '../memory/memory.js';
 import { forbidden, HttpError } from './errors.js';
 import type { Principal } from './keys.js';
 
@@ -62,15 +62,22 @@ export function tenantOf(c: Context<AppEnv>): string {
   return principal.appId;
 }
 
-/** The memory confined to the request's app. */
-export function scopedMemory(c: Context<AppEnv>, memory: Memory): ScopedMemory {
-  return memory.withScope({ appId: tenantOf(c) });
+/** The app the request is confined to; undefined for an all-apps principal (see `Principal.allApps`). */
+export function appOf(c: Context<AppEnv>): string | undefined {
+  return c.get('principal').allApps === true ? undefined : tenantOf(c);
 }
 
-/** 403 unless `value` is absent or names the request's own app. */
+/** The memory confined to the request's app (unconfined, like the library, for an all-apps principal). */
+export function scopedMemory(c: Context<AppEnv>, memory: Memory): ScopedMemory {
+  const app = appOf(c);
+  return app === undefined ? new ScopedMemory(memory, {}) : memory.withScope({ appId: app });
+}
+
+/** 403 unless `value` is absent or names the request's own app (any app for an all-apps principal). */
 export function assertOwnApp(c: Context<AppEnv>, value: unknown, field: string): void {
   if (value === undefined || value === null) return;
   if (typeof value !== 'string') throw new ValidationError(field, 'expected the app id as a string');
+  if (c.get('principal').allApps === true) return;
   const app = tenantOf(c);
   if (value !== app) {
     throw forbidden(field, `this API key is bound to app "${app}"; it cannot read or write another app`);
@@ -83,6 +90,7 @@ export function assertOwnApp(c: Context<AppEnv>, value: unknown, field: string):
  * service to reject with 422, so the two kinds of failure stay distinct.
  */
 export function assertFiltersStayInApp(c: Context<AppEnv>, filters: unknown, field: string): void {
+  if (c.get('principal').allApps === true) return;
   let parsed: FilterNode | undefined;
   try {
     parsed = parseFilter(filters, field);
@@ -165,7 +173,7 @@ export function rejectUnknownFields(body: Record<string, unknown>, known: readon
 
 /**
  * The user / agent / run scope a request names (snake_case or camelCase), validated; `appId` is checked
- * against the key and dropped (the scoped memory adds it).
+ * against the key and dropped (the scoped memory adds it), or kept for an all-apps principal.
  */
 export function requestScope(c: Context<AppEnv>, source: Record<string, unknown>, fieldPrefix = ''): Scope {
   const raw: Record<string, unknown> = {};
@@ -174,7 +182,8 @@ export function requestScope(c: Context<AppEnv>, source: Record<string, unknown>
     if (value === undefined || value === null) continue;
     if (key === 'appId') {
       assertOwnApp(c, value, `${fieldPrefix}${name}`);
-      continue;
+      // An all-apps principal narrows by the app it names; an app key's own app is added by scopedMemory.
+      if (c.get('principal').allApps !== true) continue;
     }
     const valid = validateIdentifier(value, `${fieldPrefix}${name}`);
     if (raw[key] !== undefined && raw[key] !== valid) {

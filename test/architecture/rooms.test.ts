@@ -25,7 +25,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   mcp: ['core', 'memory'],
   server: ['core', 'memory', 'stores'],
   import: ['core', 'memory'],
-  cli: ['core', 'embedders', 'import', 'mcp', 'memory', 'server', 'stores'],
+  console: ['core', 'server'],
+  cli: ['console', 'core', 'embedders', 'import', 'mcp', 'memory', 'server', 'stores'],
   index: ['core', 'embedders', 'import', 'ingest', 'llm', 'memory', 'stores'],
 };
 

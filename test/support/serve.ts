@@ -12,14 +12,21 @@ export interface Served {
   stderr: () => string;
   /** Resolves with the exit code (null when a signal ended it). */
   exited: Promise<number | null>;
+  /** The JSON line it printed once listening. */
+  info: Record<string, unknown>;
 }
 
 /**
- * Starts `node bin/mneme.js serve --port 0 --json ...args` with `env` over a minimal environment and resolves
- * once it prints its URL. @throws (rejects) when it exits first or does not start within 60 s.
+ * Starts `node bin/mneme.js serve --port 0 --json ...args` (or `console`, which takes the same flags) with `env`
+ * over a minimal environment and resolves once it prints its URL. @throws (rejects) when it exits first or does
+ * not start within 60 s.
  */
-export function serve(args: string[], env: Record<string, string>): Promise<Served> {
-  const child = spawn(process.execPath, [MNEME_BIN, 'serve', '--port', '0', '--json', ...args], {
+export function serve(
+  args: string[],
+  env: Record<string, string>,
+  command: 'serve' | 'console' = 'serve',
+): Promise<Served> {
+  const child = spawn(process.execPath, [MNEME_BIN, command, '--port', '0', '--json', ...args], {
     env: { PATH: process.env.PATH ?? '', HOME: env.MNEME_HOME ?? tmpdir(), MNEME_LOG_LEVEL: 'info', ...env },
   });
   let stdout = '';
@@ -35,7 +42,8 @@ export function serve(args: string[], env: Record<string, string>): Promise<Serv
       const line = stdout.split('\n')[0];
       if (line !== undefined && stdout.includes('\n')) {
         clearTimeout(timer);
-        resolve({ child, url: (JSON.parse(line) as { url: string }).url, stderr: () => stderr, exited });
+        const info = JSON.parse(line) as { url: string };
+        resolve({ child, url: info.url, stderr: () => stderr, exited, info });
       }
     });
     exited.then((code) => reject(new Error(`serve exited with ${code}: ${stderr}`)));

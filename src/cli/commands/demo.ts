@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MnemeError } from '../../core/errors.js';
+import type { Memory } from '../../memory/memory.js';
 import { buildSessionContext } from '../../memory/session-context.js';
 import { type Command, optionalString, UsageError } from '../command.js';
 
@@ -115,11 +116,25 @@ interface MondayReport {
   >;
 }
 
+type AddResult = Awaited<ReturnType<Memory['add']>>;
+
+/** Monday's conversations of the demo users, stored as the demo stores them (`mneme console` seeds with it). */
+export async function addMondayConversations(memory: Memory): Promise<Record<string, AddResult>> {
+  const results: Record<string, AddResult> = {};
+  for (const [user, messages] of Object.entries(MONDAY)) {
+    results[user] = await memory.add(messages, { userId: user, runId: 'monday', observedAt: MONDAY_DATE });
+  }
+  return results;
+}
+
+/** Tuesday's change of mind: alice's new statement, which supersedes a Monday preference. */
+export const TUESDAY_CHANGE = 'I switched from Python to TypeScript for backend services.';
+
 async function monday(context: Context): Promise<number> {
   const memory = await context.openMemory({ llm: null });
   const report: MondayReport = { pid: process.pid, users: {} };
-  for (const [user, messages] of Object.entries(MONDAY)) {
-    const result = await memory.add(messages, { userId: user, runId: 'monday', observedAt: MONDAY_DATE });
+  for (const [user, result] of Object.entries(await addMondayConversations(memory))) {
+    const messages = MONDAY[user] ?? [];
     report.users[user] = {
       messages: messages.length,
       stored: result.results.filter((item) => item.event !== 'NOOP').length,
@@ -167,7 +182,7 @@ async function tuesday(context: Context): Promise<number> {
         report.isolated = false;
     }
   }
-  const said = 'I switched from Python to TypeScript for backend services.';
+  const said = TUESDAY_CHANGE;
   const change = await memory.add(said, { userId: 'alice', runId: 'tuesday' });
   const first = change.results[0];
   if (!first) throw new MnemeError('the demo statement was not stored', { code: 'demo_failed' });

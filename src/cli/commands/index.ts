@@ -1,6 +1,7 @@
 /** The command registry: one row per command file. */
 import type { Command } from '../command.js';
 import { addCommand } from './add.js';
+import { consoleCommand } from './console.js';
 import { copyCommand } from './copy.js';
 import { demoCommand } from './demo.js';
 import { doctorCommand } from './doctor.js';
@@ -30,6 +31,7 @@ export const COMMANDS: Command[] = [
   importCommand,
   demoCommand,
   serveCommand,
+  consoleCommand,
   keysCommand,
   mcpCommand,
   doctorCommand,

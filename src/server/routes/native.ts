@@ -21,6 +21,7 @@ import type { Message, Metadata, Scope } from '../../core/types.js';
 import type { ListOptions, SearchOptions, UpdateInput } from '../../memory/memory.js';
 import {
   type AppEnv,
+  appOf,
   assertFiltersStayInApp,
   assertNoScopeInMetadata,
   booleanParam,
@@ -30,7 +31,6 @@ import {
   requestScope,
   type ServerServices,
   scopedMemory,
-  tenantOf,
   withFieldNames,
 } from '../request.js';
 
@@ -153,7 +153,8 @@ export function registerNativeRoutes(app: Hono<AppEnv>, services: ServerServices
   });
 
   app.get('/api/export', async (c) => {
-    const scope: Scope = { ...requestScope(c, c.req.query()), appId: tenantOf(c) };
+    const app = appOf(c);
+    const scope: Scope = { ...requestScope(c, c.req.query()), ...(app === undefined ? {} : { appId: app }) };
     const iterator = memory.exportMemories(scope);
     // Pull the first line before answering so validation failures still get their status code.
     const first = await iterator.next();
