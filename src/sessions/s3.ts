@@ -1,13 +1,15 @@
 /**
  * S3 SessionStore (`@aws-sdk/client-s3`), for any S3-compatible service. S3 objects cannot be appended to, so
- * every append writes one new immutable object (a "part") and `load` reads the parts back in order.
+ * every append writes one new immutable object (a "part"), and compaction copies many parts into one snapshot
+ * so that `load` reads a few objects instead of one per append. Names and the snapshot format: `./s3-objects.ts`.
  *
  * Layout under `s3://bucket/prefix/` (every name made by `encodeKeyPart`, so keys never collide):
  * ```
- * <project>/<session>/m/<part>.jsonl         main transcript parts
- * <project>/<session>/summary.json           { watermark, mtime, data }
- * <project>/<session>/s/<subpath>/<part>.jsonl  subpath transcript parts
- * <project>/<session>/id, .../s/<subpath>/id  the raw sessionId / subpath, only when a name was shortened
+ * <project>/<session>/m/<part>.jsonl                 main transcript parts
+ * <project>/<session>/m/compacted/<snapshot>.jsonl   main transcript snapshots
+ * <project>/<session>/summary.json                   { watermark, mtime, data }
+ * <project>/<session>/s/<subpath>/<part>.jsonl       subpath transcript parts (and compacted/ snapshots)
+ * <project>/<session>/id, .../s/<subpath>/id         the raw sessionId / subpath, only when a name was shortened
  * ```
  * A part is named `<inverted ms timestamp>-<writer id>.jsonl`: S3 lists keys in ascending order, so the newest
  * part comes first (one small list finds a session's mtime) and each writer's parts keep their order (its
@@ -19,17 +21,50 @@
  * overwritten by a slower concurrent writer only lags (its mtime is then below `listSessions`' mtime, which the
  * SDK treats as stale) and the next append catches it up. The mtime is the newest part's timestamp.
  *
+ * Compaction, without conditional writes (many S3-compatible servers lack If-None-Match / If-Match): once a
+ * transcript holds `compactAfter` parts, the append that notices it (after writing and folding its own part)
+ * 1. lists the transcript's folder (parts first, then snapshots: one listing), reads every snapshot and every
+ *    part no snapshot holds (the load path, `#readTranscript`);
+ * 2. writes a new snapshot holding all of those sections, under a fresh name;
+ * 3. lists again and, if nothing it read is left and no other snapshot exists, concludes that the transcript was
+ *    deleted meanwhile and removes its snapshot instead (a compaction never brings deleted entries back);
+ * 4. deletes the snapshots it read (the new one holds all of their sections), then the parts it copied, except
+ *    the newest ones: a main transcript keeps every part at or newer than the summary's watermark (the fold still
+ *    reads them), a subpath transcript its newest part. The newest part is never deleted, so the first key listed
+ *    still gives the session's mtime.
+ * Every step leaves a state that loads every entry exactly once (readers take the union of snapshots and parts by
+ * part name), so a crash or a failed request anywhere only leaves objects that the next compaction deletes. A
+ * snapshot is deleted only by a compaction that read it before writing its superset, so two compactions can
+ * never delete each other's snapshots; a part only after a snapshot holding it exists. A reader that finds an
+ * object gone between its listing and its GET (a compaction moved it) lists again. A failed compaction does not
+ * fail the append (its entries are already durable): it is logged as a warning and retried `compactAfter`
+ * appends later.
+ *
  * Credentials come from the AWS SDK's default chain (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, profiles,
  * instance roles). A custom `endpoint` implies path-style addressing. `delete` removes every object of the key.
  */
 import { randomBytes } from 'node:crypto';
 import type { ListObjectsV2CommandOutput, S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
-import { ConfigError, StoreError } from '../core/errors.js';
+import { ConfigError, StoreError, ValidationError } from '../core/errors.js';
+import { createConsoleLogger, describeError, type Logger } from '../core/logger.js';
 import type { AppendBatch } from './append.js';
 import { LazyConnection } from './connection.js';
 import { isTransient, type SessionMtime, type SessionOfProject, SessionStoreFrame } from './frame.js';
 import { importOptional, KeyedMutex, LruMap, mapLimit, sleep } from './internal.js';
-import { addUuids, decodeKeyPart, encodeKeyPart, entryUuid, newEntryIndexes } from './keys.js';
+import { addUuids, decodeKeyPart, encodeKeyPart, newEntryIndexes } from './keys.js';
+import {
+  addSnapshotSections,
+  bodyLines,
+  encodeSnapshot,
+  isPartName,
+  isSnapshotName,
+  objectTimestamp,
+  parseLines,
+  partName,
+  type Sections,
+  sectionEntries,
+  snapshotName,
+} from './s3-objects.js';
 import { nextMtime, type StoredSummary, type SummaryFolder } from './summaries.js';
 import type { SessionKey, SessionStoreEntry, SessionSummaryEntry } from './types.js';
 import { requireOption } from './urls.js';
@@ -50,15 +85,38 @@ export interface S3SessionStoreOptions {
   forcePathStyle?: boolean;
   /** Parallel requests when loading, listing and deleting. @default 16 */
   concurrency?: number;
+  /**
+   * Compact a transcript (copy its parts into one snapshot object, then delete them) once it holds this many
+   * parts, so that a load reads at most about this many objects. This instance checks after every
+   * `compactAfter` of its own appends to a transcript, and at its first append after a load that found that
+   * many; `0` disables compaction (loads then read one object per append). URL `?compactAfter=`. @default 64
+   */
+  compactAfter?: number;
+  /** Where a failed compaction is reported (it never fails the append). @default JSON lines on stderr at `warn` */
+  logger?: Logger;
+  /**
+   * An S3 client of your own (your credentials provider, retry strategy, middleware). The store sends every
+   * request through it and never destroys it: that stays yours. Cannot be combined with `endpoint`, `region`
+   * or `forcePathStyle`, which belong to the client. @default a client made from the other options
+   */
+  client?: S3Client;
 }
+
+/** The default of {@link S3SessionStoreOptions.compactAfter}. */
+export const DEFAULT_COMPACT_AFTER = 64;
 
 type S3Module = typeof import('@aws-sdk/client-s3');
 
-/** Timestamps are inverted against this (13 digits, until the year 2286) so newer parts sort first. */
-const MAX_TIMESTAMP = 9_999_999_999_999;
 /** Transcripts (and summaries) whose state this process keeps in memory. */
 const CACHE_SIZE = 256;
-const PART_PATTERN = /^(\d{13})-([0-9a-f]{16})\.jsonl$/;
+/** Listings a load makes before giving up on a transcript that compactions keep changing under it. */
+const READ_ATTEMPTS = 5;
+
+/** A transcript folder's objects, as one listing returned them (S3 order: newest part first). */
+interface TranscriptListing {
+  parts: string[];
+  snapshots: string[];
+}
 
 /** `summary.json`: the summary and the newest part folded into it (its name). */
 interface WatermarkedSummary extends StoredSummary {
@@ -77,6 +135,10 @@ export class S3SessionStore extends SessionStoreFrame<'s3'> {
   readonly #written = new LruMap<string, Set<string>>(CACHE_SIZE);
   /** The summary this instance last wrote, per summary key: saves rereading it when no one else wrote. */
   readonly #summaries = new LruMap<string, WatermarkedSummary>(CACHE_SIZE);
+  /** Parts this instance appended (or a load found) per transcript since it last compacted or checked. */
+  readonly #partCounts = new LruMap<string, number>(CACHE_SIZE);
+  readonly #compactAfter: number;
+  readonly #logger: Logger;
   #lastTimestamp: number | undefined;
   readonly #client: LazyConnection<{ s3: S3Client; module: S3Module }>;
 
@@ -89,6 +151,21 @@ export class S3SessionStore extends SessionStoreFrame<'s3'> {
     );
     this.prefix = normalizePrefix(options.prefix ?? '');
     this.#concurrency = options.concurrency ?? 16;
+    this.#compactAfter = options.compactAfter ?? DEFAULT_COMPACT_AFTER;
+    if (!Number.isSafeInteger(this.#compactAfter) || this.#compactAfter < 0) {
+      throw new ValidationError(
+        'compactAfter',
+        `must be a whole number of parts (0 disables compaction), got ${String(options.compactAfter)}`,
+      );
+    }
+    this.#logger = options.logger ?? createConsoleLogger();
+    const own = options.client;
+    if (own !== undefined && (options.endpoint ?? options.region ?? options.forcePathStyle) !== undefined) {
+      throw new ValidationError(
+        'client',
+        'cannot be combined with endpoint, region or forcePathStyle: set them on your S3Client instead',
+      );
+    }
     const config: S3ClientConfig = {};
     if (options.region !== undefined) config.region = options.region;
     if (options.endpoint !== undefined) config.endpoint = options.endpoint;
@@ -97,18 +174,21 @@ export class S3SessionStore extends SessionStoreFrame<'s3'> {
     this.#config = config;
     this.#client = new LazyConnection({
       backend: 's3',
-      open: () => this.#openClient(),
-      dispose: ({ s3 }) => s3.destroy(),
+      open: () => this.#openClient(own),
+      dispose: ({ s3 }) => {
+        if (own === undefined) s3.destroy();
+      },
     });
   }
 
   protected override async writeEntries(key: SessionKey, batch: AppendBatch): Promise<void> {
     const { entries, lines, fold } = batch;
-    const timestamp = nextMtime(Date.now(), this.#lastTimestamp);
-    this.#lastTimestamp = timestamp;
     const names = this.#names(key);
     const { s3, module } = await this.#client.get();
     await this.#mutex.run(names.parts, async () => {
+      // Stamped inside the transcript's turn, so this writer's part names increase in the order it writes them.
+      const timestamp = nextMtime(Date.now(), this.#lastTimestamp);
+      this.#lastTimestamp = timestamp;
       const written = this.#written.get(names.parts) ?? new Set<string>();
       const indexes = newEntryIndexes(entries, (uuid) => written.has(uuid));
       if (indexes.length === 0) return;
@@ -117,8 +197,7 @@ export class S3SessionStore extends SessionStoreFrame<'s3'> {
         const body = JSON.stringify(sidecar.value);
         await s3.send(new module.PutObjectCommand({ Bucket: this.bucket, Key: sidecar.key, Body: body }));
       }
-      const partName = `${String(MAX_TIMESTAMP - timestamp).padStart(13, '0')}-${this.#writer}.jsonl`;
-      const partKey = names.parts + partName;
+      const partKey = names.parts + partName(timestamp, this.#writer);
       await s3.send(
         new module.PutObjectCommand({
           Bucket: this.bucket,
@@ -130,28 +209,19 @@ export class S3SessionStore extends SessionStoreFrame<'s3'> {
       addUuids(written, added);
       this.#written.set(names.parts, written);
       if (fold !== undefined) await this.#foldSummary(s3, module, key, names, partKey, added, fold);
+      await this.#maybeCompact(s3, module, key, names);
     });
   }
 
   protected override async readEntries(key: SessionKey): Promise<SessionStoreEntry[] | null> {
     const { s3, module } = await this.#client.get();
-    const parts = await this.#listKeys(s3, module, this.#names(key).parts, { partsOnly: true });
-    if (parts.length === 0) return null;
-    parts.reverse();
-    const bodies = await mapLimit(parts, this.#concurrency, (part) => this.#getText(s3, module, part));
-    const seen = new Set<string>();
-    const entries: SessionStoreEntry[] = [];
-    bodies.forEach((body, index) => {
-      if (body === undefined) return;
-      for (const entry of parseParts(body, parts[index] as string)) {
-        const uuid = entryUuid(entry);
-        if (uuid !== undefined) {
-          if (seen.has(uuid)) continue;
-          seen.add(uuid);
-        }
-        entries.push(entry);
-      }
-    });
+    const root = this.#names(key).parts;
+    const { listing, sections } = await this.#readTranscript(s3, module, root);
+    // A resumed session's next append compacts at once when this load found enough parts.
+    if (listing.parts.length > (this.#partCounts.get(root) ?? 0)) {
+      this.#partCounts.set(root, listing.parts.length);
+    }
+    const entries = sectionEntries(sections);
     return entries.length === 0 ? null : entries;
   }
 
@@ -164,7 +234,8 @@ export class S3SessionStore extends SessionStoreFrame<'s3'> {
       );
       const first = newest.Contents?.[0]?.Key;
       if (first === undefined) return undefined;
-      const mtime = partTimestamp(first);
+      // The newest part (compaction never deletes it), or a snapshot's newest section if only snapshots are left.
+      const mtime = objectTimestamp(first.slice(sessionPrefix.length + 2));
       if (mtime === undefined) return undefined;
       return { sessionId: await this.#sessionId(s3, module, sessionPrefix), mtime };
     });
@@ -189,11 +260,10 @@ export class S3SessionStore extends SessionStoreFrame<'s3'> {
     const { s3, module } = await this.#client.get();
     await this.#mutex.run(names.parts, async () => {
       const keys = await this.#listKeys(s3, module, root, { partsOnly: false });
-      await mapLimit(keys, this.#concurrency, (objectKey) =>
-        s3.send(new module.DeleteObjectCommand({ Bucket: this.bucket, Key: objectKey })),
-      );
+      await this.#deleteObjects(s3, module, keys);
       this.#written.deleteWhere((transcript) => transcript.startsWith(root));
       this.#summaries.deleteWhere((summaryKey) => summaryKey.startsWith(root));
+      this.#partCounts.deleteWhere((transcript) => transcript.startsWith(root));
     });
   }
 
@@ -205,9 +275,9 @@ export class S3SessionStore extends SessionStoreFrame<'s3'> {
       const decoded = decodeKeyPart(prefix.slice(subRoot.length, -1));
       if (decoded !== undefined) return decoded;
       // A shortened name: the raw subpath is in its sidecar, written before the first part (so a failed
-      // first append may leave a sidecar without parts, which is not a transcript).
-      const parts = await this.#listKeys(s3, module, prefix, { partsOnly: true });
-      if (parts.length === 0) return undefined;
+      // first append may leave a sidecar without parts or snapshots, which is not a transcript).
+      const { parts, snapshots } = await this.#listTranscript(s3, module, prefix);
+      if (parts.length === 0 && snapshots.length === 0) return undefined;
       const sidecar = await this.#getText(s3, module, `${prefix}id`);
       const subpath =
         sidecar === undefined ? undefined : (JSON.parse(sidecar) as { subpath?: unknown }).subpath;
@@ -220,6 +290,7 @@ export class S3SessionStore extends SessionStoreFrame<'s3'> {
   protected override async releaseEngine(): Promise<void> {
     this.#written.clear();
     this.#summaries.clear();
+    this.#partCounts.clear();
     await this.#client.close();
   }
 
@@ -271,9 +342,9 @@ export class S3SessionStore extends SessionStoreFrame<'s3'> {
     const newest = newer[0] as string;
     newer.reverse();
     const bodies = await mapLimit(newer, this.#concurrency, async (part) =>
-      part === partKey ? added : parseParts((await this.#getText(s3, module, part)) ?? '', part),
+      part === partKey ? added : parseLines(bodyLines((await this.#getText(s3, module, part)) ?? ''), part),
     );
-    const mtime = partTimestamp(newest);
+    const mtime = objectTimestamp(basename(newest));
     if (mtime === undefined) throw new StoreError(`s3 session store: unexpected part name ${newest}`);
     const previous = stored === undefined ? undefined : { mtime: stored.mtime, data: stored.data };
     const summary = fold(previous, key, bodies.flat(), mtime);
@@ -294,6 +365,146 @@ export class S3SessionStore extends SessionStoreFrame<'s3'> {
   }
 
   /**
+   * Counts the part an append just wrote and, every `compactAfter` of them, compacts the transcript. A failed
+   * compaction is logged, not thrown: the append's entries are durable and every object left behind is read
+   * correctly and cleaned by a later compaction.
+   */
+  async #maybeCompact(
+    s3: S3Client,
+    module: S3Module,
+    key: SessionKey,
+    names: { session: string; parts: string },
+  ): Promise<void> {
+    if (this.#compactAfter === 0) return;
+    const root = names.parts;
+    const count = (this.#partCounts.get(root) ?? 0) + 1;
+    this.#partCounts.set(root, count);
+    if (count < this.#compactAfter) return;
+    try {
+      this.#partCounts.set(root, await this.#compact(s3, module, key, names));
+    } catch (error) {
+      this.#partCounts.set(root, 0);
+      this.#logger.warn(
+        's3 session store: compaction failed; the transcript is intact and is compacted again later',
+        { bucket: this.bucket, transcript: root, ...describeError(error) },
+      );
+    }
+  }
+
+  /**
+   * Compacts one transcript (the steps are in the module comment) if it holds at least `compactAfter` parts.
+   * Runs inside the transcript's in-process turn, so this instance's appends and deletes wait for it; other
+   * instances and processes may append, load, compact or delete meanwhile. Returns the parts it left.
+   */
+  async #compact(
+    s3: S3Client,
+    module: S3Module,
+    key: SessionKey,
+    names: { session: string; parts: string },
+  ): Promise<number> {
+    const root = names.parts;
+    const count = (await this.#listTranscript(s3, module, root)).parts.length;
+    if (count < this.#compactAfter) return count;
+    const { listing, sections } = await this.#readTranscript(s3, module, root);
+    const newest = [...sections.keys()].sort()[0];
+    if (newest === undefined) return listing.parts.length;
+    // Parts at or newer than the horizon stay: for a main transcript the summary's watermark (the fold of the
+    // next append reads the parts newer than it), for a subpath its newest part.
+    let horizon = listing.parts[0] ?? root + newest;
+    if (key.subpath === undefined) {
+      const summary = await this.#getSummary(s3, module, `${names.session}summary.json`);
+      if (summary === undefined) return listing.parts.length;
+      horizon = root + summary.watermark;
+    }
+    const snapshotKey = root + snapshotName(newest, randomBytes(8).toString('hex'));
+    await s3.send(
+      new module.PutObjectCommand({
+        Bucket: this.bucket,
+        Key: snapshotKey,
+        Body: encodeSnapshot(sections),
+        ContentType: 'application/x-ndjson',
+      }),
+    );
+    const read = new Set([...listing.parts, ...listing.snapshots]);
+    const after = await this.#listTranscript(s3, module, root);
+    const survived =
+      after.parts.some((part) => read.has(part)) ||
+      after.snapshots.some((snapshot) => snapshot !== snapshotKey);
+    if (!survived) {
+      // Everything it copied is gone and no other snapshot holds it: the transcript was deleted meanwhile.
+      await this.#deleteObjects(s3, module, [snapshotKey]);
+      return 0;
+    }
+    await this.#deleteObjects(s3, module, listing.snapshots);
+    const copied = listing.parts.filter((part) => part > horizon);
+    await this.#deleteObjects(s3, module, copied);
+    return listing.parts.length - copied.length;
+  }
+
+  /**
+   * A transcript's sections: one listing of its folder (parts, then snapshots), every snapshot, and every part
+   * no snapshot holds. An object gone by the time it is fetched was moved by a compaction (or deleted): then it
+   * lists again, reusing what it fetched (objects never change), up to {@link READ_ATTEMPTS} listings.
+   * @throws StoreError (retryable) when the transcript kept changing under every listing.
+   */
+  async #readTranscript(
+    s3: S3Client,
+    module: S3Module,
+    root: string,
+  ): Promise<{ listing: TranscriptListing; sections: Sections }> {
+    const fetched = new Map<string, string>();
+    const fetch = async (objectKey: string): Promise<string | undefined> => {
+      const cached = fetched.get(objectKey);
+      if (cached !== undefined) return cached;
+      const body = await this.#getText(s3, module, objectKey);
+      if (body !== undefined) fetched.set(objectKey, body);
+      return body;
+    };
+    for (let attempt = 1; attempt <= READ_ATTEMPTS; attempt += 1) {
+      const listing = await this.#listTranscript(s3, module, root);
+      const sections: Sections = new Map();
+      const snapshots = await mapLimit(listing.snapshots, this.#concurrency, fetch);
+      if (snapshots.includes(undefined)) continue;
+      snapshots.forEach((body, index) => {
+        addSnapshotSections(body ?? '', listing.snapshots[index] as string, sections);
+      });
+      const missing = listing.parts.filter((part) => !sections.has(part.slice(root.length)));
+      const parts = await mapLimit(missing, this.#concurrency, fetch);
+      if (parts.includes(undefined)) continue;
+      parts.forEach((body, index) => {
+        const part = missing[index] as string;
+        sections.set(part.slice(root.length), { lines: bodyLines(body ?? ''), source: part });
+      });
+      return { listing, sections };
+    }
+    throw new StoreError(
+      `s3 session store: ${root} changed under ${READ_ATTEMPTS} listings in a row (compactions by other ` +
+        'processes); retry',
+      { retryable: true },
+    );
+  }
+
+  /** The parts and snapshots directly in a transcript's folder, from one listing (parts come first). */
+  async #listTranscript(s3: S3Client, module: S3Module, root: string): Promise<TranscriptListing> {
+    const listing: TranscriptListing = { parts: [], snapshots: [] };
+    for await (const page of this.#pages(s3, module, { Prefix: root })) {
+      for (const object of page.Contents ?? []) {
+        const name = object.Key?.slice(root.length);
+        if (name === undefined) continue;
+        if (isPartName(name)) listing.parts.push(root + name);
+        else if (isSnapshotName(name)) listing.snapshots.push(root + name);
+      }
+    }
+    return listing;
+  }
+
+  async #deleteObjects(s3: S3Client, module: S3Module, keys: string[]): Promise<void> {
+    await mapLimit(keys, this.#concurrency, (objectKey) =>
+      s3.send(new module.DeleteObjectCommand({ Bucket: this.bucket, Key: objectKey })),
+    );
+  }
+
+  /**
    * Keys under `prefix` in S3 order (for parts: newest first). `partsOnly` keeps only parts directly under it;
    * `until` stops before that key (the summary's watermark: it and everything older are already folded).
    */
@@ -309,7 +520,7 @@ export class S3SessionStore extends SessionStoreFrame<'s3'> {
       for (const object of page.Contents ?? []) {
         const objectKey = object.Key;
         if (objectKey === undefined) continue;
-        if (options.partsOnly && !PART_PATTERN.test(objectKey.slice(prefix.length))) continue;
+        if (options.partsOnly && !isPartName(objectKey.slice(prefix.length))) continue;
         if (options.until !== undefined && objectKey >= options.until) return keys;
         keys.push(objectKey);
       }
@@ -398,8 +609,9 @@ export class S3SessionStore extends SessionStoreFrame<'s3'> {
     }
   }
 
-  async #openClient(): Promise<{ s3: S3Client; module: S3Module }> {
+  async #openClient(own: S3Client | undefined): Promise<{ s3: S3Client; module: S3Module }> {
     const module = await importOptional<S3Module>('@aws-sdk/client-s3', 'The S3 session store (s3:// URLs)');
+    if (own !== undefined) return { s3: own, module };
     const config: S3ClientConfig = { ...this.#config };
     if (
       config.region === undefined &&
@@ -427,28 +639,6 @@ export function normalizePrefix(prefix: string): string {
   return segments.length === 0 ? '' : `${segments.join('/')}/`;
 }
 
-/** The write timestamp (ms) encoded in a part's key, or undefined for a key that is not a part. */
-function partTimestamp(objectKey: string): number | undefined {
-  const match = PART_PATTERN.exec(basename(objectKey));
-  return match?.[1] === undefined ? undefined : MAX_TIMESTAMP - Number(match[1]);
-}
-
 function basename(objectKey: string): string {
   return objectKey.slice(objectKey.lastIndexOf('/') + 1);
-}
-
-function parseParts(body: string, objectKey: string): SessionStoreEntry[] {
-  return body
-    .split('\n')
-    .filter((line) => line.length > 0)
-    .map((line, index) => {
-      try {
-        return JSON.parse(line) as SessionStoreEntry;
-      } catch (error) {
-        throw new StoreError(`s3 session store: ${objectKey} line ${index + 1} is not valid JSON`, {
-          cause: error,
-          code: 'store_corrupt',
-        });
-      }
-    });
 }
