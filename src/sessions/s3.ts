@@ -21,50 +21,29 @@
  * overwritten by a slower concurrent writer only lags (its mtime is then below `listSessions`' mtime, which the
  * SDK treats as stale) and the next append catches it up. The mtime is the newest part's timestamp.
  *
- * Compaction, without conditional writes (many S3-compatible servers lack If-None-Match / If-Match): once a
- * transcript holds `compactAfter` parts, the append that notices it (after writing and folding its own part)
- * 1. lists the transcript's folder (parts first, then snapshots: one listing), reads every snapshot and every
- *    part no snapshot holds (the load path, `#readTranscript`);
- * 2. writes a new snapshot holding all of those sections, under a fresh name;
- * 3. lists again and, if nothing it read is left and no other snapshot exists, concludes that the transcript was
- *    deleted meanwhile and removes its snapshot instead (a compaction never brings deleted entries back);
- * 4. deletes the snapshots it read (the new one holds all of their sections), then the parts it copied, except
- *    the newest ones: a main transcript keeps every part at or newer than the summary's watermark (the fold still
- *    reads them), a subpath transcript its newest part. The newest part is never deleted, so the first key listed
- *    still gives the session's mtime.
- * Every step leaves a state that loads every entry exactly once (readers take the union of snapshots and parts by
- * part name), so a crash or a failed request anywhere only leaves objects that the next compaction deletes. A
- * snapshot is deleted only by a compaction that read it before writing its superset, so two compactions can
- * never delete each other's snapshots; a part only after a snapshot holding it exists. A reader that finds an
- * object gone between its listing and its GET (a compaction moved it) lists again. A failed compaction does not
- * fail the append (its entries are already durable): it is logged as a warning and retried `compactAfter`
- * appends later.
+ * Compaction (`./s3-compaction.ts`): once a transcript holds `compactAfter` parts, the append that notices it
+ * (after writing and folding its own part, still in the transcript's in-process turn) copies the transcript into
+ * one snapshot and deletes the parts it copied, keeping the newest ones. `load` reads the union of snapshots and
+ * parts by part name (`./s3-objects.ts`), so that every intermediate state, including one a crash leaves, loads
+ * every entry exactly once, and lists again when a compaction moved an object under it (`./s3-bucket.ts`). A
+ * failed compaction does not fail the append (its entries are already durable): it is logged as a warning and
+ * tried again `compactAfter` appends later.
  *
  * Credentials come from the AWS SDK's default chain (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, profiles,
  * instance roles). A custom `endpoint` implies path-style addressing. `delete` removes every object of the key.
  */
 import { randomBytes } from 'node:crypto';
-import type { ListObjectsV2CommandOutput, S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
+import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { ConfigError, StoreError, ValidationError } from '../core/errors.js';
 import { createConsoleLogger, describeError, type Logger } from '../core/logger.js';
 import type { AppendBatch } from './append.js';
 import { LazyConnection } from './connection.js';
-import { isTransient, type SessionMtime, type SessionOfProject, SessionStoreFrame } from './frame.js';
-import { importOptional, KeyedMutex, LruMap, mapLimit, sleep } from './internal.js';
+import { type SessionMtime, type SessionOfProject, SessionStoreFrame } from './frame.js';
+import { importOptional, KeyedMutex, LruMap } from './internal.js';
 import { addUuids, decodeKeyPart, encodeKeyPart, newEntryIndexes } from './keys.js';
-import {
-  addSnapshotSections,
-  bodyLines,
-  encodeSnapshot,
-  isPartName,
-  isSnapshotName,
-  objectTimestamp,
-  parseLines,
-  partName,
-  type Sections,
-  sectionEntries,
-  snapshotName,
-} from './s3-objects.js';
+import { S3Bucket, type S3Module } from './s3-bucket.js';
+import { compactTranscript } from './s3-compaction.js';
+import { bodyLines, objectTimestamp, parseLines, partName, sectionEntries } from './s3-objects.js';
 import { nextMtime, type StoredSummary, type SummaryFolder } from './summaries.js';
 import type { SessionKey, SessionStoreEntry, SessionSummaryEntry } from './types.js';
 import { requireOption } from './urls.js';
@@ -105,19 +84,8 @@ export interface S3SessionStoreOptions {
 /** The default of {@link S3SessionStoreOptions.compactAfter}. */
 export const DEFAULT_COMPACT_AFTER = 64;
 
-type S3Module = typeof import('@aws-sdk/client-s3');
-
 /** Transcripts (and summaries) whose state this process keeps in memory. */
 const CACHE_SIZE = 256;
-/** Listings a load makes before giving up on a transcript that compactions keep changing under it. */
-const READ_ATTEMPTS = 5;
-
-/** A transcript folder's objects, as one listing returned them (S3 order: newest part first). */
-interface TranscriptListing {
-  parts: string[];
-  snapshots: string[];
-}
-
 /** `summary.json`: the summary and the newest part folded into it (its name). */
 interface WatermarkedSummary extends StoredSummary {
   watermark: string;
@@ -140,7 +108,7 @@ export class S3SessionStore extends SessionStoreFrame<'s3'> {
   readonly #compactAfter: number;
   readonly #logger: Logger;
   #lastTimestamp: number | undefined;
-  readonly #client: LazyConnection<{ s3: S3Client; module: S3Module }>;
+  readonly #client: LazyConnection<S3Bucket>;
 
   constructor(options: S3SessionStoreOptions) {
     super('s3', { multiProcess: true });
@@ -174,9 +142,9 @@ export class S3SessionStore extends SessionStoreFrame<'s3'> {
     this.#config = config;
     this.#client = new LazyConnection({
       backend: 's3',
-      open: () => this.#openClient(own),
-      dispose: ({ s3 }) => {
-        if (own === undefined) s3.destroy();
+      open: () => this.#openBucket(own),
+      dispose: (bucket) => {
+        if (own === undefined) bucket.s3.destroy();
       },
     });
   }
@@ -184,7 +152,7 @@ export class S3SessionStore extends SessionStoreFrame<'s3'> {
   protected override async writeEntries(key: SessionKey, batch: AppendBatch): Promise<void> {
     const { entries, lines, fold } = batch;
     const names = this.#names(key);
-    const { s3, module } = await this.#client.get();
+    const bucket = await this.#client.get();
     await this.#mutex.run(names.parts, async () => {
       // Stamped inside the transcript's turn, so this writer's part names increase in the order it writes them.
       const timestamp = nextMtime(Date.now(), this.#lastTimestamp);
@@ -193,30 +161,21 @@ export class S3SessionStore extends SessionStoreFrame<'s3'> {
       const indexes = newEntryIndexes(entries, (uuid) => written.has(uuid));
       if (indexes.length === 0) return;
       const added = indexes.map((index) => entries[index] as SessionStoreEntry);
-      for (const sidecar of names.sidecars) {
-        const body = JSON.stringify(sidecar.value);
-        await s3.send(new module.PutObjectCommand({ Bucket: this.bucket, Key: sidecar.key, Body: body }));
-      }
+      for (const sidecar of names.sidecars) await bucket.put(sidecar.key, JSON.stringify(sidecar.value));
       const partKey = names.parts + partName(timestamp, this.#writer);
-      await s3.send(
-        new module.PutObjectCommand({
-          Bucket: this.bucket,
-          Key: partKey,
-          Body: `${indexes.map((index) => lines[index]).join('\n')}\n`,
-          ContentType: 'application/x-ndjson',
-        }),
-      );
+      const body = `${indexes.map((index) => lines[index]).join('\n')}\n`;
+      await bucket.put(partKey, body, 'application/x-ndjson');
       addUuids(written, added);
       this.#written.set(names.parts, written);
-      if (fold !== undefined) await this.#foldSummary(s3, module, key, names, partKey, added, fold);
-      await this.#maybeCompact(s3, module, key, names);
+      if (fold !== undefined) await this.#foldSummary(bucket, key, names, partKey, added, fold);
+      await this.#maybeCompact(bucket, key, names);
     });
   }
 
   protected override async readEntries(key: SessionKey): Promise<SessionStoreEntry[] | null> {
-    const { s3, module } = await this.#client.get();
+    const bucket = await this.#client.get();
     const root = this.#names(key).parts;
-    const { listing, sections } = await this.#readTranscript(s3, module, root);
+    const { listing, sections } = await bucket.readTranscript(root);
     // A resumed session's next append compacts at once when this load found enough parts.
     if (listing.parts.length > (this.#partCounts.get(root) ?? 0)) {
       this.#partCounts.set(root, listing.parts.length);
@@ -226,29 +185,27 @@ export class S3SessionStore extends SessionStoreFrame<'s3'> {
   }
 
   protected override async readSessions(projectKey: string): Promise<SessionMtime[]> {
-    const { s3, module } = await this.#client.get();
-    const sessions = await this.#sessionPrefixes(s3, module, projectKey);
-    const listed = await mapLimit(sessions, this.#concurrency, async (sessionPrefix) => {
-      const newest = await s3.send(
-        new module.ListObjectsV2Command({ Bucket: this.bucket, Prefix: `${sessionPrefix}m/`, MaxKeys: 1 }),
-      );
-      const first = newest.Contents?.[0]?.Key;
+    const bucket = await this.#client.get();
+    const sessions = await this.#sessionPrefixes(bucket, projectKey);
+    const listed = await bucket.map(sessions, async (sessionPrefix) => {
+      const root = `${sessionPrefix}m/`;
+      const first = await bucket.firstKey(root);
       if (first === undefined) return undefined;
       // The newest part (compaction never deletes it), or a snapshot's newest section if only snapshots are left.
-      const mtime = objectTimestamp(first.slice(sessionPrefix.length + 2));
+      const mtime = objectTimestamp(first.slice(root.length));
       if (mtime === undefined) return undefined;
-      return { sessionId: await this.#sessionId(s3, module, sessionPrefix), mtime };
+      return { sessionId: await this.#sessionId(bucket, sessionPrefix), mtime };
     });
     return listed.filter((session) => session !== undefined);
   }
 
   protected override async readSummaries(projectKey: string): Promise<SessionSummaryEntry[]> {
-    const { s3, module } = await this.#client.get();
-    const sessions = await this.#sessionPrefixes(s3, module, projectKey);
-    const listed = await mapLimit(sessions, this.#concurrency, async (sessionPrefix) => {
-      const summary = await this.#getSummary(s3, module, `${sessionPrefix}summary.json`);
+    const bucket = await this.#client.get();
+    const sessions = await this.#sessionPrefixes(bucket, projectKey);
+    const listed = await bucket.map(sessions, async (sessionPrefix) => {
+      const summary = await this.#getSummary(bucket, `${sessionPrefix}summary.json`);
       if (summary === undefined) return undefined;
-      const sessionId = await this.#sessionId(s3, module, sessionPrefix);
+      const sessionId = await this.#sessionId(bucket, sessionPrefix);
       return { sessionId, mtime: summary.mtime, data: summary.data };
     });
     return listed.filter((summary) => summary !== undefined);
@@ -257,10 +214,9 @@ export class S3SessionStore extends SessionStoreFrame<'s3'> {
   protected override async removeEntries(key: SessionKey): Promise<void> {
     const names = this.#names(key);
     const root = key.subpath === undefined ? names.session : names.parts;
-    const { s3, module } = await this.#client.get();
+    const bucket = await this.#client.get();
     await this.#mutex.run(names.parts, async () => {
-      const keys = await this.#listKeys(s3, module, root, { partsOnly: false });
-      await this.#deleteObjects(s3, module, keys);
+      await bucket.deleteAll(await bucket.listKeys(root, { partsOnly: false }));
       this.#written.deleteWhere((transcript) => transcript.startsWith(root));
       this.#summaries.deleteWhere((summaryKey) => summaryKey.startsWith(root));
       this.#partCounts.deleteWhere((transcript) => transcript.startsWith(root));
@@ -269,16 +225,16 @@ export class S3SessionStore extends SessionStoreFrame<'s3'> {
 
   protected override async readSubpaths(session: SessionOfProject): Promise<string[]> {
     const subRoot = `${this.#names(session).session}s/`;
-    const { s3, module } = await this.#client.get();
-    const prefixes = await this.#commonPrefixes(s3, module, subRoot);
-    const subpaths = await mapLimit(prefixes, this.#concurrency, async (prefix) => {
+    const bucket = await this.#client.get();
+    const prefixes = await bucket.commonPrefixes(subRoot);
+    const subpaths = await bucket.map(prefixes, async (prefix) => {
       const decoded = decodeKeyPart(prefix.slice(subRoot.length, -1));
       if (decoded !== undefined) return decoded;
       // A shortened name: the raw subpath is in its sidecar, written before the first part (so a failed
       // first append may leave a sidecar without parts or snapshots, which is not a transcript).
-      const { parts, snapshots } = await this.#listTranscript(s3, module, prefix);
+      const { parts, snapshots } = await bucket.listTranscript(prefix);
       if (parts.length === 0 && snapshots.length === 0) return undefined;
-      const sidecar = await this.#getText(s3, module, `${prefix}id`);
+      const sidecar = await bucket.getText(`${prefix}id`);
       const subpath =
         sidecar === undefined ? undefined : (JSON.parse(sidecar) as { subpath?: unknown }).subpath;
       if (typeof subpath !== 'string') throw new StoreError(`s3 session store: ${prefix}id is missing`);
@@ -312,8 +268,7 @@ export class S3SessionStore extends SessionStoreFrame<'s3'> {
    * Normally that is only the part just written; after a crash or a lost race it also catches up others.
    */
   async #foldSummary(
-    s3: S3Client,
-    module: S3Module,
+    bucket: S3Bucket,
     key: SessionKey,
     names: { session: string; parts: string },
     partKey: string,
@@ -322,9 +277,7 @@ export class S3SessionStore extends SessionStoreFrame<'s3'> {
   ): Promise<void> {
     const summaryKey = `${names.session}summary.json`;
     const newerThan = (summary: WatermarkedSummary | undefined): Promise<string[]> =>
-      this.#listKeys(
-        s3,
-        module,
+      bucket.listKeys(
         names.parts,
         summary === undefined
           ? { partsOnly: true }
@@ -334,33 +287,26 @@ export class S3SessionStore extends SessionStoreFrame<'s3'> {
     let stored = this.#summaries.get(summaryKey);
     let newer = stored === undefined ? [] : await newerThan(stored);
     if (stored === undefined || newer.length !== 1 || newer[0] !== partKey) {
-      stored = await this.#getSummary(s3, module, summaryKey);
+      stored = await this.#getSummary(bucket, summaryKey);
       newer = await newerThan(stored);
     }
     // Another writer already folded our part (its watermark is newer): nothing left to do.
     if (newer.length === 0) return;
     const newest = newer[0] as string;
     newer.reverse();
-    const bodies = await mapLimit(newer, this.#concurrency, async (part) =>
-      part === partKey ? added : parseLines(bodyLines((await this.#getText(s3, module, part)) ?? ''), part),
+    const bodies = await bucket.map(newer, async (part) =>
+      part === partKey ? added : parseLines(bodyLines((await bucket.getText(part)) ?? ''), part),
     );
-    const mtime = objectTimestamp(basename(newest));
+    const mtime = objectTimestamp(newest.slice(names.parts.length));
     if (mtime === undefined) throw new StoreError(`s3 session store: unexpected part name ${newest}`);
     const previous = stored === undefined ? undefined : { mtime: stored.mtime, data: stored.data };
     const summary = fold(previous, key, bodies.flat(), mtime);
     const body: WatermarkedSummary = {
-      watermark: basename(newest),
+      watermark: newest.slice(names.parts.length),
       mtime: summary.mtime,
       data: summary.data,
     };
-    await s3.send(
-      new module.PutObjectCommand({
-        Bucket: this.bucket,
-        Key: summaryKey,
-        Body: JSON.stringify(body),
-        ContentType: 'application/json',
-      }),
-    );
+    await bucket.put(summaryKey, JSON.stringify(body), 'application/json');
     this.#summaries.set(summaryKey, body);
   }
 
@@ -370,8 +316,7 @@ export class S3SessionStore extends SessionStoreFrame<'s3'> {
    * correctly and cleaned by a later compaction.
    */
   async #maybeCompact(
-    s3: S3Client,
-    module: S3Module,
+    bucket: S3Bucket,
     key: SessionKey,
     names: { session: string; parts: string },
   ): Promise<void> {
@@ -380,8 +325,20 @@ export class S3SessionStore extends SessionStoreFrame<'s3'> {
     const count = (this.#partCounts.get(root) ?? 0) + 1;
     this.#partCounts.set(root, count);
     if (count < this.#compactAfter) return;
+    // Parts at or newer than the horizon stay: for a main transcript the summary's watermark (the fold of the
+    // next append reads the parts newer than it), for a subpath its newest part.
+    const horizon =
+      key.subpath === undefined
+        ? async () => {
+            const summary = await this.#getSummary(bucket, `${names.session}summary.json`);
+            return summary === undefined ? undefined : root + summary.watermark;
+          }
+        : async ({ parts }: { parts: string[] }) => parts[0];
     try {
-      this.#partCounts.set(root, await this.#compact(s3, module, key, names));
+      this.#partCounts.set(
+        root,
+        await compactTranscript(bucket, { root, minParts: this.#compactAfter, horizon }),
+      );
     } catch (error) {
       this.#partCounts.set(root, 0);
       this.#logger.warn(
@@ -391,177 +348,15 @@ export class S3SessionStore extends SessionStoreFrame<'s3'> {
     }
   }
 
-  /**
-   * Compacts one transcript (the steps are in the module comment) if it holds at least `compactAfter` parts.
-   * Runs inside the transcript's in-process turn, so this instance's appends and deletes wait for it; other
-   * instances and processes may append, load, compact or delete meanwhile. Returns the parts it left.
-   */
-  async #compact(
-    s3: S3Client,
-    module: S3Module,
-    key: SessionKey,
-    names: { session: string; parts: string },
-  ): Promise<number> {
-    const root = names.parts;
-    const count = (await this.#listTranscript(s3, module, root)).parts.length;
-    if (count < this.#compactAfter) return count;
-    const { listing, sections } = await this.#readTranscript(s3, module, root);
-    const newest = [...sections.keys()].sort()[0];
-    if (newest === undefined) return listing.parts.length;
-    // Parts at or newer than the horizon stay: for a main transcript the summary's watermark (the fold of the
-    // next append reads the parts newer than it), for a subpath its newest part.
-    let horizon = listing.parts[0] ?? root + newest;
-    if (key.subpath === undefined) {
-      const summary = await this.#getSummary(s3, module, `${names.session}summary.json`);
-      if (summary === undefined) return listing.parts.length;
-      horizon = root + summary.watermark;
-    }
-    const snapshotKey = root + snapshotName(newest, randomBytes(8).toString('hex'));
-    await s3.send(
-      new module.PutObjectCommand({
-        Bucket: this.bucket,
-        Key: snapshotKey,
-        Body: encodeSnapshot(sections),
-        ContentType: 'application/x-ndjson',
-      }),
-    );
-    const read = new Set([...listing.parts, ...listing.snapshots]);
-    const after = await this.#listTranscript(s3, module, root);
-    const survived =
-      after.parts.some((part) => read.has(part)) ||
-      after.snapshots.some((snapshot) => snapshot !== snapshotKey);
-    if (!survived) {
-      // Everything it copied is gone and no other snapshot holds it: the transcript was deleted meanwhile.
-      await this.#deleteObjects(s3, module, [snapshotKey]);
-      return 0;
-    }
-    await this.#deleteObjects(s3, module, listing.snapshots);
-    const copied = listing.parts.filter((part) => part > horizon);
-    await this.#deleteObjects(s3, module, copied);
-    return listing.parts.length - copied.length;
+  #sessionPrefixes(bucket: S3Bucket, projectKey: string): Promise<string[]> {
+    return bucket.commonPrefixes(`${this.prefix}${encodeKeyPart(projectKey).name}/`);
   }
 
-  /**
-   * A transcript's sections: one listing of its folder (parts, then snapshots), every snapshot, and every part
-   * no snapshot holds. An object gone by the time it is fetched was moved by a compaction (or deleted): then it
-   * lists again, reusing what it fetched (objects never change), up to {@link READ_ATTEMPTS} listings.
-   * @throws StoreError (retryable) when the transcript kept changing under every listing.
-   */
-  async #readTranscript(
-    s3: S3Client,
-    module: S3Module,
-    root: string,
-  ): Promise<{ listing: TranscriptListing; sections: Sections }> {
-    const fetched = new Map<string, string>();
-    const fetch = async (objectKey: string): Promise<string | undefined> => {
-      const cached = fetched.get(objectKey);
-      if (cached !== undefined) return cached;
-      const body = await this.#getText(s3, module, objectKey);
-      if (body !== undefined) fetched.set(objectKey, body);
-      return body;
-    };
-    for (let attempt = 1; attempt <= READ_ATTEMPTS; attempt += 1) {
-      const listing = await this.#listTranscript(s3, module, root);
-      const sections: Sections = new Map();
-      const snapshots = await mapLimit(listing.snapshots, this.#concurrency, fetch);
-      if (snapshots.includes(undefined)) continue;
-      snapshots.forEach((body, index) => {
-        addSnapshotSections(body ?? '', listing.snapshots[index] as string, sections);
-      });
-      const missing = listing.parts.filter((part) => !sections.has(part.slice(root.length)));
-      const parts = await mapLimit(missing, this.#concurrency, fetch);
-      if (parts.includes(undefined)) continue;
-      parts.forEach((body, index) => {
-        const part = missing[index] as string;
-        sections.set(part.slice(root.length), { lines: bodyLines(body ?? ''), source: part });
-      });
-      return { listing, sections };
-    }
-    throw new StoreError(
-      `s3 session store: ${root} changed under ${READ_ATTEMPTS} listings in a row (compactions by other ` +
-        'processes); retry',
-      { retryable: true },
-    );
-  }
-
-  /** The parts and snapshots directly in a transcript's folder, from one listing (parts come first). */
-  async #listTranscript(s3: S3Client, module: S3Module, root: string): Promise<TranscriptListing> {
-    const listing: TranscriptListing = { parts: [], snapshots: [] };
-    for await (const page of this.#pages(s3, module, { Prefix: root })) {
-      for (const object of page.Contents ?? []) {
-        const name = object.Key?.slice(root.length);
-        if (name === undefined) continue;
-        if (isPartName(name)) listing.parts.push(root + name);
-        else if (isSnapshotName(name)) listing.snapshots.push(root + name);
-      }
-    }
-    return listing;
-  }
-
-  async #deleteObjects(s3: S3Client, module: S3Module, keys: string[]): Promise<void> {
-    await mapLimit(keys, this.#concurrency, (objectKey) =>
-      s3.send(new module.DeleteObjectCommand({ Bucket: this.bucket, Key: objectKey })),
-    );
-  }
-
-  /**
-   * Keys under `prefix` in S3 order (for parts: newest first). `partsOnly` keeps only parts directly under it;
-   * `until` stops before that key (the summary's watermark: it and everything older are already folded).
-   */
-  async #listKeys(
-    s3: S3Client,
-    module: S3Module,
-    prefix: string,
-    options: { partsOnly: boolean; until?: string },
-  ): Promise<string[]> {
-    const keys: string[] = [];
-    const listing = { Prefix: prefix, MaxKeys: options.until === undefined ? 1000 : 50 };
-    for await (const page of this.#pages(s3, module, listing)) {
-      for (const object of page.Contents ?? []) {
-        const objectKey = object.Key;
-        if (objectKey === undefined) continue;
-        if (options.partsOnly && !isPartName(objectKey.slice(prefix.length))) continue;
-        if (options.until !== undefined && objectKey >= options.until) return keys;
-        keys.push(objectKey);
-      }
-    }
-    return keys;
-  }
-
-  async #commonPrefixes(s3: S3Client, module: S3Module, prefix: string): Promise<string[]> {
-    const prefixes: string[] = [];
-    for await (const page of this.#pages(s3, module, { Prefix: prefix, Delimiter: '/' })) {
-      for (const common of page.CommonPrefixes ?? [])
-        if (common.Prefix !== undefined) prefixes.push(common.Prefix);
-    }
-    return prefixes;
-  }
-
-  /** The pages of a listing of this bucket, following continuation tokens; stop iterating to stop listing. */
-  async *#pages(
-    s3: S3Client,
-    module: S3Module,
-    listing: { Prefix: string; MaxKeys?: number; Delimiter?: string },
-  ): AsyncGenerator<ListObjectsV2CommandOutput> {
-    let token: string | undefined;
-    do {
-      const page = await s3.send(
-        new module.ListObjectsV2Command({ Bucket: this.bucket, ...listing, ContinuationToken: token }),
-      );
-      yield page;
-      token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
-    } while (token !== undefined);
-  }
-
-  #sessionPrefixes(s3: S3Client, module: S3Module, projectKey: string): Promise<string[]> {
-    return this.#commonPrefixes(s3, module, `${this.prefix}${encodeKeyPart(projectKey).name}/`);
-  }
-
-  async #sessionId(s3: S3Client, module: S3Module, sessionPrefix: string): Promise<string> {
+  async #sessionId(bucket: S3Bucket, sessionPrefix: string): Promise<string> {
     const name = sessionPrefix.slice(0, -1).split('/').pop() ?? '';
     const decoded = decodeKeyPart(name);
     if (decoded !== undefined) return decoded;
-    const sidecar = await this.#getText(s3, module, `${sessionPrefix}id`);
+    const sidecar = await bucket.getText(`${sessionPrefix}id`);
     const sessionId =
       sidecar === undefined ? undefined : (JSON.parse(sidecar) as { sessionId?: unknown }).sessionId;
     if (typeof sessionId !== 'string')
@@ -569,12 +364,8 @@ export class S3SessionStore extends SessionStoreFrame<'s3'> {
     return sessionId;
   }
 
-  async #getSummary(
-    s3: S3Client,
-    module: S3Module,
-    objectKey: string,
-  ): Promise<WatermarkedSummary | undefined> {
-    const text = await this.#getText(s3, module, objectKey);
+  async #getSummary(bucket: S3Bucket, objectKey: string): Promise<WatermarkedSummary | undefined> {
+    const text = await bucket.getText(objectKey);
     if (text === undefined) return undefined;
     const value = JSON.parse(text) as Partial<WatermarkedSummary>;
     if (
@@ -590,28 +381,9 @@ export class S3SessionStore extends SessionStoreFrame<'s3'> {
     return { watermark: value.watermark, mtime: value.mtime, data: value.data };
   }
 
-  /**
-   * An object's body as text, or undefined when it does not exist. A connection reset while the body streams
-   * (after the AWS SDK's own retries are done) is retried here, twice.
-   */
-  async #getText(s3: S3Client, module: S3Module, objectKey: string): Promise<string | undefined> {
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        const response = await s3.send(new module.GetObjectCommand({ Bucket: this.bucket, Key: objectKey }));
-        if (response.Body === undefined) return '';
-        return await response.Body.transformToString('utf8');
-      } catch (error) {
-        if (error instanceof module.NoSuchKey || (error as { name?: unknown }).name === 'NoSuchKey')
-          return undefined;
-        if (attempt >= 3 || !isTransient(error)) throw error;
-        await sleep(20 * attempt);
-      }
-    }
-  }
-
-  async #openClient(own: S3Client | undefined): Promise<{ s3: S3Client; module: S3Module }> {
+  async #openBucket(own: S3Client | undefined): Promise<S3Bucket> {
     const module = await importOptional<S3Module>('@aws-sdk/client-s3', 'The S3 session store (s3:// URLs)');
-    if (own !== undefined) return { s3: own, module };
+    if (own !== undefined) return new S3Bucket(own, module, this.bucket, this.#concurrency);
     const config: S3ClientConfig = { ...this.#config };
     if (
       config.region === undefined &&
@@ -620,7 +392,7 @@ export class S3SessionStore extends SessionStoreFrame<'s3'> {
     ) {
       config.region = 'us-east-1';
     }
-    return { s3: new module.S3Client(config), module };
+    return new S3Bucket(new module.S3Client(config), module, this.bucket, this.#concurrency);
   }
 }
 
@@ -637,8 +409,4 @@ export function normalizePrefix(prefix: string): string {
     );
   }
   return segments.length === 0 ? '' : `${segments.join('/')}/`;
-}
-
-function basename(objectKey: string): string {
-  return objectKey.slice(objectKey.lastIndexOf('/') + 1);
 }

@@ -125,6 +125,20 @@ function batch(writer: string, index: number): SessionStoreEntry[] {
   return entries;
 }
 
+/** Appends `batch('w', index)` for each index in [from, to) to `key`, one append each, adding them to `into`. */
+async function appendBatches(
+  store: S3SessionStore,
+  key: SessionKey,
+  range: [from: number, to: number],
+  into: SessionStoreEntry[],
+): Promise<void> {
+  for (let index = range[0]; index < range[1]; index += 1) {
+    const entries = batch('w', index);
+    await store.append(key, entries);
+    into.push(...entries);
+  }
+}
+
 /** Each entry of `expected` once and nothing else, each writer's entries in their order. */
 function assertExactly(
   loaded: SessionStoreEntry[] | null,
@@ -300,11 +314,7 @@ describe('S3 session store compaction', () => {
       },
     });
     try {
-      for (let index = 0; index < 10; index += 1) {
-        const entries = batch('w', index);
-        await writer.store.append(key, entries);
-        expected.push(...entries);
-      }
+      await appendBatches(writer.store, key, [0, 10], expected);
       const loaded = await reader.store.load(key);
       assert.ok(raced);
       assert.equal(compactor.calls.filter((call) => isSnapshot(call.key)).length > 0, true, 'it compacted');
@@ -333,11 +343,7 @@ describe('S3 session store compaction', () => {
         },
       });
       try {
-        for (let index = 0; index < 30; index += 1) {
-          const entries = batch('w', index);
-          await crashing.store.append(key, entries);
-          expected.push(...entries);
-        }
+        await appendBatches(crashing.store, key, [0, 30], expected);
         assert.ok(crashing.warnings.length >= 5, `${failing}: ${crashing.warnings.length} warnings`);
         assert.match(crashing.warnings[0] ?? '', /compaction failed.*simulated crash/);
       } finally {
@@ -350,11 +356,7 @@ describe('S3 session store compaction', () => {
       try {
         assertExactly(await reader.store.load(key), expected, `${failing}: after the crashes`);
         // A later compaction cleans up what the failed ones left.
-        for (let index = 30; index < 34; index += 1) {
-          const entries = batch('w', index);
-          await healthy.store.append(key, entries);
-          expected.push(...entries);
-        }
+        await appendBatches(healthy.store, key, [30, 34], expected);
         assert.deepEqual(healthy.warnings, []);
         const cleaned = await objectKeys(`${prefix}/`);
         assert.equal(cleaned.filter(isSnapshot).length, 1, `${failing}: one snapshot after cleanup`);
@@ -419,6 +421,25 @@ describe('S3 session store compaction', () => {
       assert.equal(await deleter.store.load(key), null);
     } finally {
       await Promise.all([deleter.close(), compacting.close()]);
+    }
+  });
+
+  test('a session written without compaction is compacted at the first append after a load', async () => {
+    const prefix = `compaction/${randomUUID()}`;
+    const key = newKey();
+    const expected: SessionStoreEntry[] = [];
+    const plain = openStore(prefix, { compactAfter: 0 });
+    const resumed = openStore(prefix, { compactAfter: 8 });
+    try {
+      await appendBatches(plain.store, key, [0, 20], expected);
+      assertExactly(await resumed.store.load(key), expected, 'before');
+      await appendBatches(resumed.store, key, [20, 21], expected);
+      const objects = await objectKeys(`${prefix}/`);
+      assert.equal(objects.filter(isSnapshot).length, 1, 'compacted by its first append');
+      assert.ok(objects.filter(isPart).length <= 1, `${objects.filter(isPart).length} parts left`);
+      assertExactly(await plain.store.load(key), expected, 'after');
+    } finally {
+      await Promise.all([plain.close(), resumed.close()]);
     }
   });
 
