@@ -2,7 +2,8 @@
  * The `sessions` suite: append and load throughput of every SessionStore (src/sessions/), on real backends:
  * files and SQLite in a temp directory (each with fsync `always`, the default, and `never`), Redis and
  * PostgreSQL at MNEME_TEST_REDIS_URL / MNEME_TEST_POSTGRES_URL (skipped with the reason when unset), and S3
- * through the real AWS client against a local s3rver on loopback (an S3 service adds its network latency).
+ * through the real AWS client against a local s3rver on loopback (an S3 service adds its network latency), with
+ * its default compaction and without (`compactAfter=0`).
  *
  * Append: one session written the way the SDK mirrors a transcript, one `append` at a time in batches of 10
  * realistic transcript entries (~1 KB each); reported as entries/s and per-batch latency. Load: the whole
@@ -96,6 +97,8 @@ export async function runSessionsBench(options: SessionsBenchOptions): Promise<S
         ? { label: 'postgres', skip: 'MNEME_TEST_POSTGRES_URL not set' }
         : { label: 'postgres', ...postgresScratch(postgresUrl, 'mneme_bench_sessions') },
       { label: 's3 (local s3rver)', url: s3.url(`bench/${randomUUID()}`) },
+      // The same without compaction: what a load costs at one GET per append.
+      { label: 's3 (compactAfter=0)', url: `${s3.url(`bench/${randomUUID()}`)}&compactAfter=0` },
     ];
     for (const target of targets) {
       if (target.url === undefined) {

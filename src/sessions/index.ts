@@ -81,11 +81,19 @@ const openS3: OpenStore = (url) => {
   const parsed = parseStoreUrl(url);
   const region = parsed.searchParams.get('region');
   const endpoint = parsed.searchParams.get('endpoint');
+  const compactAfter = parsed.searchParams.get('compactAfter');
+  if (compactAfter !== null && !/^\d{1,15}$/.test(compactAfter)) {
+    throw new ConfigError(
+      `invalid ?compactAfter=${compactAfter} in ${JSON.stringify(redactUrlText(url))}: use a whole number of ` +
+        'parts (0 disables compaction)',
+    );
+  }
   return new S3SessionStore({
     bucket: parsed.hostname,
     prefix: decodeURIComponent(parsed.pathname),
     ...(region === null ? {} : { region }),
     ...(endpoint === null ? {} : { endpoint }),
+    ...(compactAfter === null ? {} : { compactAfter: Number(compactAfter) }),
   });
 };
 
@@ -116,7 +124,8 @@ const ACCEPTED = SESSION_STORE_SCHEMES.map((scheme) => `${scheme}://`).join(', '
  *   reached through these seed nodes; each project's keys share one hash slot.
  * - `postgres://user@host:5432/db?table=mneme_sessions` (also `postgresql://`).
  * - `s3://bucket/prefix?region=us-east-1&endpoint=http://127.0.0.1:4569`: credentials from the AWS chain
- *   (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, profiles, roles); an endpoint implies path-style addressing.
+ *   (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, profiles, roles); an endpoint implies path-style addressing;
+ *   `&compactAfter=64` compacts a transcript once it holds that many parts (`0`: never).
  * @throws ConfigError for an unknown scheme or a malformed URL.
  */
 export function createSessionStore(url: string, options: CreateSessionStoreOptions = {}): SessionStore {

@@ -1,13 +1,15 @@
 /**
  * S3 SessionStore (`@aws-sdk/client-s3`), for any S3-compatible service. S3 objects cannot be appended to, so
- * every append writes one new immutable object (a "part") and `load` reads the parts back in order.
+ * every append writes one new immutable object (a "part"), and compaction copies many parts into one snapshot
+ * so that `load` reads a few objects instead of one per append. Names and the snapshot format: `./s3-objects.ts`.
  *
  * Layout under `s3://bucket/prefix/` (every name made by `encodeKeyPart`, so keys never collide):
  * ```
- * <project>/<session>/m/<part>.jsonl         main transcript parts
- * <project>/<session>/summary.json           { watermark, mtime, data }
- * <project>/<session>/s/<subpath>/<part>.jsonl  subpath transcript parts
- * <project>/<session>/id, .../s/<subpath>/id  the raw sessionId / subpath, only when a name was shortened
+ * <project>/<session>/m/<part>.jsonl                 main transcript parts
+ * <project>/<session>/m/compacted/<snapshot>.jsonl   main transcript snapshots
+ * <project>/<session>/summary.json                   { watermark, mtime, data }
+ * <project>/<session>/s/<subpath>/<part>.jsonl       subpath transcript parts (and compacted/ snapshots)
+ * <project>/<session>/id, .../s/<subpath>/id         the raw sessionId / subpath, only when a name was shortened
  * ```
  * A part is named `<inverted ms timestamp>-<writer id>.jsonl`: S3 lists keys in ascending order, so the newest
  * part comes first (one small list finds a session's mtime) and each writer's parts keep their order (its
@@ -19,17 +21,29 @@
  * overwritten by a slower concurrent writer only lags (its mtime is then below `listSessions`' mtime, which the
  * SDK treats as stale) and the next append catches it up. The mtime is the newest part's timestamp.
  *
+ * Compaction (`./s3-compaction.ts`): once a transcript holds `compactAfter` parts, the append that notices it
+ * (after writing and folding its own part, still in the transcript's in-process turn) copies the transcript into
+ * one snapshot and deletes the parts it copied, keeping the newest ones. `load` reads the union of snapshots and
+ * parts by part name (`./s3-objects.ts`), so that every intermediate state, including one a crash leaves, loads
+ * every entry exactly once, and lists again when a compaction moved an object under it (`./s3-bucket.ts`). A
+ * failed compaction does not fail the append (its entries are already durable): it is logged as a warning and
+ * tried again `compactAfter` appends later.
+ *
  * Credentials come from the AWS SDK's default chain (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, profiles,
  * instance roles). A custom `endpoint` implies path-style addressing. `delete` removes every object of the key.
  */
 import { randomBytes } from 'node:crypto';
-import type { ListObjectsV2CommandOutput, S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
-import { ConfigError, StoreError } from '../core/errors.js';
+import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
+import { ConfigError, StoreError, ValidationError } from '../core/errors.js';
+import { createConsoleLogger, describeError, type Logger } from '../core/logger.js';
 import type { AppendBatch } from './append.js';
 import { LazyConnection } from './connection.js';
-import { isTransient, type SessionMtime, type SessionOfProject, SessionStoreFrame } from './frame.js';
-import { importOptional, KeyedMutex, LruMap, mapLimit, sleep } from './internal.js';
-import { addUuids, decodeKeyPart, encodeKeyPart, entryUuid, newEntryIndexes } from './keys.js';
+import { type SessionMtime, type SessionOfProject, SessionStoreFrame } from './frame.js';
+import { importOptional, KeyedMutex, LruMap } from './internal.js';
+import { addUuids, decodeKeyPart, encodeKeyPart, newEntryIndexes } from './keys.js';
+import { S3Bucket, type S3Module } from './s3-bucket.js';
+import { compactTranscript } from './s3-compaction.js';
+import { bodyLines, objectTimestamp, parseLines, partName, sectionEntries } from './s3-objects.js';
 import { nextMtime, type StoredSummary, type SummaryFolder } from './summaries.js';
 import type { SessionKey, SessionStoreEntry, SessionSummaryEntry } from './types.js';
 import { requireOption } from './urls.js';
@@ -50,16 +64,28 @@ export interface S3SessionStoreOptions {
   forcePathStyle?: boolean;
   /** Parallel requests when loading, listing and deleting. @default 16 */
   concurrency?: number;
+  /**
+   * Compact a transcript (copy its parts into one snapshot object, then delete them) once it holds this many
+   * parts, so that a load reads at most about this many objects. This instance checks after every
+   * `compactAfter` of its own appends to a transcript, and at its first append after a load that found that
+   * many; `0` disables compaction (loads then read one object per append). URL `?compactAfter=`. @default 64
+   */
+  compactAfter?: number;
+  /** Where a failed compaction is reported (it never fails the append). @default JSON lines on stderr at `warn` */
+  logger?: Logger;
+  /**
+   * An S3 client of your own (your credentials provider, retry strategy, middleware). The store sends every
+   * request through it and never destroys it: that stays yours. Cannot be combined with `endpoint`, `region`
+   * or `forcePathStyle`, which belong to the client. @default a client made from the other options
+   */
+  client?: S3Client;
 }
 
-type S3Module = typeof import('@aws-sdk/client-s3');
+/** The default of {@link S3SessionStoreOptions.compactAfter}. */
+export const DEFAULT_COMPACT_AFTER = 64;
 
-/** Timestamps are inverted against this (13 digits, until the year 2286) so newer parts sort first. */
-const MAX_TIMESTAMP = 9_999_999_999_999;
 /** Transcripts (and summaries) whose state this process keeps in memory. */
 const CACHE_SIZE = 256;
-const PART_PATTERN = /^(\d{13})-([0-9a-f]{16})\.jsonl$/;
-
 /** `summary.json`: the summary and the newest part folded into it (its name). */
 interface WatermarkedSummary extends StoredSummary {
   watermark: string;
@@ -77,8 +103,12 @@ export class S3SessionStore extends SessionStoreFrame<'s3'> {
   readonly #written = new LruMap<string, Set<string>>(CACHE_SIZE);
   /** The summary this instance last wrote, per summary key: saves rereading it when no one else wrote. */
   readonly #summaries = new LruMap<string, WatermarkedSummary>(CACHE_SIZE);
+  /** Parts this instance appended (or a load found) per transcript since it last compacted or checked. */
+  readonly #partCounts = new LruMap<string, number>(CACHE_SIZE);
+  readonly #compactAfter: number;
+  readonly #logger: Logger;
   #lastTimestamp: number | undefined;
-  readonly #client: LazyConnection<{ s3: S3Client; module: S3Module }>;
+  readonly #client: LazyConnection<S3Bucket>;
 
   constructor(options: S3SessionStoreOptions) {
     super('s3', { multiProcess: true });
@@ -89,6 +119,21 @@ export class S3SessionStore extends SessionStoreFrame<'s3'> {
     );
     this.prefix = normalizePrefix(options.prefix ?? '');
     this.#concurrency = options.concurrency ?? 16;
+    this.#compactAfter = options.compactAfter ?? DEFAULT_COMPACT_AFTER;
+    if (!Number.isSafeInteger(this.#compactAfter) || this.#compactAfter < 0) {
+      throw new ValidationError(
+        'compactAfter',
+        `must be a whole number of parts (0 disables compaction), got ${String(options.compactAfter)}`,
+      );
+    }
+    this.#logger = options.logger ?? createConsoleLogger();
+    const own = options.client;
+    if (own !== undefined && (options.endpoint ?? options.region ?? options.forcePathStyle) !== undefined) {
+      throw new ValidationError(
+        'client',
+        'cannot be combined with endpoint, region or forcePathStyle: set them on your S3Client instead',
+      );
+    }
     const config: S3ClientConfig = {};
     if (options.region !== undefined) config.region = options.region;
     if (options.endpoint !== undefined) config.endpoint = options.endpoint;
@@ -97,87 +142,70 @@ export class S3SessionStore extends SessionStoreFrame<'s3'> {
     this.#config = config;
     this.#client = new LazyConnection({
       backend: 's3',
-      open: () => this.#openClient(),
-      dispose: ({ s3 }) => s3.destroy(),
+      open: () => this.#openBucket(own),
+      dispose: (bucket) => {
+        if (own === undefined) bucket.s3.destroy();
+      },
     });
   }
 
   protected override async writeEntries(key: SessionKey, batch: AppendBatch): Promise<void> {
     const { entries, lines, fold } = batch;
-    const timestamp = nextMtime(Date.now(), this.#lastTimestamp);
-    this.#lastTimestamp = timestamp;
     const names = this.#names(key);
-    const { s3, module } = await this.#client.get();
+    const bucket = await this.#client.get();
     await this.#mutex.run(names.parts, async () => {
+      // Stamped inside the transcript's turn, so this writer's part names increase in the order it writes them.
+      const timestamp = nextMtime(Date.now(), this.#lastTimestamp);
+      this.#lastTimestamp = timestamp;
       const written = this.#written.get(names.parts) ?? new Set<string>();
       const indexes = newEntryIndexes(entries, (uuid) => written.has(uuid));
       if (indexes.length === 0) return;
       const added = indexes.map((index) => entries[index] as SessionStoreEntry);
-      for (const sidecar of names.sidecars) {
-        const body = JSON.stringify(sidecar.value);
-        await s3.send(new module.PutObjectCommand({ Bucket: this.bucket, Key: sidecar.key, Body: body }));
-      }
-      const partName = `${String(MAX_TIMESTAMP - timestamp).padStart(13, '0')}-${this.#writer}.jsonl`;
-      const partKey = names.parts + partName;
-      await s3.send(
-        new module.PutObjectCommand({
-          Bucket: this.bucket,
-          Key: partKey,
-          Body: `${indexes.map((index) => lines[index]).join('\n')}\n`,
-          ContentType: 'application/x-ndjson',
-        }),
-      );
+      for (const sidecar of names.sidecars) await bucket.put(sidecar.key, JSON.stringify(sidecar.value));
+      const partKey = names.parts + partName(timestamp, this.#writer);
+      const body = `${indexes.map((index) => lines[index]).join('\n')}\n`;
+      await bucket.put(partKey, body, 'application/x-ndjson');
       addUuids(written, added);
       this.#written.set(names.parts, written);
-      if (fold !== undefined) await this.#foldSummary(s3, module, key, names, partKey, added, fold);
+      if (fold !== undefined) await this.#foldSummary(bucket, key, names, partKey, added, fold);
+      await this.#maybeCompact(bucket, key, names);
     });
   }
 
   protected override async readEntries(key: SessionKey): Promise<SessionStoreEntry[] | null> {
-    const { s3, module } = await this.#client.get();
-    const parts = await this.#listKeys(s3, module, this.#names(key).parts, { partsOnly: true });
-    if (parts.length === 0) return null;
-    parts.reverse();
-    const bodies = await mapLimit(parts, this.#concurrency, (part) => this.#getText(s3, module, part));
-    const seen = new Set<string>();
-    const entries: SessionStoreEntry[] = [];
-    bodies.forEach((body, index) => {
-      if (body === undefined) return;
-      for (const entry of parseParts(body, parts[index] as string)) {
-        const uuid = entryUuid(entry);
-        if (uuid !== undefined) {
-          if (seen.has(uuid)) continue;
-          seen.add(uuid);
-        }
-        entries.push(entry);
-      }
-    });
+    const bucket = await this.#client.get();
+    const root = this.#names(key).parts;
+    const { listing, sections } = await bucket.readTranscript(root);
+    // A resumed session's next append compacts at once when this load found enough parts.
+    if (listing.parts.length > (this.#partCounts.get(root) ?? 0)) {
+      this.#partCounts.set(root, listing.parts.length);
+    }
+    const entries = sectionEntries(sections);
     return entries.length === 0 ? null : entries;
   }
 
   protected override async readSessions(projectKey: string): Promise<SessionMtime[]> {
-    const { s3, module } = await this.#client.get();
-    const sessions = await this.#sessionPrefixes(s3, module, projectKey);
-    const listed = await mapLimit(sessions, this.#concurrency, async (sessionPrefix) => {
-      const newest = await s3.send(
-        new module.ListObjectsV2Command({ Bucket: this.bucket, Prefix: `${sessionPrefix}m/`, MaxKeys: 1 }),
-      );
-      const first = newest.Contents?.[0]?.Key;
+    const bucket = await this.#client.get();
+    const sessions = await this.#sessionPrefixes(bucket, projectKey);
+    const listed = await bucket.map(sessions, async (sessionPrefix) => {
+      const root = `${sessionPrefix}m/`;
+      const first = await bucket.firstKey(root);
       if (first === undefined) return undefined;
-      const mtime = partTimestamp(first);
+      // The newest part (compaction never deletes it), or a snapshot's newest section if only snapshots are left.
+      const mtime = objectTimestamp(first.slice(root.length));
       if (mtime === undefined) return undefined;
-      return { sessionId: await this.#sessionId(s3, module, sessionPrefix), mtime };
+      return { sessionId: await this.#sessionId(bucket, sessionPrefix), mtime };
     });
     return listed.filter((session) => session !== undefined);
   }
 
   protected override async readSummaries(projectKey: string): Promise<SessionSummaryEntry[]> {
-    const { s3, module } = await this.#client.get();
-    const sessions = await this.#sessionPrefixes(s3, module, projectKey);
-    const listed = await mapLimit(sessions, this.#concurrency, async (sessionPrefix) => {
-      const summary = await this.#getSummary(s3, module, `${sessionPrefix}summary.json`);
+    const bucket = await this.#client.get();
+    const sessions = await this.#sessionPrefixes(bucket, projectKey);
+    const listed = await bucket.map(sessions, async (sessionPrefix) => {
+      const summary = await this.#getSummary(bucket, `${sessionPrefix}summary.json`);
       if (summary === undefined) return undefined;
-      const sessionId = await this.#sessionId(s3, module, sessionPrefix);
+      const sessionId = await this.#sessionId(bucket, sessionPrefix);
       return { sessionId, mtime: summary.mtime, data: summary.data };
     });
     return listed.filter((summary) => summary !== undefined);
@@ -186,29 +214,27 @@ export class S3SessionStore extends SessionStoreFrame<'s3'> {
   protected override async removeEntries(key: SessionKey): Promise<void> {
     const names = this.#names(key);
     const root = key.subpath === undefined ? names.session : names.parts;
-    const { s3, module } = await this.#client.get();
+    const bucket = await this.#client.get();
     await this.#mutex.run(names.parts, async () => {
-      const keys = await this.#listKeys(s3, module, root, { partsOnly: false });
-      await mapLimit(keys, this.#concurrency, (objectKey) =>
-        s3.send(new module.DeleteObjectCommand({ Bucket: this.bucket, Key: objectKey })),
-      );
+      await bucket.deleteAll(await bucket.listKeys(root, { partsOnly: false }));
       this.#written.deleteWhere((transcript) => transcript.startsWith(root));
       this.#summaries.deleteWhere((summaryKey) => summaryKey.startsWith(root));
+      this.#partCounts.deleteWhere((transcript) => transcript.startsWith(root));
     });
   }
 
   protected override async readSubpaths(session: SessionOfProject): Promise<string[]> {
     const subRoot = `${this.#names(session).session}s/`;
-    const { s3, module } = await this.#client.get();
-    const prefixes = await this.#commonPrefixes(s3, module, subRoot);
-    const subpaths = await mapLimit(prefixes, this.#concurrency, async (prefix) => {
+    const bucket = await this.#client.get();
+    const prefixes = await bucket.commonPrefixes(subRoot);
+    const subpaths = await bucket.map(prefixes, async (prefix) => {
       const decoded = decodeKeyPart(prefix.slice(subRoot.length, -1));
       if (decoded !== undefined) return decoded;
       // A shortened name: the raw subpath is in its sidecar, written before the first part (so a failed
-      // first append may leave a sidecar without parts, which is not a transcript).
-      const parts = await this.#listKeys(s3, module, prefix, { partsOnly: true });
-      if (parts.length === 0) return undefined;
-      const sidecar = await this.#getText(s3, module, `${prefix}id`);
+      // first append may leave a sidecar without parts or snapshots, which is not a transcript).
+      const { parts, snapshots } = await bucket.listTranscript(prefix);
+      if (parts.length === 0 && snapshots.length === 0) return undefined;
+      const sidecar = await bucket.getText(`${prefix}id`);
       const subpath =
         sidecar === undefined ? undefined : (JSON.parse(sidecar) as { subpath?: unknown }).subpath;
       if (typeof subpath !== 'string') throw new StoreError(`s3 session store: ${prefix}id is missing`);
@@ -220,6 +246,7 @@ export class S3SessionStore extends SessionStoreFrame<'s3'> {
   protected override async releaseEngine(): Promise<void> {
     this.#written.clear();
     this.#summaries.clear();
+    this.#partCounts.clear();
     await this.#client.close();
   }
 
@@ -241,8 +268,7 @@ export class S3SessionStore extends SessionStoreFrame<'s3'> {
    * Normally that is only the part just written; after a crash or a lost race it also catches up others.
    */
   async #foldSummary(
-    s3: S3Client,
-    module: S3Module,
+    bucket: S3Bucket,
     key: SessionKey,
     names: { session: string; parts: string },
     partKey: string,
@@ -251,9 +277,7 @@ export class S3SessionStore extends SessionStoreFrame<'s3'> {
   ): Promise<void> {
     const summaryKey = `${names.session}summary.json`;
     const newerThan = (summary: WatermarkedSummary | undefined): Promise<string[]> =>
-      this.#listKeys(
-        s3,
-        module,
+      bucket.listKeys(
         names.parts,
         summary === undefined
           ? { partsOnly: true }
@@ -263,94 +287,76 @@ export class S3SessionStore extends SessionStoreFrame<'s3'> {
     let stored = this.#summaries.get(summaryKey);
     let newer = stored === undefined ? [] : await newerThan(stored);
     if (stored === undefined || newer.length !== 1 || newer[0] !== partKey) {
-      stored = await this.#getSummary(s3, module, summaryKey);
+      stored = await this.#getSummary(bucket, summaryKey);
       newer = await newerThan(stored);
     }
     // Another writer already folded our part (its watermark is newer): nothing left to do.
     if (newer.length === 0) return;
     const newest = newer[0] as string;
     newer.reverse();
-    const bodies = await mapLimit(newer, this.#concurrency, async (part) =>
-      part === partKey ? added : parseParts((await this.#getText(s3, module, part)) ?? '', part),
+    const bodies = await bucket.map(newer, async (part) =>
+      part === partKey ? added : parseLines(bodyLines((await bucket.getText(part)) ?? ''), part),
     );
-    const mtime = partTimestamp(newest);
+    const mtime = objectTimestamp(newest.slice(names.parts.length));
     if (mtime === undefined) throw new StoreError(`s3 session store: unexpected part name ${newest}`);
     const previous = stored === undefined ? undefined : { mtime: stored.mtime, data: stored.data };
     const summary = fold(previous, key, bodies.flat(), mtime);
     const body: WatermarkedSummary = {
-      watermark: basename(newest),
+      watermark: newest.slice(names.parts.length),
       mtime: summary.mtime,
       data: summary.data,
     };
-    await s3.send(
-      new module.PutObjectCommand({
-        Bucket: this.bucket,
-        Key: summaryKey,
-        Body: JSON.stringify(body),
-        ContentType: 'application/json',
-      }),
-    );
+    await bucket.put(summaryKey, JSON.stringify(body), 'application/json');
     this.#summaries.set(summaryKey, body);
   }
 
   /**
-   * Keys under `prefix` in S3 order (for parts: newest first). `partsOnly` keeps only parts directly under it;
-   * `until` stops before that key (the summary's watermark: it and everything older are already folded).
+   * Counts the part an append just wrote and, every `compactAfter` of them, compacts the transcript. A failed
+   * compaction is logged, not thrown: the append's entries are durable and every object left behind is read
+   * correctly and cleaned by a later compaction.
    */
-  async #listKeys(
-    s3: S3Client,
-    module: S3Module,
-    prefix: string,
-    options: { partsOnly: boolean; until?: string },
-  ): Promise<string[]> {
-    const keys: string[] = [];
-    const listing = { Prefix: prefix, MaxKeys: options.until === undefined ? 1000 : 50 };
-    for await (const page of this.#pages(s3, module, listing)) {
-      for (const object of page.Contents ?? []) {
-        const objectKey = object.Key;
-        if (objectKey === undefined) continue;
-        if (options.partsOnly && !PART_PATTERN.test(objectKey.slice(prefix.length))) continue;
-        if (options.until !== undefined && objectKey >= options.until) return keys;
-        keys.push(objectKey);
-      }
-    }
-    return keys;
-  }
-
-  async #commonPrefixes(s3: S3Client, module: S3Module, prefix: string): Promise<string[]> {
-    const prefixes: string[] = [];
-    for await (const page of this.#pages(s3, module, { Prefix: prefix, Delimiter: '/' })) {
-      for (const common of page.CommonPrefixes ?? [])
-        if (common.Prefix !== undefined) prefixes.push(common.Prefix);
-    }
-    return prefixes;
-  }
-
-  /** The pages of a listing of this bucket, following continuation tokens; stop iterating to stop listing. */
-  async *#pages(
-    s3: S3Client,
-    module: S3Module,
-    listing: { Prefix: string; MaxKeys?: number; Delimiter?: string },
-  ): AsyncGenerator<ListObjectsV2CommandOutput> {
-    let token: string | undefined;
-    do {
-      const page = await s3.send(
-        new module.ListObjectsV2Command({ Bucket: this.bucket, ...listing, ContinuationToken: token }),
+  async #maybeCompact(
+    bucket: S3Bucket,
+    key: SessionKey,
+    names: { session: string; parts: string },
+  ): Promise<void> {
+    if (this.#compactAfter === 0) return;
+    const root = names.parts;
+    const count = (this.#partCounts.get(root) ?? 0) + 1;
+    this.#partCounts.set(root, count);
+    if (count < this.#compactAfter) return;
+    // Parts at or newer than the horizon stay: for a main transcript the summary's watermark (the fold of the
+    // next append reads the parts newer than it), for a subpath its newest part.
+    const horizon =
+      key.subpath === undefined
+        ? async () => {
+            const summary = await this.#getSummary(bucket, `${names.session}summary.json`);
+            return summary === undefined ? undefined : root + summary.watermark;
+          }
+        : async ({ parts }: { parts: string[] }) => parts[0];
+    try {
+      this.#partCounts.set(
+        root,
+        await compactTranscript(bucket, { root, minParts: this.#compactAfter, horizon }),
       );
-      yield page;
-      token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
-    } while (token !== undefined);
+    } catch (error) {
+      this.#partCounts.set(root, 0);
+      this.#logger.warn(
+        's3 session store: compaction failed; the transcript is intact and is compacted again later',
+        { bucket: this.bucket, transcript: root, ...describeError(error) },
+      );
+    }
   }
 
-  #sessionPrefixes(s3: S3Client, module: S3Module, projectKey: string): Promise<string[]> {
-    return this.#commonPrefixes(s3, module, `${this.prefix}${encodeKeyPart(projectKey).name}/`);
+  #sessionPrefixes(bucket: S3Bucket, projectKey: string): Promise<string[]> {
+    return bucket.commonPrefixes(`${this.prefix}${encodeKeyPart(projectKey).name}/`);
   }
 
-  async #sessionId(s3: S3Client, module: S3Module, sessionPrefix: string): Promise<string> {
+  async #sessionId(bucket: S3Bucket, sessionPrefix: string): Promise<string> {
     const name = sessionPrefix.slice(0, -1).split('/').pop() ?? '';
     const decoded = decodeKeyPart(name);
     if (decoded !== undefined) return decoded;
-    const sidecar = await this.#getText(s3, module, `${sessionPrefix}id`);
+    const sidecar = await bucket.getText(`${sessionPrefix}id`);
     const sessionId =
       sidecar === undefined ? undefined : (JSON.parse(sidecar) as { sessionId?: unknown }).sessionId;
     if (typeof sessionId !== 'string')
@@ -358,12 +364,8 @@ export class S3SessionStore extends SessionStoreFrame<'s3'> {
     return sessionId;
   }
 
-  async #getSummary(
-    s3: S3Client,
-    module: S3Module,
-    objectKey: string,
-  ): Promise<WatermarkedSummary | undefined> {
-    const text = await this.#getText(s3, module, objectKey);
+  async #getSummary(bucket: S3Bucket, objectKey: string): Promise<WatermarkedSummary | undefined> {
+    const text = await bucket.getText(objectKey);
     if (text === undefined) return undefined;
     const value = JSON.parse(text) as Partial<WatermarkedSummary>;
     if (
@@ -379,27 +381,9 @@ export class S3SessionStore extends SessionStoreFrame<'s3'> {
     return { watermark: value.watermark, mtime: value.mtime, data: value.data };
   }
 
-  /**
-   * An object's body as text, or undefined when it does not exist. A connection reset while the body streams
-   * (after the AWS SDK's own retries are done) is retried here, twice.
-   */
-  async #getText(s3: S3Client, module: S3Module, objectKey: string): Promise<string | undefined> {
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        const response = await s3.send(new module.GetObjectCommand({ Bucket: this.bucket, Key: objectKey }));
-        if (response.Body === undefined) return '';
-        return await response.Body.transformToString('utf8');
-      } catch (error) {
-        if (error instanceof module.NoSuchKey || (error as { name?: unknown }).name === 'NoSuchKey')
-          return undefined;
-        if (attempt >= 3 || !isTransient(error)) throw error;
-        await sleep(20 * attempt);
-      }
-    }
-  }
-
-  async #openClient(): Promise<{ s3: S3Client; module: S3Module }> {
+  async #openBucket(own: S3Client | undefined): Promise<S3Bucket> {
     const module = await importOptional<S3Module>('@aws-sdk/client-s3', 'The S3 session store (s3:// URLs)');
+    if (own !== undefined) return new S3Bucket(own, module, this.bucket, this.#concurrency);
     const config: S3ClientConfig = { ...this.#config };
     if (
       config.region === undefined &&
@@ -408,7 +392,7 @@ export class S3SessionStore extends SessionStoreFrame<'s3'> {
     ) {
       config.region = 'us-east-1';
     }
-    return { s3: new module.S3Client(config), module };
+    return new S3Bucket(new module.S3Client(config), module, this.bucket, this.#concurrency);
   }
 }
 
@@ -425,30 +409,4 @@ export function normalizePrefix(prefix: string): string {
     );
   }
   return segments.length === 0 ? '' : `${segments.join('/')}/`;
-}
-
-/** The write timestamp (ms) encoded in a part's key, or undefined for a key that is not a part. */
-function partTimestamp(objectKey: string): number | undefined {
-  const match = PART_PATTERN.exec(basename(objectKey));
-  return match?.[1] === undefined ? undefined : MAX_TIMESTAMP - Number(match[1]);
-}
-
-function basename(objectKey: string): string {
-  return objectKey.slice(objectKey.lastIndexOf('/') + 1);
-}
-
-function parseParts(body: string, objectKey: string): SessionStoreEntry[] {
-  return body
-    .split('\n')
-    .filter((line) => line.length > 0)
-    .map((line, index) => {
-      try {
-        return JSON.parse(line) as SessionStoreEntry;
-      } catch (error) {
-        throw new StoreError(`s3 session store: ${objectKey} line ${index + 1} is not valid JSON`, {
-          cause: error,
-          code: 'store_corrupt',
-        });
-      }
-    });
 }

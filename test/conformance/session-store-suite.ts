@@ -62,6 +62,8 @@ export interface SessionStoreFixture {
 export interface SessionStoreSuiteOptions {
   /** Shown in test names; must equal `store.name`. */
   name: string;
+  /** Shown after the name in the suite's title, for a second run of one backend in another configuration. */
+  label?: string;
   /** Creates a fixture with a fresh, empty store. Called once per test. */
   makeStore: () => Promise<SessionStoreFixture>;
   /** What the backend declares; must equal `store.capabilities`. Decides (printed) skips. */
@@ -212,7 +214,8 @@ export function sessionStoreSuite(options: SessionStoreSuiteOptions): void {
   const { name } = options;
   const suiteSkip = options.skip === undefined ? {} : { skip: options.skip };
 
-  describe(`SessionStore conformance: ${name}`, suiteSkip, () => {
+  const title = options.label === undefined ? name : `${name} (${options.label})`;
+  describe(`SessionStore conformance: ${title}`, suiteSkip, () => {
     test('declares its name and capabilities, and is assignable to the SDK SessionStore type', async () => {
       await withStore(options, async (store) => {
         assert.equal(store.name, name);
