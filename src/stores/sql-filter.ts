@@ -20,10 +20,6 @@ import { FILTER_COLUMNS } from '../core/filters.js';
 import type { Scope } from '../core/types.js';
 import type { EraseTarget } from './core/engine.js';
 import { scopeEntries, type Visibility } from './core/visibility.js';
-
-/** @deprecated import it from `core/engine.ts`; kept until the PostgreSQL store moves onto the core. */
-export type { EraseTarget };
-
 import type { TemporalOptions } from './types.js';
 
 /** A value bound to a placeholder. */
