@@ -1,51 +1,31 @@
 /**
- * A pure-JavaScript {@link MemoryStore} that keeps everything in process memory: for tests and demos. It follows
- * the seam's contract exactly (it runs the shared conformance suite): filters through `matchesFilter`, dense
- * search by dot product of the (normalised) vectors, keyword search by BM25 computed like FTS5
- * (`keyword-index.ts`), and all-or-nothing `apply` by copy-on-write. Nothing survives `close()`.
+ * The in-memory backend (`memory://`): a {@link StoreEngine} over plain JavaScript maps, for tests and demos, and
+ * the smallest complete example of an engine. The store core (`core/store.ts`) does everything else, so this file
+ * says only how the data is kept:
+ * - a {@link State} of maps: records, vectors, a keyword index that ranks like FTS5 (`keyword-index.ts`),
+ *   history with the scope each event was recorded in, the queue and the dead letters;
+ * - transactions by copy-on-write: `write` runs the program on a copy of the state and swaps it in only when the
+ *   program finished, so a failed change list leaves nothing behind and a held state is a snapshot (`apply`,
+ *   erase and restore never mutate the state they replace; queue operations, single steps, change it in place);
+ * - filters by `matchesFilter` (`core/filters.ts`), the temporal rule by `isVisible`, dense similarity as the dot
+ *   product of the (normalised) vectors.
+ * Every write copies the whole state, so it suits up to a few thousand memories. Nothing survives `close()`.
  */
 
 import { randomUUID } from 'node:crypto';
-import { NotFoundError, StoreError } from '../core/errors.js';
-import type { FilterNode } from '../core/filters.js';
 import { matchesFilter } from '../core/filters.js';
-import { keywordText } from '../core/reply-context.js';
 import { isWithinScope, pickScope } from '../core/scope.js';
 import type { HistoryEvent, MemoryRecord, Scope } from '../core/types.js';
 import { SCOPE_KEYS } from '../core/types.js';
-import {
-  addMilliseconds,
-  assertDimension,
-  assertLimit,
-  assertScope,
-  assertStorableChanges,
-  assertStorableItems,
-  assertStorableQueueItem,
-  checkEmbedder,
-  decodeCursor,
-  encodeCursor,
-  historyByMemory,
-  isVisible,
-  notOpenError,
-  patchedKeywordText,
-  scopeEntries,
-} from './common.js';
+import type { EraseTarget, QueueEngine, ScopedId, StoreEngine, WriteSteps } from './core/engine.js';
+import { historyByMemory } from './core/history.js';
+import { type Program, runSync } from './core/program.js';
+import { claimOrder } from './core/queue-rows.js';
+import { byNewest, pageOf, topHits } from './core/results.js';
+import { StoreCore } from './core/store.js';
+import { isVisible, type PageKey, scopeEntries, type Visibility } from './core/visibility.js';
 import { KeywordIndex } from './keyword-index.js';
-import type {
-  ClaimQueueOptions,
-  DeadLetter,
-  DenseHit,
-  EmbedderIdentity,
-  KeywordHit,
-  MemoryChange,
-  MemoryPatch,
-  MemoryStore,
-  NewHistoryEvent,
-  QueueItem,
-  StoreCapabilities,
-  StoreStats,
-  TemporalOptions,
-} from './types.js';
+import type { DeadLetter, DenseHit, KeywordHit, MemoryPatch, QueueItem, StoreStats } from './types.js';
 
 interface StoredEvent {
   event: HistoryEvent;
@@ -58,12 +38,14 @@ interface StoredQueueItem {
   leasedUntil?: string;
 }
 
-/** Everything the store holds; `apply` works on a copy and swaps it in when every change succeeded. */
+/** Everything the store holds; `write` works on a copy and swaps it in when the program succeeded. */
 interface State {
   records: Map<string, MemoryRecord>;
   vectors: Map<string, Float32Array>;
   keywords: KeywordIndex;
   history: StoredEvent[];
+  /** Ids of `history`, built on the first look-up of a transaction (restore). */
+  eventIds?: Set<string>;
   queue: Map<string, StoredQueueItem>;
   queueSequence: number;
   /** Dead letters in the order they were dead-lettered. */
@@ -123,112 +105,130 @@ function copy<T>(value: T): T {
   return JSON.parse(JSON.stringify(value)) as T;
 }
 
-function byNewest(left: MemoryRecord, right: MemoryRecord): number {
-  if (left.createdAt !== right.createdAt) return left.createdAt < right.createdAt ? 1 : -1;
-  return left.id < right.id ? 1 : left.id > right.id ? -1 : 0;
-}
-
 function dot(left: Float32Array, right: Float32Array): number {
   let sum = 0;
   for (let index = 0; index < left.length; index += 1) sum += (left[index] ?? 0) * (right[index] ?? 0);
   return sum;
 }
 
-/** Options for {@link createInMemoryStore}. Currently none; kept for symmetry with the other backends. */
-export type InMemoryStoreOptions = Record<string, never>;
+/** The memory `id` of `state` when it is within `scope` (when given). */
+function findRecord(state: State, id: string, scope: Scope | undefined): MemoryRecord | undefined {
+  const record = state.records.get(id);
+  return record && (scope === undefined || isWithinScope(record, scope)) ? record : undefined;
+}
 
-/** The in-memory backend. Prefer {@link createInMemoryStore} or `createStore('memory://')`. */
-export class InMemoryStore implements MemoryStore {
-  readonly name = 'memory';
-  readonly capabilities: StoreCapabilities = { persistent: false, multiProcess: false };
-  private state = emptyState();
-  private embedder: EmbedderIdentity | undefined;
-  private closed = false;
+/** True for an erase target's memory or event `memoryId` recorded in scope `owner`. */
+function targets(target: EraseTarget, memoryId: string, owner: Scope): boolean {
+  return (target.id === undefined || memoryId === target.id) && isWithinScope(owner, target.scope ?? {});
+}
 
-  async open(options: { embedder: EmbedderIdentity }): Promise<void> {
-    if (this.closed) throw notOpenError(this.name, true);
-    this.embedder = checkEmbedder(options.embedder, this.embedder);
-  }
+function removeRecord(state: State, record: MemoryRecord): void {
+  state.records.delete(record.id);
+  state.vectors.delete(record.id);
+  state.keywords.delete(record.id);
+}
 
-  async apply(options: { changes: MemoryChange[]; completeQueueItem?: string }): Promise<void> {
-    const dimension = this.requireOpen();
-    assertStorableChanges(options.changes);
-    const next = cloneState(this.state);
-    for (const [index, change] of options.changes.entries()) {
-      this.applyChange(next, change, dimension, `changes[${index}]`);
-    }
-    if (options.completeQueueItem !== undefined && !next.queue.delete(options.completeQueueItem)) {
-      throw new NotFoundError(
-        `queue item ${options.completeQueueItem} not found (already completed, dropped or erased); nothing was applied`,
-      );
-    }
-    this.state = next;
-  }
+/** The write steps on a copy of the state (see `write`); a found row is the stored record. */
+const inMemoryWrites: WriteSteps<State, MemoryRecord> = {
+  findForUpdate: findRecord,
 
-  private applyChange(state: State, change: MemoryChange, dimension: number, field: string): void {
-    if (change.type === 'insert') {
-      const record = change.record;
-      assertScope(pickScope(record), `${field}.record`);
-      assertDimension(change.embedding, dimension, `${field}.embedding`);
-      if (state.records.has(record.id)) {
-        throw new StoreError(`memory ${record.id} already exists: inserts need a new id`, {
-          code: 'conflict',
-        });
-      }
-      state.records.set(record.id, copy(record));
-      state.vectors.set(record.id, Float32Array.from(change.embedding));
-      state.keywords.set(record.id, keywordText(record), scopeEntries(record).length);
-      this.pushEvent(state, record, change.event);
-      return;
-    }
-    const current = this.findRecord(state, change.id, change.scope);
-    if (!current) {
-      throw new NotFoundError(`memory ${change.id} not found${change.scope ? ' in this scope' : ''}`);
-    }
-    if (change.type === 'update') {
-      const updated = applyPatch(current, change.patch);
-      state.records.set(current.id, updated);
-      if (change.embedding !== undefined) {
-        assertDimension(change.embedding, dimension, `${field}.embedding`);
-        state.vectors.set(current.id, Float32Array.from(change.embedding));
-      }
-      const indexed = patchedKeywordText(
-        { memory: current.memory, metadata: () => current.metadata },
-        change.patch,
-      );
-      if (indexed !== undefined) state.keywords.set(current.id, indexed, scopeEntries(current).length);
-    } else if (change.type === 'delete') {
-      state.records.delete(current.id);
-      state.vectors.delete(current.id);
-      state.keywords.delete(current.id);
-    }
-    this.pushEvent(state, current, change.event);
-  }
+  current: (record) => ({
+    id: record.id,
+    memory: record.memory,
+    scope: pickScope(record),
+    metadata: () => record.metadata,
+  }),
 
-  private pushEvent(state: State, record: MemoryRecord, event: NewHistoryEvent): void {
-    state.history.push({
-      event: copy({ ...event, id: randomUUID(), memoryId: record.id }),
-      scope: pickScope(record),
+  insert(state, record, embedding, keywordText) {
+    if (state.records.has(record.id)) return false;
+    state.records.set(record.id, copy(record));
+    state.vectors.set(record.id, Float32Array.from(embedding));
+    state.keywords.set(record.id, keywordText, scopeEntries(record).length);
+    return true;
+  },
+
+  update(state, record, update) {
+    state.records.set(record.id, applyPatch(record, update.patch));
+    if (update.embedding !== undefined) state.vectors.set(record.id, Float32Array.from(update.embedding));
+    if (update.keywordText !== undefined) {
+      state.keywords.set(record.id, update.keywordText, scopeEntries(record).length);
+    }
+  },
+
+  remove: removeRecord,
+
+  appendEvent(state, event, scope) {
+    state.history.push({ event: copy(event), scope: pickScope(scope) });
+    state.eventIds?.add(event.id);
+  },
+
+  completeQueueItem: (state, id) => state.queue.delete(id),
+
+  eraseMemories(state, target) {
+    const erased: ScopedId[] = [];
+    for (const record of state.records.values()) {
+      if (!targets(target, record.id, record)) continue;
+      removeRecord(state, record);
+      erased.push({ id: record.id, scope: pickScope(record) });
+    }
+    return erased;
+  },
+
+  stripHistory(state, target) {
+    const touched = new Map<string, Scope>();
+    state.history = state.history.map((stored) => {
+      const { previousValue, newValue, reason, ...kept } = stored.event;
+      if (!targets(target, stored.event.memoryId, stored.scope)) return stored;
+      if (previousValue === undefined && newValue === undefined && reason === undefined) return stored;
+      touched.set(stored.event.memoryId, stored.scope);
+      return { event: kept, scope: stored.scope };
     });
+    return [...touched].map(([id, scope]) => ({ id, scope }));
+  },
+
+  eraseQueue(state, scope) {
+    for (const [id, stored] of state.queue)
+      if (isWithinScope(stored.item.scope, scope)) state.queue.delete(id);
+    for (const [id, letter] of state.deadLetters) {
+      if (isWithinScope(letter.scope, scope)) state.deadLetters.delete(id);
+    }
+  },
+
+  restore: {
+    memoryExists: (state, id) => state.records.has(id),
+    eventExists(state, id) {
+      state.eventIds ??= new Set(state.history.map((stored) => stored.event.id));
+      return state.eventIds.has(id);
+    },
+  },
+};
+
+/** How the in-memory backend keeps its data: the engine under {@link InMemoryStore}. */
+class InMemoryEngine implements StoreEngine<State, MemoryRecord> {
+  readonly name = 'memory';
+  readonly capabilities = { persistent: false, multiProcess: false };
+  private state = emptyState();
+
+  async open(): Promise<void> {}
+
+  async close(): Promise<void> {
+    this.state = emptyState();
   }
 
-  private findRecord(state: State, id: string, scope: Scope | undefined): MemoryRecord | undefined {
-    if (scope !== undefined) assertScope(scope);
-    const record = state.records.get(id);
-    if (!record || (scope !== undefined && !isWithinScope(record, scope))) return undefined;
-    return record;
+  async write<T>(_action: string, program: (tx: State) => Program<T>): Promise<T> {
+    const next = cloneState(this.state);
+    const result = runSync(program(next));
+    this.state = next;
+    return result;
   }
 
-  async get(options: { id: string; scope?: Scope }): Promise<MemoryRecord | null> {
-    this.requireOpen();
-    const record = this.findRecord(this.state, options.id, options.scope);
-    return record ? structuredClone(record) : null;
-  }
+  readonly steps: WriteSteps<State, MemoryRecord> = inMemoryWrites;
 
-  private visible(scope: Scope, temporal: TemporalOptions, filter?: FilterNode): MemoryRecord[] {
-    assertScope(scope);
+  /** Visible records of `visibility`, in storage order (not copied). */
+  private visible(state: State, visibility: Visibility): MemoryRecord[] {
+    const { scope, temporal, filter } = visibility;
     const records: MemoryRecord[] = [];
-    for (const record of this.state.records.values()) {
+    for (const record of state.records.values()) {
       if (isWithinScope(record, scope) && isVisible(record, temporal) && matchesFilter(record, filter)) {
         records.push(record);
       }
@@ -236,127 +236,96 @@ export class InMemoryStore implements MemoryStore {
     return records;
   }
 
-  async findByHash(options: {
-    scope: Scope;
-    hashes: string[];
-    temporal: TemporalOptions;
-  }): Promise<MemoryRecord[]> {
-    this.requireOpen();
-    const hashes = new Set(options.hashes);
-    return this.visible(options.scope, options.temporal)
-      .filter((record) => hashes.has(record.hash))
+  async get(id: string, scope: Scope | undefined): Promise<MemoryRecord | undefined> {
+    const record = findRecord(this.state, id, scope);
+    return record && structuredClone(record);
+  }
+
+  async findByValues(
+    visibility: Visibility,
+    column: 'hash' | 'topic',
+    values: readonly string[],
+  ): Promise<MemoryRecord[]> {
+    const wanted = new Set(values);
+    return this.visible(this.state, visibility)
+      .filter((record) => {
+        const value = record[column];
+        return value !== undefined && wanted.has(value);
+      })
       .sort(byNewest)
       .map((record) => structuredClone(record));
   }
 
-  async findByTopic(options: {
-    scope: Scope;
-    topics: string[];
-    temporal: TemporalOptions;
-  }): Promise<MemoryRecord[]> {
-    this.requireOpen();
-    const topics = new Set(options.topics);
-    return this.visible(options.scope, options.temporal)
-      .filter((record) => record.topic !== undefined && topics.has(record.topic))
-      .sort(byNewest)
-      .map((record) => structuredClone(record));
-  }
-
-  async list(options: {
-    scope: Scope;
-    filter?: FilterNode;
-    temporal: TemporalOptions;
-    page: { limit: number; cursor?: string };
-  }): Promise<{ records: MemoryRecord[]; nextCursor?: string }> {
-    this.requireOpen();
-    assertLimit(options.page.limit, 'page.limit');
-    let records = this.visible(options.scope, options.temporal, options.filter).sort(byNewest);
-    if (options.page.cursor !== undefined) {
-      const [createdAt = '', id = ''] = decodeCursor(options.page.cursor, 2, 'page.cursor');
+  async listPage(
+    visibility: Visibility,
+    limit: number,
+    after: PageKey | undefined,
+  ): Promise<{ records: MemoryRecord[]; nextCursor?: string }> {
+    let records = this.visible(this.state, visibility).sort(byNewest);
+    if (after !== undefined) {
       records = records.filter(
-        (record) => record.createdAt < createdAt || (record.createdAt === createdAt && record.id < id),
+        (record) =>
+          record.createdAt < after.createdAt ||
+          (record.createdAt === after.createdAt && record.id < after.id),
       );
     }
-    const page = records.slice(0, options.page.limit);
-    const last = page.at(-1);
-    const result: { records: MemoryRecord[]; nextCursor?: string } = {
-      records: page.map((record) => structuredClone(record)),
-    };
-    if (records.length > page.length && last) result.nextCursor = encodeCursor([last.createdAt, last.id]);
-    return result;
-  }
-
-  async searchDense(options: {
-    scope: Scope;
-    filter?: FilterNode;
-    temporal: TemporalOptions;
-    embedding: Float32Array;
-    limit: number;
-  }): Promise<DenseHit[]> {
-    const dimension = this.requireOpen();
-    assertLimit(options.limit, 'limit');
-    assertDimension(options.embedding, dimension, 'embedding');
-    const hits: DenseHit[] = [];
-    for (const record of this.visible(options.scope, options.temporal, options.filter)) {
-      const vector = this.state.vectors.get(record.id);
-      if (vector) hits.push({ record, similarity: dot(vector, options.embedding) });
-    }
-    return hits
-      .sort((left, right) => right.similarity - left.similarity || compareIds(left.record, right.record))
-      .slice(0, options.limit)
-      .map((hit) => ({ record: structuredClone(hit.record), similarity: hit.similarity }));
-  }
-
-  async searchKeyword(options: {
-    scope: Scope;
-    filter?: FilterNode;
-    temporal: TemporalOptions;
-    terms: string[];
-    limit: number;
-  }): Promise<KeywordHit[]> {
-    this.requireOpen();
-    assertLimit(options.limit, 'limit');
-    const candidates = new Map(
-      this.visible(options.scope, options.temporal, options.filter).map((record) => [record.id, record]),
+    return pageOf(
+      records.slice(0, limit + 1).map((record) => structuredClone(record)),
+      limit,
     );
-    const terms = [...new Set(options.terms)];
+  }
+
+  async searchDense(visibility: Visibility, embedding: Float32Array, limit: number): Promise<DenseHit[]> {
+    const hits: DenseHit[] = [];
+    for (const record of this.visible(this.state, visibility)) {
+      const vector = this.state.vectors.get(record.id);
+      if (vector) hits.push({ record, similarity: dot(vector, embedding) });
+    }
+    return topHits(hits, limit, (hit) => hit.similarity).map((hit) => ({
+      record: structuredClone(hit.record),
+      similarity: hit.similarity,
+    }));
+  }
+
+  async searchKeyword(
+    visibility: Visibility,
+    terms: readonly string[],
+    limit: number,
+  ): Promise<KeywordHit[]> {
+    const candidates = new Map(this.visible(this.state, visibility).map((record) => [record.id, record]));
     const hits: KeywordHit[] = [];
-    for (const [id, bm25] of this.state.keywords.score(terms, (candidate) => candidates.has(candidate))) {
+    const scores = this.state.keywords.score([...new Set(terms)], (candidate) => candidates.has(candidate));
+    for (const [id, bm25] of scores) {
       const record = candidates.get(id);
       if (record) hits.push({ record, bm25 });
     }
-    return hits
-      .sort((left, right) => right.bm25 - left.bm25 || compareIds(left.record, right.record))
-      .slice(0, options.limit)
-      .map((hit) => ({ record: structuredClone(hit.record), bm25: hit.bm25 }));
+    return topHits(hits, limit, (hit) => hit.bm25).map((hit) => ({
+      record: structuredClone(hit.record),
+      bm25: hit.bm25,
+    }));
   }
 
-  async history(options: { id: string; scope?: Scope }): Promise<HistoryEvent[]> {
-    this.requireOpen();
-    if (options.scope !== undefined) assertScope(options.scope);
-    const { scope } = options;
+  async history(id: string, scope: Scope | undefined): Promise<HistoryEvent[]> {
     return this.state.history
       .filter(
         (stored) =>
-          stored.event.memoryId === options.id && (scope === undefined || isWithinScope(stored.scope, scope)),
+          stored.event.memoryId === id && (scope === undefined || isWithinScope(stored.scope, scope)),
       )
       .map((stored) => structuredClone(stored.event));
   }
 
-  async *exportScope(options: {
-    scope: Scope;
-    temporal: TemporalOptions;
-  }): AsyncGenerator<{ record: MemoryRecord; history: HistoryEvent[] }> {
-    this.requireOpen();
-    // `apply` and `eraseScope` swap in a new state and never mutate the old one's records or history, so
-    // holding this state (and copying on the way out) is a point-in-time snapshot.
-    const { history } = this.state;
-    const records = this.visible(options.scope, options.temporal).sort(byNewest);
+  async *exportScope(
+    visibility: Visibility,
+  ): AsyncGenerator<{ record: MemoryRecord; history: HistoryEvent[] }> {
+    // Writes swap in a new state and never change this one's records or history: holding it is the snapshot.
+    const state = this.state;
+    const records = this.visible(state, visibility).sort(byNewest);
     const events = historyByMemory(
-      history.filter((stored) => isWithinScope(stored.scope, options.scope)).map((stored) => stored.event),
+      state.history
+        .filter((stored) => isWithinScope(stored.scope, visibility.scope))
+        .map((stored) => stored.event),
     );
     for (const record of records) {
-      this.requireOpen();
       yield {
         record: structuredClone(record),
         history: (events.get(record.id) ?? []).map((event) => structuredClone(event)),
@@ -364,71 +333,10 @@ export class InMemoryStore implements MemoryStore {
     }
   }
 
-  async eraseScope(options: { scope: Scope; now: string; actor: string }): Promise<number> {
-    this.requireOpen();
-    assertScope(options.scope);
-    return this.erase({ scope: options.scope }, options).deleted;
-  }
-
-  async eraseMemory(options: { id: string; scope?: Scope; now: string; actor: string }): Promise<boolean> {
-    this.requireOpen();
-    if (options.scope !== undefined) assertScope(options.scope);
-    return this.erase({ id: options.id, scope: options.scope }, options).tombstones > 0;
-  }
-
-  /**
-   * Erases every memory in `target.scope` (or the one memory `target.id` within it): records, vectors, keyword
-   * entries and history text, with one ERASE tombstone per memory erased; a scope erase also drops the scope's
-   * queue items and dead letters.
-   */
-  private erase(
-    target: { id?: string | undefined; scope?: Scope | undefined },
-    options: { now: string; actor: string },
-  ): { deleted: number; tombstones: number } {
-    const scope = target.scope ?? {};
-    const matches = (memoryId: string, owner: Scope) =>
-      (target.id === undefined || memoryId === target.id) && isWithinScope(owner, scope);
-    const next = cloneState(this.state);
-    const erased = new Map<string, Scope>();
-    for (const record of this.state.records.values()) {
-      if (!matches(record.id, record)) continue;
-      next.records.delete(record.id);
-      next.vectors.delete(record.id);
-      next.keywords.delete(record.id);
-      erased.set(record.id, pickScope(record));
-    }
-    const touched = new Map<string, Scope>();
-    next.history = next.history.map((stored) => {
-      const { previousValue, newValue, reason, ...kept } = stored.event;
-      if (!matches(stored.event.memoryId, stored.scope)) return stored;
-      if (previousValue === undefined && newValue === undefined && reason === undefined) return stored;
-      touched.set(stored.event.memoryId, stored.scope);
-      return { event: kept, scope: stored.scope };
-    });
-    const tombstones = new Map([...touched, ...erased]);
-    for (const [memoryId, owner] of tombstones) {
-      next.history.push({
-        event: { id: randomUUID(), memoryId, event: 'ERASE', actor: options.actor, createdAt: options.now },
-        scope: owner,
-      });
-    }
-    if (target.id === undefined) {
-      for (const [id, stored] of this.state.queue) {
-        if (isWithinScope(stored.item.scope, scope)) next.queue.delete(id);
-      }
-      for (const [id, letter] of this.state.deadLetters) {
-        if (isWithinScope(letter.scope, scope)) next.deadLetters.delete(id);
-      }
-    }
-    this.state = next;
-    return { deleted: erased.size, tombstones: tombstones.size };
-  }
-
-  async listScopes(options: { within?: Scope }): Promise<Array<Scope & { count: number }>> {
-    this.requireOpen();
+  async listScopes(within: Scope | undefined): Promise<Array<Scope & { count: number }>> {
     const counts = new Map<string, Scope & { count: number }>();
     for (const record of this.state.records.values()) {
-      if (options.within !== undefined && !isWithinScope(record, options.within)) continue;
+      if (within !== undefined && !isWithinScope(record, within)) continue;
       const scope = pickScope(record);
       const key = JSON.stringify(SCOPE_KEYS.map((name) => scope[name] ?? null));
       const entry = counts.get(key) ?? { ...scope, count: 0 };
@@ -438,127 +346,24 @@ export class InMemoryStore implements MemoryStore {
     return [...counts.entries()].sort(([left], [right]) => (left < right ? -1 : 1)).map(([, entry]) => entry);
   }
 
-  async enqueue(options: { scope: Scope; payload: unknown; now: string }): Promise<QueueItem> {
-    this.requireOpen();
-    assertScope(options.scope);
-    assertStorableQueueItem(options);
-    const item: QueueItem = {
-      id: randomUUID(),
-      scope: pickScope(options.scope),
-      payload: JSON.parse(JSON.stringify(options.payload ?? null)),
-      attempts: 0,
-      enqueuedAt: options.now,
-      availableAt: options.now,
-    };
-    this.state.queueSequence += 1;
-    this.state.queue.set(item.id, { item, sequence: this.state.queueSequence });
-    return structuredClone(item);
-  }
-
-  async claimQueue(options: ClaimQueueOptions): Promise<QueueItem[]> {
-    this.requireOpen();
-    assertLimit(options.limit, 'limit');
-    const leasedUntil = addMilliseconds(options.now, options.leaseMs);
-    const among = options.ids === undefined ? undefined : new Set(options.ids);
-    const claimable = [...this.state.queue.values()]
-      .filter(
-        (stored) =>
-          (among === undefined || among.has(stored.item.id)) &&
-          stored.item.availableAt <= options.now &&
-          (stored.leasedUntil === undefined || stored.leasedUntil <= options.now),
-      )
-      .sort(
-        (left, right) =>
-          (left.item.availableAt < right.item.availableAt
-            ? -1
-            : left.item.availableAt > right.item.availableAt
-              ? 1
-              : 0) || left.sequence - right.sequence,
-      )
-      .slice(0, options.limit);
-    for (const stored of claimable) stored.leasedUntil = leasedUntil;
-    return claimable.map((stored) => structuredClone(stored.item));
-  }
-
-  async failQueueItem(options: { id: string; error: string; retryAt: string }): Promise<void> {
-    this.requireOpen();
-    const stored = this.state.queue.get(options.id);
-    if (!stored) throw new NotFoundError(`queue item ${options.id} not found`);
-    stored.item = {
-      ...stored.item,
-      attempts: stored.item.attempts + 1,
-      lastError: options.error,
-      availableAt: options.retryAt,
-    };
-    delete stored.leasedUntil;
-  }
-
-  async dropQueueItem(options: { id: string; reason: string; now: string }): Promise<void> {
-    this.requireOpen();
-    const stored = this.state.queue.get(options.id);
-    if (!stored) throw new NotFoundError(`queue item ${options.id} not found`);
-    this.state.queue.delete(options.id);
-    const { item } = stored;
-    this.state.deadLetters.set(item.id, {
-      id: item.id,
-      scope: item.scope,
-      payload: item.payload,
-      attempts: item.attempts,
-      error: options.reason,
-      enqueuedAt: item.enqueuedAt,
-      failedAt: options.now,
-    });
-  }
-
-  async listDeadLetters(options: { limit: number }): Promise<DeadLetter[]> {
-    this.requireOpen();
-    assertLimit(options.limit, 'limit');
-    // Stable sort: equal failedAt keep the order they were dead-lettered in (the SQL stores' seq).
-    return [...this.state.deadLetters.values()]
-      .sort((left, right) => (left.failedAt < right.failedAt ? -1 : left.failedAt > right.failedAt ? 1 : 0))
-      .slice(0, options.limit)
-      .map((letter) => structuredClone(letter));
-  }
-
-  async retryDeadLetter(options: { id: string; now: string }): Promise<QueueItem> {
-    this.requireOpen();
-    const letter = this.state.deadLetters.get(options.id);
-    if (!letter) throw new NotFoundError(`dead letter ${options.id} not found`);
-    this.state.deadLetters.delete(options.id);
-    const item: QueueItem = {
-      id: letter.id,
-      scope: letter.scope,
-      payload: letter.payload,
-      attempts: 0,
-      enqueuedAt: letter.enqueuedAt,
-      availableAt: options.now,
-    };
-    this.state.queueSequence += 1;
-    this.state.queue.set(item.id, { item, sequence: this.state.queueSequence });
-    return structuredClone(item);
-  }
-
-  async deleteDeadLetter(options: { id: string }): Promise<void> {
-    this.requireOpen();
-    if (!this.state.deadLetters.delete(options.id)) {
-      throw new NotFoundError(`dead letter ${options.id} not found`);
-    }
-  }
-
-  async getQueueItem(options: { id: string; scope?: Scope }): Promise<QueueItem | null> {
-    this.requireOpen();
-    const stored = this.state.queue.get(options.id);
-    if (!stored || (options.scope && !isWithinScope(stored.item.scope, options.scope))) return null;
-    return structuredClone(stored.item);
-  }
-
-  async queueSize(): Promise<number> {
-    this.requireOpen();
-    return this.state.queue.size;
+  async scanPage(
+    after: string,
+    limit: number,
+  ): Promise<{ memories: Array<{ record: MemoryRecord; embedding: Float32Array }>; events: HistoryEvent[] }> {
+    const ids = [...this.state.records.keys()].filter((id) => id > after).sort();
+    const fetched = ids.slice(0, limit + 1);
+    const memories = fetched.map((id) => ({
+      record: structuredClone(this.state.records.get(id) as MemoryRecord),
+      embedding: Float32Array.from(this.state.vectors.get(id) ?? []),
+    }));
+    const page = new Set(fetched.slice(0, limit));
+    const events = this.state.history
+      .filter((stored) => page.has(stored.event.memoryId))
+      .map((stored) => structuredClone(stored.event));
+    return { memories, events };
   }
 
   async stats(): Promise<StoreStats> {
-    this.requireOpen();
     return {
       memories: this.state.records.size,
       vectors: this.state.vectors.size,
@@ -569,75 +374,101 @@ export class InMemoryStore implements MemoryStore {
     };
   }
 
-  async scan(options: { cursor?: string; limit: number }): Promise<{
-    items: Array<{ record: MemoryRecord; embedding: Float32Array; history: HistoryEvent[] }>;
-    nextCursor?: string;
-  }> {
-    this.requireOpen();
-    assertLimit(options.limit, 'limit');
-    const after = options.cursor === undefined ? undefined : decodeCursor(options.cursor, 1, 'cursor')[0];
-    const ids = [...this.state.records.keys()].filter((id) => after === undefined || id > after).sort();
-    const page = ids.slice(0, options.limit);
-    const items = page.map((id) => {
-      const record = this.state.records.get(id) as MemoryRecord;
-      return {
-        record: structuredClone(record),
-        embedding: Float32Array.from(this.state.vectors.get(id) ?? []),
-        history: this.state.history
-          .filter((stored) => stored.event.memoryId === id)
-          .map((stored) => structuredClone(stored.event)),
+  /** Queue operations change the state in place: each is a single step that cannot fail half-way. */
+  readonly queue: QueueEngine = {
+    enqueue: async (scope, payload, now) =>
+      this.queueItem({
+        id: randomUUID(),
+        scope: pickScope(scope),
+        payload: JSON.parse(JSON.stringify(payload ?? null)),
+        attempts: 0,
+        enqueuedAt: now,
+        availableAt: now,
+      }),
+    claim: async (limit, now, leasedUntil, ids) => {
+      const among = ids === undefined ? undefined : new Set(ids);
+      const claimable = [...this.state.queue.values()]
+        .filter(
+          (stored) =>
+            (among === undefined || among.has(stored.item.id)) &&
+            stored.item.availableAt <= now &&
+            (stored.leasedUntil === undefined || stored.leasedUntil <= now),
+        )
+        .sort((left, right) =>
+          claimOrder(
+            { availableAt: left.item.availableAt, sequence: left.sequence },
+            { availableAt: right.item.availableAt, sequence: right.sequence },
+          ),
+        )
+        .slice(0, limit);
+      for (const stored of claimable) stored.leasedUntil = leasedUntil;
+      return claimable.map((stored) => structuredClone(stored.item));
+    },
+    fail: async (id, error, retryAt) => {
+      const stored = this.state.queue.get(id);
+      if (!stored) return false;
+      stored.item = {
+        ...stored.item,
+        attempts: stored.item.attempts + 1,
+        lastError: error,
+        availableAt: retryAt,
       };
-    });
-    const last = page.at(-1);
-    return ids.length > page.length && last !== undefined
-      ? { items, nextCursor: encodeCursor([last]) }
-      : { items };
-  }
+      delete stored.leasedUntil;
+      return true;
+    },
+    deadLetter: async (id, reason, now) => {
+      const stored = this.state.queue.get(id);
+      if (!stored) return false;
+      this.state.queue.delete(id);
+      const { item } = stored;
+      this.state.deadLetters.set(item.id, {
+        id: item.id,
+        scope: item.scope,
+        payload: item.payload,
+        attempts: item.attempts,
+        error: reason,
+        enqueuedAt: item.enqueuedAt,
+        failedAt: now,
+      });
+      return true;
+    },
+    get: async (id) => {
+      const stored = this.state.queue.get(id);
+      return stored ? structuredClone(stored.item) : null;
+    },
+    // Stable sort: equal failedAt keep the order they were dead-lettered in (the SQL stores' seq).
+    deadLetters: async (limit) =>
+      [...this.state.deadLetters.values()]
+        .sort((left, right) => (left.failedAt < right.failedAt ? -1 : left.failedAt > right.failedAt ? 1 : 0))
+        .slice(0, limit)
+        .map((letter) => structuredClone(letter)),
+    requeue: async (id, now) => {
+      const letter = this.state.deadLetters.get(id);
+      if (!letter) return undefined;
+      this.state.deadLetters.delete(id);
+      const { error: _error, failedAt: _failedAt, ...kept } = letter;
+      return this.queueItem({ ...kept, attempts: 0, availableAt: now });
+    },
+    deleteDeadLetter: async (id) => this.state.deadLetters.delete(id),
+    size: async () => this.state.queue.size,
+  };
 
-  async restore(options: {
-    items: Array<{ record: MemoryRecord; embedding: Float32Array; history: HistoryEvent[] }>;
-  }): Promise<number> {
-    const dimension = this.requireOpen();
-    assertStorableItems(options.items);
-    const next = cloneState(this.state);
-    const eventIds = new Set(next.history.map((stored) => stored.event.id));
-    let written = 0;
-    for (const [index, item] of options.items.entries()) {
-      const { record } = item;
-      if (next.records.has(record.id)) continue;
-      assertScope(pickScope(record), `items[${index}].record`);
-      assertDimension(item.embedding, dimension, `items[${index}].embedding`);
-      next.records.set(record.id, copy(record));
-      next.vectors.set(record.id, Float32Array.from(item.embedding));
-      next.keywords.set(record.id, keywordText(record), scopeEntries(record).length);
-      for (const event of item.history) {
-        if (eventIds.has(event.id)) continue;
-        eventIds.add(event.id);
-        next.history.push({
-          event: copy({ ...event, memoryId: record.id }),
-          scope: pickScope(record),
-        });
-      }
-      written += 1;
-    }
-    this.state = next;
-    return written;
-  }
-
-  async close(): Promise<void> {
-    this.closed = true;
-    this.state = emptyState();
-  }
-
-  /** Throws unless open; returns the vector dimension. */
-  private requireOpen(): number {
-    if (this.closed || !this.embedder) throw notOpenError(this.name, this.closed);
-    return this.embedder.dimension;
+  /** Adds `item` to the queue, after every item queued so far. @returns a copy. */
+  private queueItem(item: QueueItem): QueueItem {
+    this.state.queueSequence += 1;
+    this.state.queue.set(item.id, { item, sequence: this.state.queueSequence });
+    return structuredClone(item);
   }
 }
 
-function compareIds(left: MemoryRecord, right: MemoryRecord): number {
-  return left.id < right.id ? -1 : left.id > right.id ? 1 : 0;
+/** Options for {@link createInMemoryStore}. Currently none; kept for symmetry with the other backends. */
+export type InMemoryStoreOptions = Record<string, never>;
+
+/** The in-memory backend. Prefer {@link createInMemoryStore} or `createStore('memory://')`. */
+export class InMemoryStore extends StoreCore<State, MemoryRecord> {
+  constructor() {
+    super(new InMemoryEngine());
+  }
 }
 
 /** Creates an empty in-memory store (`memory://`). Call `open({ embedder })` before use. */

@@ -19,27 +19,13 @@
  * the others (`sslmode`, ...) pass through. `pg` is an optional peer dependency, loaded on first use.
  */
 import type { Pool } from 'pg';
-import {
-  ConfigError,
-  EmbedderMismatchError,
-  NotFoundError,
-  StoreError,
-  ValidationError,
-} from '../core/errors.js';
-import type { FilterNode } from '../core/filters.js';
-import { isWithinScope } from '../core/scope.js';
-import type { HistoryEvent, MemoryRecord, Scope } from '../core/types.js';
-import {
-  addMilliseconds,
-  assertDimension,
-  assertLimit,
-  assertScope,
-  assertStorableChanges,
-  assertStorableItems,
-  assertStorableQueueItem,
-  decodeCursor,
-  notOpenError,
-} from './common.js';
+import { ConfigError, StoreError } from '../core/errors.js';
+import { FIND_ACTIONS, type QueueEngine, type StoreEngine } from './core/engine.js';
+import { notOpenError } from './core/errors.js';
+import { type Program, runAsync } from './core/program.js';
+import { rowToRecord } from './core/rows.js';
+import { StoreCore } from './core/store.js';
+import type { Visibility } from './core/visibility.js';
 import {
   createPool,
   inTransaction,
@@ -49,30 +35,9 @@ import {
   type SnapshotClient,
   withClient,
 } from './postgres/pool.js';
-import {
-  claimItems,
-  deadLetterItem,
-  deleteDeadLetterRow,
-  enqueueItem,
-  failItem,
-  requeueDeadLetter,
-  selectDeadLetters,
-  selectItem,
-} from './postgres/queue.js';
-import {
-  countScope,
-  exportSnapshot,
-  findRow,
-  scanPage,
-  selectByValues,
-  selectDenseApproximate,
-  selectDenseExact,
-  selectHistory,
-  selectKeyword,
-  selectPage,
-  selectScopes,
-} from './postgres/reads.js';
-import { rowToRecord } from './postgres/rows.js';
+import { postgresQueue } from './postgres/queue.js';
+import * as reads from './postgres/reads.js';
+import type { PostgresMemoryRow } from './postgres/rows.js';
 import {
   bindEmbedder,
   currentVersion,
@@ -87,20 +52,8 @@ import {
   supportsIterativeScan,
   type VectorNames,
 } from './postgres/schema.js';
-import { applyChanges, eraseRows, restoreItems, type WriteContext } from './postgres/writes.js';
-import type {
-  ClaimQueueOptions,
-  DeadLetter,
-  DenseHit,
-  EmbedderIdentity,
-  KeywordHit,
-  MemoryChange,
-  MemoryStore,
-  QueueItem,
-  StoreCapabilities,
-  StoreStats,
-  TemporalOptions,
-} from './types.js';
+import { postgresWrites, type WriteContext } from './postgres/writes.js';
+import type { DenseHit, EmbedderIdentity, StoreCapabilities, StoreStats } from './types.js';
 
 /** Options for {@link createPostgresStore}. Explicit options win over the URL's parameters. */
 export interface PostgresStoreOptions {
@@ -151,9 +104,6 @@ interface OpenState {
   hnsw: boolean;
 }
 
-/** Memories per page of `exportScope` (all pages read in one transaction). */
-const EXPORT_PAGE_SIZE = 200;
-
 const MNEME_PARAMETERS = [
   'schema',
   'poolSize',
@@ -162,13 +112,13 @@ const MNEME_PARAMETERS = [
   'exactScanMaxRows',
 ] as const;
 
-/** The PostgreSQL backend. Prefer {@link createPostgresStore} or `createStore('postgres://...')`. */
-export class PostgresStore implements MemoryStore {
+type Engine = StoreEngine<WriteContext, PostgresMemoryRow>;
+
+/** How the PostgreSQL backend stores and queries: the engine under {@link PostgresStore}. */
+class PostgresEngine implements Engine {
   readonly name = 'postgres';
   readonly capabilities: StoreCapabilities = { persistent: true, multiProcess: true };
-  /** Qualified names of the store's tables. */
   readonly names: SchemaNames;
-  /** The server, database and schema, password removed (for messages). */
   readonly where: string;
   private readonly connectionString: string;
   private readonly poolSize: number;
@@ -178,12 +128,11 @@ export class PostgresStore implements MemoryStore {
   private readonly iterativeScan: boolean;
   private readonly retry: RetryOptions;
   private pool: Pool | undefined;
-  private state: OpenState | undefined;
-  private embedder: EmbedderIdentity | undefined;
+  state: OpenState | undefined;
   private closed = false;
   /** Connections of open `exportScope` snapshots, ended by `close()`. */
   private readonly snapshots = new Set<SnapshotClient>();
-  private readonly densePlans = { exact: 0, approximate: 0, fallback: 0 };
+  readonly densePlans = { exact: 0, approximate: 0, fallback: 0 };
 
   constructor(options: PostgresStoreOptions) {
     const parsed = parsePostgresUrl(options.connectionString);
@@ -208,35 +157,21 @@ export class PostgresStore implements MemoryStore {
     );
     this.iterativeScan = options.iterativeScan ?? true;
     this.retry = { attempts: positive(options.retryAttempts ?? 5, 'retryAttempts', 1), initialDelayMs: 20 };
+    this.queue = postgresQueue(this.names, (action, work) => this.read(action, work));
   }
 
-  async open(options: { embedder: EmbedderIdentity }): Promise<void> {
-    if (this.closed) throw notOpenError(this.name, true);
-    const { id, dimension } = options.embedder;
-    if (typeof id !== 'string' || id.length === 0)
-      throw new ValidationError('embedder.id', 'expected a string');
-    if (!Number.isInteger(dimension) || dimension < 1) {
-      throw new ValidationError('embedder.dimension', 'expected a positive integer');
-    }
-    if (this.embedder && (this.embedder.id !== id || this.embedder.dimension !== dimension)) {
-      throw new EmbedderMismatchError(this.embedder, { id, dimension });
-    }
+  async open(embedder: EmbedderIdentity): Promise<void> {
     const pool = await this.requirePool();
-    const state = await inTransaction(pool, this.context('opening (migrations)'), async (client) => {
+    this.state = await inTransaction(pool, this.context('opening (migrations)'), async (client) => {
       await lockMigrations(client);
       const vector = await ensureVector(client, this.where);
       await migrate(client, this.names, this.where);
-      const { hnsw } = await bindEmbedder(client, this.names, vector, { id, dimension });
-      return { dimension, vector, hnsw };
+      const { hnsw } = await bindEmbedder(client, this.names, vector, embedder);
+      return { dimension: embedder.dimension, vector, hnsw };
     });
-    this.state = state;
-    this.embedder = { id, dimension };
   }
 
-  /**
-   * Applies pending migrations without binding an embedder (for `mneme migrate` and deployment scripts). Works
-   * without pgvector; reports whether the server has it, since {@link PostgresStore.open} needs it.
-   */
+  /** Applies pending migrations without binding an embedder (see {@link PostgresStore.migrate}). */
   async migrate(): Promise<MigrationResult & { pgvectorAvailable: boolean }> {
     if (this.closed) throw notOpenError(this.name, true);
     const pool = await this.requirePool();
@@ -248,75 +183,31 @@ export class PostgresStore implements MemoryStore {
     });
   }
 
-  async apply(options: { changes: MemoryChange[]; completeQueueItem?: string }): Promise<void> {
-    this.requireOpen();
-    assertStorableChanges(options.changes);
-    await this.transaction('apply', (client) =>
-      applyChanges(this.writeContext(client), options.changes, options.completeQueueItem),
+  readonly steps = postgresWrites;
+
+  /** Runs the program in one transaction (all or nothing), retried on serialization failures and deadlocks. */
+  write<T>(action: string, program: (tx: WriteContext) => Program<T>): Promise<T> {
+    const { vector } = this.requireState();
+    return this.transaction(action, (client) => runAsync(program({ client, names: this.names, vector })));
+  }
+
+  readonly get: Engine['get'] = (id, scope) =>
+    this.read('get', async (client) => {
+      const row = await reads.findRow(client, this.names, id, scope);
+      return row === undefined ? undefined : rowToRecord(row);
+    });
+  readonly findByValues: Engine['findByValues'] = (visibility, column, values) =>
+    this.read(FIND_ACTIONS[column], (client) =>
+      reads.selectByValues(client, this.names, visibility, column, values),
     );
-  }
+  readonly listPage: Engine['listPage'] = (visibility, limit, after) =>
+    this.read('list', (client) => reads.selectPage(client, this.names, visibility, limit, after));
 
-  async get(options: { id: string; scope?: Scope }): Promise<MemoryRecord | null> {
-    this.requireOpen();
-    if (options.scope !== undefined) assertScope(options.scope);
-    const row = await this.read('get', (client) => findRow(client, this.names, options.id, options.scope));
-    return row ? rowToRecord(row) : null;
-  }
-
-  async findByHash(options: {
-    scope: Scope;
-    hashes: string[];
-    temporal: TemporalOptions;
-  }): Promise<MemoryRecord[]> {
-    this.requireOpen();
-    assertScope(options.scope);
-    return this.read('findByHash', (client) =>
-      selectByValues(client, this.names, options, 'hash', options.hashes),
-    );
-  }
-
-  async findByTopic(options: {
-    scope: Scope;
-    topics: string[];
-    temporal: TemporalOptions;
-  }): Promise<MemoryRecord[]> {
-    this.requireOpen();
-    assertScope(options.scope);
-    return this.read('findByTopic', (client) =>
-      selectByValues(client, this.names, options, 'topic', options.topics),
-    );
-  }
-
-  async list(options: {
-    scope: Scope;
-    filter?: FilterNode;
-    temporal: TemporalOptions;
-    page: { limit: number; cursor?: string };
-  }): Promise<{ records: MemoryRecord[]; nextCursor?: string }> {
-    this.requireOpen();
-    assertScope(options.scope);
-    assertLimit(options.page.limit, 'page.limit');
-    const { cursor, limit } = options.page;
-    const [createdAt = '', id = ''] = cursor === undefined ? [] : decodeCursor(cursor, 2, 'page.cursor');
-    const after = cursor === undefined ? undefined : { createdAt, id };
-    return this.read('list', (client) => selectPage(client, this.names, options, limit, after));
-  }
-
-  async searchDense(options: {
-    scope: Scope;
-    filter?: FilterNode;
-    temporal: TemporalOptions;
-    embedding: Float32Array;
-    limit: number;
-  }): Promise<DenseHit[]> {
-    const state = this.requireOpen();
-    assertScope(options.scope);
-    assertLimit(options.limit, 'limit');
-    assertDimension(options.embedding, state.dimension, 'embedding');
-    const { embedding, limit } = options;
+  searchDense(visibility: Visibility, embedding: Float32Array, limit: number): Promise<DenseHit[]> {
+    const state = this.requireState();
     return this.transaction('searchDense', async (client) => {
       if (state.hnsw) {
-        const size = await countScope(client, this.names, options.scope, this.exactScanMaxRows + 1);
+        const size = await reads.countScope(client, this.names, visibility.scope, this.exactScanMaxRows + 1);
         if (size > this.exactScanMaxRows) {
           // ef_search bounds how many rows one index scan can return (pgvector allows 1..1000).
           const efSearch = Math.min(1000, Math.max(40, limit * 2));
@@ -324,11 +215,11 @@ export class PostgresStore implements MemoryStore {
           if (this.iterativeScan && supportsIterativeScan(state.vector.version)) {
             await client.query("SELECT set_config('hnsw.iterative_scan', 'strict_order', true)");
           }
-          const hits = await selectDenseApproximate(
+          const hits = await reads.selectDenseApproximate(
             client,
             this.names,
             state.vector,
-            options,
+            visibility,
             embedding,
             limit,
           );
@@ -337,148 +228,31 @@ export class PostgresStore implements MemoryStore {
             return hits;
           }
           this.densePlans.fallback += 1;
-          return selectDenseExact(client, this.names, state.vector, options, embedding, limit);
+          return reads.selectDenseExact(client, this.names, state.vector, visibility, embedding, limit);
         }
       }
       this.densePlans.exact += 1;
-      return selectDenseExact(client, this.names, state.vector, options, embedding, limit);
+      return reads.selectDenseExact(client, this.names, state.vector, visibility, embedding, limit);
     });
   }
 
-  async searchKeyword(options: {
-    scope: Scope;
-    filter?: FilterNode;
-    temporal: TemporalOptions;
-    terms: string[];
-    limit: number;
-  }): Promise<KeywordHit[]> {
-    this.requireOpen();
-    assertScope(options.scope);
-    assertLimit(options.limit, 'limit');
-    return this.read('searchKeyword', (client) =>
-      selectKeyword(client, this.names, options, options.terms, options.limit),
-    );
-  }
+  readonly searchKeyword: Engine['searchKeyword'] = (visibility, terms, limit) =>
+    this.read('searchKeyword', (client) => reads.selectKeyword(client, this.names, visibility, terms, limit));
+  readonly history: Engine['history'] = (id, scope) =>
+    this.read('history', (client) => reads.selectHistory(client, this.names, id, scope));
 
-  async history(options: { id: string; scope?: Scope }): Promise<HistoryEvent[]> {
-    this.requireOpen();
-    if (options.scope !== undefined) assertScope(options.scope);
-    return this.read('history', (client) => selectHistory(client, this.names, options.id, options.scope));
-  }
-
-  async *exportScope(options: {
-    scope: Scope;
-    temporal: TemporalOptions;
-  }): AsyncGenerator<{ record: MemoryRecord; history: HistoryEvent[] }> {
-    this.requireOpen();
-    assertScope(options.scope);
-    yield* exportSnapshot(this.requirePoolSync(), this.context('exportScope'), this.names, {
-      ...options,
-      pageSize: EXPORT_PAGE_SIZE,
+  readonly exportScope: Engine['exportScope'] = (visibility, pageSize) =>
+    reads.exportSnapshot(this.requirePoolSync(), this.context('exportScope'), this.names, {
+      ...visibility,
+      pageSize,
       open: this.snapshots,
     });
-  }
-
-  async eraseScope(options: { scope: Scope; now: string; actor: string }): Promise<number> {
-    this.requireOpen();
-    assertScope(options.scope);
-    const target = { scope: options.scope };
-    const erased = await this.transaction('eraseScope', (client) =>
-      eraseRows(client, this.names, target, options.now, options.actor),
-    );
-    return erased.deleted;
-  }
-
-  async eraseMemory(options: { id: string; scope?: Scope; now: string; actor: string }): Promise<boolean> {
-    this.requireOpen();
-    if (options.scope !== undefined) assertScope(options.scope);
-    const target = { id: options.id, ...(options.scope ? { scope: options.scope } : {}) };
-    const erased = await this.transaction('eraseMemory', (client) =>
-      eraseRows(client, this.names, target, options.now, options.actor),
-    );
-    return erased.tombstones > 0;
-  }
-
-  async listScopes(options: { within?: Scope }): Promise<Array<Scope & { count: number }>> {
-    this.requireOpen();
-    return this.read('listScopes', (client) => selectScopes(client, this.names, options.within));
-  }
-
-  async enqueue(options: { scope: Scope; payload: unknown; now: string }): Promise<QueueItem> {
-    this.requireOpen();
-    assertScope(options.scope);
-    assertStorableQueueItem(options);
-    return this.read('enqueue', (client) =>
-      enqueueItem(client, this.names, options.scope, options.payload, options.now),
-    );
-  }
-
-  async claimQueue(options: ClaimQueueOptions): Promise<QueueItem[]> {
-    this.requireOpen();
-    assertLimit(options.limit, 'limit');
-    if (options.ids?.length === 0) return [];
-    const leasedUntil = addMilliseconds(options.now, options.leaseMs);
-    return this.read('claimQueue', (client) =>
-      claimItems(client, this.names, options.limit, options.now, leasedUntil, options.ids),
-    );
-  }
-
-  async failQueueItem(options: { id: string; error: string; retryAt: string }): Promise<void> {
-    this.requireOpen();
-    const changed = await this.read('failQueueItem', (client) =>
-      failItem(client, this.names, options.id, options.error, options.retryAt),
-    );
-    if (changed === 0) throw new NotFoundError(`queue item ${options.id} not found`);
-  }
-
-  async dropQueueItem(options: { id: string; reason: string; now: string }): Promise<void> {
-    this.requireOpen();
-    const dropped = await this.read('dropQueueItem', (client) =>
-      deadLetterItem(client, this.names, options.id, options.reason, options.now),
-    );
-    if (dropped === 0) throw new NotFoundError(`queue item ${options.id} not found`);
-  }
-
-  async getQueueItem(options: { id: string; scope?: Scope }): Promise<QueueItem | null> {
-    this.requireOpen();
-    const item = await this.read('getQueueItem', (client) => selectItem(client, this.names, options.id));
-    return item && (!options.scope || isWithinScope(item.scope, options.scope)) ? item : null;
-  }
-
-  async listDeadLetters(options: { limit: number }): Promise<DeadLetter[]> {
-    this.requireOpen();
-    assertLimit(options.limit, 'limit');
-    return this.read('listDeadLetters', (client) => selectDeadLetters(client, this.names, options.limit));
-  }
-
-  async retryDeadLetter(options: { id: string; now: string }): Promise<QueueItem> {
-    this.requireOpen();
-    const item = await this.read('retryDeadLetter', (client) =>
-      requeueDeadLetter(client, this.names, options.id, options.now),
-    );
-    if (item === undefined) throw new NotFoundError(`dead letter ${options.id} not found`);
-    return item;
-  }
-
-  async deleteDeadLetter(options: { id: string }): Promise<void> {
-    this.requireOpen();
-    const deleted = await this.read('deleteDeadLetter', (client) =>
-      deleteDeadLetterRow(client, this.names, options.id),
-    );
-    if (deleted === 0) throw new NotFoundError(`dead letter ${options.id} not found`);
-  }
-
-  async queueSize(): Promise<number> {
-    this.requireOpen();
-    const rows = await this.read('queueSize', async (client) => {
-      return (await client.query<{ n: number }>(`SELECT count(*)::integer AS n FROM ${this.names.queue}`))
-        .rows;
-    });
-    return rows[0]?.n ?? 0;
-  }
+  readonly listScopes: Engine['listScopes'] = (within) =>
+    this.read('listScopes', (client) => reads.selectScopes(client, this.names, within));
+  readonly scanPage: Engine['scanPage'] = (after, limit) =>
+    this.transaction('scan', (client) => reads.scanPage(client, this.names, after, limit));
 
   async stats(): Promise<StoreStats> {
-    this.requireOpen();
     const { memories, history, queue, deadLetters } = this.names;
     const rows = await this.read('stats', async (client) => {
       const query = `SELECT (SELECT count(*) FROM ${memories})::integer AS memories,
@@ -494,27 +268,11 @@ export class PostgresStore implements MemoryStore {
     return row;
   }
 
-  async scan(options: { cursor?: string; limit: number }): Promise<{
-    items: Array<{ record: MemoryRecord; embedding: Float32Array; history: HistoryEvent[] }>;
-    nextCursor?: string;
-  }> {
-    this.requireOpen();
-    assertLimit(options.limit, 'limit');
-    const after = options.cursor === undefined ? '' : (decodeCursor(options.cursor, 1, 'cursor')[0] ?? '');
-    return this.transaction('scan', (client) => scanPage(client, this.names, after, options.limit));
-  }
-
-  async restore(options: {
-    items: Array<{ record: MemoryRecord; embedding: Float32Array; history: HistoryEvent[] }>;
-  }): Promise<number> {
-    this.requireOpen();
-    assertStorableItems(options.items);
-    return this.transaction('restore', (client) => restoreItems(this.writeContext(client), options.items));
-  }
+  readonly queue: QueueEngine;
 
   /** Reports versions, settings and how dense searches were answered. */
-  async diagnostics(): Promise<PostgresDiagnostics> {
-    const state = this.requireOpen();
+  diagnostics(): Promise<PostgresDiagnostics> {
+    const state = this.requireState();
     return this.read('diagnostics', async (client) => {
       const { rows } = await client.query<{ server: string; timeout: string }>(
         "SELECT current_setting('server_version') AS server, current_setting('statement_timeout') AS timeout",
@@ -543,8 +301,7 @@ export class PostgresStore implements MemoryStore {
     if (pool) await pool.end();
   }
 
-  /** Throws unless open; returns the open state. */
-  private requireOpen(): OpenState {
+  private requireState(): OpenState {
     if (this.closed || !this.pool || !this.state) throw notOpenError(this.name, this.closed);
     return this.state;
   }
@@ -579,11 +336,6 @@ export class PostgresStore implements MemoryStore {
     return { where: this.where, action, retry: this.retry };
   }
 
-  private writeContext(client: Queryable): WriteContext {
-    const state = this.requireOpen();
-    return { client, names: this.names, vector: state.vector, dimension: state.dimension };
-  }
-
   /** Runs `work` on one pooled connection, outside an explicit transaction (single statements). */
   private read<T>(action: string, work: (client: Queryable) => Promise<T>): Promise<T> {
     return withClient(this.requirePoolSync(), this.context(action), work);
@@ -592,6 +344,32 @@ export class PostgresStore implements MemoryStore {
   /** Runs `work` in one transaction (all or nothing), retried on serialization failures and deadlocks. */
   private transaction<T>(action: string, work: (client: Queryable) => Promise<T>): Promise<T> {
     return inTransaction(this.requirePoolSync(), this.context(action), work);
+  }
+}
+
+/** The PostgreSQL backend. Prefer {@link createPostgresStore} or `createStore('postgres://...')`. */
+export class PostgresStore extends StoreCore<WriteContext, PostgresMemoryRow, PostgresEngine> {
+  /** Qualified names of the store's tables. */
+  readonly names: SchemaNames = this.engine.names;
+  /** The server, database and schema, password removed (for messages). */
+  readonly where: string = this.engine.where;
+
+  constructor(options: PostgresStoreOptions) {
+    super(new PostgresEngine(options));
+  }
+
+  /**
+   * Applies pending migrations without binding an embedder (for `mneme migrate` and deployment scripts). Works
+   * without pgvector; reports whether the server has it, since {@link PostgresStore.open} needs it.
+   */
+  migrate(): Promise<MigrationResult & { pgvectorAvailable: boolean }> {
+    return this.engine.migrate();
+  }
+
+  /** Reports versions, settings and how dense searches were answered. */
+  async diagnostics(): Promise<PostgresDiagnostics> {
+    this.requireOpen();
+    return this.engine.diagnostics();
   }
 }
 

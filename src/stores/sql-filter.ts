@@ -18,7 +18,8 @@
 import type { ComparisonOperator, FilterColumn, FilterNode, FilterScalar } from '../core/filters.js';
 import { FILTER_COLUMNS } from '../core/filters.js';
 import type { Scope } from '../core/types.js';
-import { scopeEntries } from './common.js';
+import type { EraseTarget } from './core/engine.js';
+import { scopeEntries, type Visibility } from './core/visibility.js';
 import type { TemporalOptions } from './types.js';
 
 /** A value bound to a placeholder. */
@@ -86,7 +87,16 @@ export class SqlConditions {
       .join(' AND ');
   }
 
-  /** The seam's temporal visibility rule (see `isVisible` in `common.ts`). */
+  /** What a read may see: the scope, the temporal rule and the filter, ANDed. */
+  visible(visibility: Visibility): string {
+    return [
+      this.scope(visibility.scope),
+      this.temporal(visibility.temporal),
+      this.filter(visibility.filter),
+    ].join(' AND ');
+  }
+
+  /** The seam's temporal visibility rule (see `isVisible` in `core/visibility.ts`). */
   temporal(temporal: TemporalOptions): string {
     const instant = temporal.asOf ?? temporal.now;
     const column = (name: FilterColumn) => this.dialect.column(name);
@@ -330,9 +340,6 @@ export function createPostgresDialect(alias = 'm'): SqlDialect {
     alwaysFalse: 'FALSE',
   };
 }
-
-/** What an erase removes: every memory of `scope` (at least one field), or the one memory `id` (within `scope`). */
-export type EraseTarget = { scope: Scope; id?: undefined } | { id: string; scope?: Scope };
 
 /**
  * The erase target's condition on a table aliased `alias` with the scope columns; `memoryId` names its column

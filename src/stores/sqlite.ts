@@ -18,61 +18,23 @@ import { dirname, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import * as sqliteVec from 'sqlite-vec';
-import { ConfigError, NotFoundError, StoreError } from '../core/errors.js';
-import type { FilterNode } from '../core/filters.js';
-import { isWithinScope } from '../core/scope.js';
-import type { HistoryEvent, MemoryRecord, Scope } from '../core/types.js';
-import {
-  addMilliseconds,
-  assertDimension,
-  assertLimit,
-  assertScope,
-  assertStorableChanges,
-  assertStorableItems,
-  assertStorableQueueItem,
-  checkEmbedder,
-  decodeCursor,
-  notOpenError,
-} from './common.js';
-import type { EraseTarget } from './sql-filter.js';
+import { ConfigError, StoreError } from '../core/errors.js';
+import type { HistoryEvent, MemoryRecord } from '../core/types.js';
+import { FIND_ACTIONS, type StoreEngine } from './core/engine.js';
+import { notOpenError } from './core/errors.js';
+import { exportPages } from './core/export.js';
+import { type Program, runSync, singleStep } from './core/program.js';
+import { rowToRecord } from './core/rows.js';
+import { StoreCore } from './core/store.js';
+import type { PageKey, Visibility } from './core/visibility.js';
 import { type BusyRetryOptions, isBusy, toStoreError, withBusyRetry } from './sqlite/errors.js';
-import {
-  claimItems,
-  deadLetterItem,
-  deleteDeadLetterRow,
-  enqueueItem,
-  failItem,
-  requeueDeadLetter,
-  selectDeadLetters,
-  selectItem,
-} from './sqlite/queue.js';
-import {
-  exportPage,
-  scanPage,
-  selectByValues,
-  selectDense,
-  selectHistory,
-  selectKeyword,
-  selectPage,
-  selectScopes,
-} from './sqlite/reads.js';
-import { rowToRecord } from './sqlite/rows.js';
+import { sqliteQueue } from './sqlite/queue.js';
+import * as reads from './sqlite/reads.js';
+import type { SqliteMemoryRow } from './sqlite/rows.js';
 import { configureConnection, migrate } from './sqlite/schema.js';
 import { CodeBlockCache, candidatePoolSize, listBlocks, nearestCodes } from './sqlite/vector-index.js';
-import { applyChanges, eraseRows, findRow, type Prepare, restoreItems } from './sqlite/writes.js';
-import type {
-  ClaimQueueOptions,
-  DeadLetter,
-  DenseHit,
-  EmbedderIdentity,
-  KeywordHit,
-  MemoryChange,
-  MemoryStore,
-  QueueItem,
-  StoreCapabilities,
-  StoreStats,
-  TemporalOptions,
-} from './types.js';
+import { findRow, type Prepare, sqliteWrites } from './sqlite/writes.js';
+import type { DenseHit, EmbedderIdentity, StoreCapabilities, StoreStats } from './types.js';
 
 /** Options for {@link createSqliteStore}. */
 export interface SqliteStoreOptions {
@@ -118,21 +80,19 @@ export interface SqliteDiagnostics {
 }
 
 const STATEMENT_CACHE_SIZE = 200;
-/** Memories per page of `exportScope` (all pages read in one read transaction). */
-const EXPORT_PAGE_SIZE = 200;
 /** Longest an erase waits (with back-off, never blocking the event loop) for readers to let its checkpoint run. */
 const ERASE_CHECKPOINT_WAIT_MS = 1000;
 
-/** The SQLite backend. Prefer {@link createSqliteStore} or `createStore('sqlite://./mneme.db')`. */
-export class SqliteStore implements MemoryStore {
+type Engine = StoreEngine<Prepare, SqliteMemoryRow>;
+
+/** How the SQLite backend stores and queries: the engine under {@link SqliteStore}. */
+class SqliteEngine implements Engine {
   readonly name = 'sqlite';
   readonly capabilities: StoreCapabilities;
-  /** Absolute path of the database file, or `:memory:`. */
   readonly path: string;
   private db: Database.Database | undefined;
   /** The pending connection, so concurrent `open()` calls share one. */
   private connecting: Promise<Database.Database> | undefined;
-  private embedder: EmbedderIdentity | undefined;
   private closed = false;
   private readonly statements = new Map<string, Database.Statement>();
   private readonly busyTimeoutMs: number;
@@ -140,9 +100,9 @@ export class SqliteStore implements MemoryStore {
   /** Read-only connections of open `exportScope` snapshots, closed by `close()`. */
   private readonly readers = new Set<Database.Database>();
   /** An erase's TRUNCATE checkpoint was blocked by readers; retried after each write and at close. */
-  private pendingCheckpoint = false;
+  pendingCheckpoint = false;
   private readonly exactScanMaxRows: number;
-  private readonly densePlans = { exact: 0, approximate: 0, fallback: 0 };
+  readonly densePlans = { exact: 0, approximate: 0, fallback: 0 };
   /** Binary-index blocks read by earlier searches (checked against their version on every use). */
   private readonly codeBlocks: CodeBlockCache;
 
@@ -161,9 +121,7 @@ export class SqliteStore implements MemoryStore {
     }
   }
 
-  async open(options: { embedder: EmbedderIdentity }): Promise<void> {
-    if (this.closed) throw notOpenError(this.name, true);
-    const embedder = checkEmbedder(options.embedder, this.embedder);
+  async open(embedder: EmbedderIdentity): Promise<void> {
     this.connecting ??= this.connect();
     let db: Database.Database;
     try {
@@ -177,7 +135,6 @@ export class SqliteStore implements MemoryStore {
       action: 'opening (migrations)',
       retry: this.retry,
     });
-    this.embedder = embedder;
   }
 
   private async connect(): Promise<Database.Database> {
@@ -214,144 +171,30 @@ export class SqliteStore implements MemoryStore {
     return db;
   }
 
-  async apply(options: { changes: MemoryChange[]; completeQueueItem?: string }): Promise<void> {
-    const dimension = this.requireOpen();
-    assertStorableChanges(options.changes);
-    await this.write('apply', () =>
-      applyChanges(this.prepare, options.changes, dimension, options.completeQueueItem),
+  readonly steps = sqliteWrites;
+
+  /** Runs the program in a `BEGIN IMMEDIATE` transaction (all or nothing), retrying on lock contention. */
+  async write<T>(action: string, program: (tx: Prepare) => Program<T>): Promise<T> {
+    const db = this.requireDb();
+    const result = await withBusyRetry(
+      () => db.transaction(() => runSync(program(this.prepare))).immediate(),
+      { path: this.path, action, retry: this.retry },
     );
-  }
-
-  async get(options: { id: string; scope?: Scope }): Promise<MemoryRecord | null> {
-    this.requireOpen();
-    const row = await this.read('get', () => findRow(this.prepare, options.id, options.scope));
-    return row ? rowToRecord(row) : null;
-  }
-
-  async findByHash(options: {
-    scope: Scope;
-    hashes: string[];
-    temporal: TemporalOptions;
-  }): Promise<MemoryRecord[]> {
-    this.requireOpen();
-    assertScope(options.scope);
-    return this.read('findByHash', () => selectByValues(this.prepare, options, 'hash', options.hashes));
-  }
-
-  async findByTopic(options: {
-    scope: Scope;
-    topics: string[];
-    temporal: TemporalOptions;
-  }): Promise<MemoryRecord[]> {
-    this.requireOpen();
-    assertScope(options.scope);
-    return this.read('findByTopic', () => selectByValues(this.prepare, options, 'topic', options.topics));
-  }
-
-  async list(options: {
-    scope: Scope;
-    filter?: FilterNode;
-    temporal: TemporalOptions;
-    page: { limit: number; cursor?: string };
-  }): Promise<{ records: MemoryRecord[]; nextCursor?: string }> {
-    this.requireOpen();
-    assertScope(options.scope);
-    assertLimit(options.page.limit, 'page.limit');
-    const { cursor, limit } = options.page;
-    const [createdAt = '', id = ''] = cursor === undefined ? [] : decodeCursor(cursor, 2, 'page.cursor');
-    const after = cursor === undefined ? undefined : { createdAt, id };
-    return this.read('list', () => selectPage(this.prepare, options, limit, after));
-  }
-
-  async searchDense(options: {
-    scope: Scope;
-    filter?: FilterNode;
-    temporal: TemporalOptions;
-    embedding: Float32Array;
-    limit: number;
-  }): Promise<DenseHit[]> {
-    const dimension = this.requireOpen();
-    assertScope(options.scope);
-    assertLimit(options.limit, 'limit');
-    assertDimension(options.embedding, dimension, 'embedding');
-    return this.read('searchDense', () => this.denseSearch(options, dimension));
-  }
-
-  /** Chooses the exact scan or the binary index for one dense search (see the file's comment). */
-  private denseSearch(
-    options: {
-      scope: Scope;
-      filter?: FilterNode;
-      temporal: TemporalOptions;
-      embedding: Float32Array;
-      limit: number;
-    },
-    dimension: number,
-  ): DenseHit[] {
-    const { scope, embedding, limit } = options;
-    const listing =
-      scope.userId !== undefined && dimension % 32 === 0 && this.exactScanMaxRows < Number.POSITIVE_INFINITY
-        ? listBlocks(this.prepare, scope.userId)
-        : undefined;
-    if (listing !== undefined && listing.live > this.exactScanMaxRows) {
-      const { live } = listing;
-      const pool = candidatePoolSize(live, limit);
-      const candidates = nearestCodes(this.prepare, this.codeBlocks, listing, embedding, pool);
-      const hits = selectDense(this.prepare, options, embedding, limit, candidates);
-      if (hits.length >= limit || candidates.length >= live) {
-        this.densePlans.approximate += 1;
-        return hits;
+    // An erase's checkpoint was blocked by a reader: try again now (cheap when the WAL is small). The write has
+    // committed, so a failed attempt must not fail it: the checkpoint stays pending (see diagnostics) and is
+    // tried again after the next write and at close.
+    if (this.pendingCheckpoint) {
+      try {
+        this.tryPendingCheckpoint();
+      } catch {
+        this.pendingCheckpoint = true;
       }
-      this.densePlans.fallback += 1;
-      return selectDense(this.prepare, options, embedding, limit);
     }
-    this.densePlans.exact += 1;
-    return selectDense(this.prepare, options, embedding, limit);
+    return result;
   }
 
-  async searchKeyword(options: {
-    scope: Scope;
-    filter?: FilterNode;
-    temporal: TemporalOptions;
-    terms: string[];
-    limit: number;
-  }): Promise<KeywordHit[]> {
-    this.requireOpen();
-    assertScope(options.scope);
-    assertLimit(options.limit, 'limit');
-    return this.read('searchKeyword', () =>
-      selectKeyword(this.prepare, options, options.terms, options.limit),
-    );
-  }
-
-  async history(options: { id: string; scope?: Scope }): Promise<HistoryEvent[]> {
-    this.requireOpen();
-    if (options.scope !== undefined) assertScope(options.scope);
-    return this.read('history', () => selectHistory(this.prepare, options.id, options.scope));
-  }
-
-  async eraseScope(options: { scope: Scope; now: string; actor: string }): Promise<number> {
-    this.requireOpen();
-    assertScope(options.scope);
-    return (await this.erase('eraseScope', { scope: options.scope }, options)).deleted;
-  }
-
-  async eraseMemory(options: { id: string; scope?: Scope; now: string; actor: string }): Promise<boolean> {
-    this.requireOpen();
-    if (options.scope !== undefined) assertScope(options.scope);
-    const target = { id: options.id, ...(options.scope ? { scope: options.scope } : {}) };
-    return (await this.erase('eraseMemory', target, options)).tombstones > 0;
-  }
-
-  /** Erases `target` in one write, then makes the erased text leave the disk (cached blocks, WAL). */
-  private async erase(
-    operation: string,
-    target: EraseTarget,
-    options: { now: string; actor: string },
-  ): Promise<{ deleted: number; tombstones: number }> {
-    const erased = await this.write(operation, () =>
-      eraseRows(this.prepare, target, options.now, options.actor),
-    );
+  /** Makes the erased text leave the disk: drop cached blocks, checkpoint and truncate the WAL. */
+  async afterErase(): Promise<void> {
     // The erased vectors' blocks are gone from the file; drop cached copies too (derived from the vectors).
     this.codeBlocks.clear();
     // Copy the zeroed pages into the main file and empty the WAL, so erased text leaves the disk now. A reader
@@ -362,7 +205,6 @@ export class SqliteStore implements MemoryStore {
     for (let wait = 5; !this.tryPendingCheckpoint() && Date.now() + wait <= deadline; wait *= 2) {
       await delay(wait);
     }
-    return erased;
   }
 
   /**
@@ -387,30 +229,67 @@ export class SqliteStore implements MemoryStore {
     return !this.pendingCheckpoint;
   }
 
-  async *exportScope(options: {
-    scope: Scope;
-    temporal: TemporalOptions;
-  }): AsyncGenerator<{ record: MemoryRecord; history: HistoryEvent[] }> {
-    this.requireOpen();
-    assertScope(options.scope);
-    const visibility = { scope: options.scope, temporal: options.temporal };
+  readonly get: Engine['get'] = (id, scope) =>
+    this.read('get', () => {
+      const row = findRow(this.prepare, id, scope);
+      return row === undefined ? undefined : rowToRecord(row);
+    });
+  readonly findByValues: Engine['findByValues'] = (visibility, column, values) =>
+    this.read(FIND_ACTIONS[column], () => reads.selectByValues(this.prepare, visibility, column, values));
+  readonly listPage: Engine['listPage'] = (visibility, limit, after) =>
+    this.read('list', () => reads.selectPage(this.prepare, visibility, limit, after));
+
+  searchDense(visibility: Visibility, embedding: Float32Array, limit: number): Promise<DenseHit[]> {
+    return this.read('searchDense', () => this.denseSearch(visibility, embedding, limit));
+  }
+
+  /** Chooses the exact scan or the binary index for one dense search (see the file's comment). */
+  private denseSearch(visibility: Visibility, embedding: Float32Array, limit: number): DenseHit[] {
+    const { scope } = visibility;
+    const listing =
+      scope.userId !== undefined &&
+      embedding.length % 32 === 0 &&
+      this.exactScanMaxRows < Number.POSITIVE_INFINITY
+        ? listBlocks(this.prepare, scope.userId)
+        : undefined;
+    if (listing !== undefined && listing.live > this.exactScanMaxRows) {
+      const { live } = listing;
+      const pool = candidatePoolSize(live, limit);
+      const candidates = nearestCodes(this.prepare, this.codeBlocks, listing, embedding, pool);
+      const hits = reads.selectDense(this.prepare, visibility, embedding, limit, candidates);
+      if (hits.length >= limit || candidates.length >= live) {
+        this.densePlans.approximate += 1;
+        return hits;
+      }
+      this.densePlans.fallback += 1;
+      return reads.selectDense(this.prepare, visibility, embedding, limit);
+    }
+    this.densePlans.exact += 1;
+    return reads.selectDense(this.prepare, visibility, embedding, limit);
+  }
+
+  readonly searchKeyword: Engine['searchKeyword'] = (visibility, terms, limit) =>
+    this.read('searchKeyword', () => reads.selectKeyword(this.prepare, visibility, terms, limit));
+  readonly history: Engine['history'] = (id, scope) =>
+    this.read('history', () => reads.selectHistory(this.prepare, id, scope));
+
+  async *exportScope(
+    visibility: Visibility,
+    pageSize: number,
+  ): AsyncGenerator<{ record: MemoryRecord; history: HistoryEvent[] }> {
     if (this.path === ':memory:') {
       // A private in-memory database has no second connection; one synchronous read of every page is the
       // snapshot (nothing else runs in between).
-      const items = await this.read('exportScope', () => {
+      yield* await this.read('exportScope', () => {
         const all: Array<{ record: MemoryRecord; history: HistoryEvent[] }> = [];
-        for (let after: { createdAt: string; id: string } | undefined; ; ) {
-          const page = exportPage(this.prepare, visibility, EXPORT_PAGE_SIZE, after);
+        for (let after: PageKey | undefined; ; ) {
+          const page = reads.exportPage(this.prepare, visibility, pageSize, after);
           all.push(...page.items);
           const last = page.items.at(-1)?.record;
           if (!page.more || !last) return all;
           after = { createdAt: last.createdAt, id: last.id };
         }
       });
-      for (const item of items) {
-        this.requireOpen();
-        yield item;
-      }
       return;
     }
     // A dedicated read-only connection holding one read transaction across pages: WAL keeps its snapshot while
@@ -424,22 +303,12 @@ export class SqliteStore implements MemoryStore {
     this.readers.add(reader);
     try {
       const prepare: Prepare = (sql) => reader.prepare(sql);
-      let after: { createdAt: string; id: string } | undefined;
-      let first = true;
-      for (;;) {
-        const page = await this.read('exportScope', () => {
-          if (first) reader.exec('BEGIN');
-          first = false;
-          return exportPage(prepare, visibility, EXPORT_PAGE_SIZE, after);
-        });
-        for (const item of page.items) {
-          this.requireOpen();
-          yield item;
-        }
-        const last = page.items.at(-1)?.record;
-        if (!page.more || !last) return;
-        after = { createdAt: last.createdAt, id: last.id };
-      }
+      yield* exportPages((after) =>
+        this.read('exportScope', () => {
+          if (after === undefined) reader.exec('BEGIN');
+          return reads.exportPage(prepare, visibility, pageSize, after);
+        }),
+      );
     } finally {
       this.readers.delete(reader);
       if (reader.open) reader.close();
@@ -448,83 +317,12 @@ export class SqliteStore implements MemoryStore {
     }
   }
 
-  async listScopes(options: { within?: Scope }): Promise<Array<Scope & { count: number }>> {
-    this.requireOpen();
-    return this.read('listScopes', () => selectScopes(this.prepare, options.within));
-  }
+  readonly listScopes: Engine['listScopes'] = (within) =>
+    this.read('listScopes', () => reads.selectScopes(this.prepare, within));
+  readonly scanPage: Engine['scanPage'] = (after, limit) =>
+    this.read('scan', () => reads.scanPage(this.prepare, after, limit));
 
-  async enqueue(options: { scope: Scope; payload: unknown; now: string }): Promise<QueueItem> {
-    this.requireOpen();
-    assertScope(options.scope);
-    assertStorableQueueItem(options);
-    return this.write('enqueue', () =>
-      enqueueItem(this.prepare, options.scope, options.payload, options.now),
-    );
-  }
-
-  async claimQueue(options: ClaimQueueOptions): Promise<QueueItem[]> {
-    this.requireOpen();
-    assertLimit(options.limit, 'limit');
-    if (options.ids?.length === 0) return [];
-    const leasedUntil = addMilliseconds(options.now, options.leaseMs);
-    return this.write('claimQueue', () =>
-      claimItems(this.prepare, options.limit, options.now, leasedUntil, options.ids),
-    );
-  }
-
-  async failQueueItem(options: { id: string; error: string; retryAt: string }): Promise<void> {
-    this.requireOpen();
-    const changes = await this.write('failQueueItem', () =>
-      failItem(this.prepare, options.id, options.error, options.retryAt),
-    );
-    if (changes === 0) throw new NotFoundError(`queue item ${options.id} not found`);
-  }
-
-  async dropQueueItem(options: { id: string; reason: string; now: string }): Promise<void> {
-    this.requireOpen();
-    const changes = await this.write('dropQueueItem', () =>
-      deadLetterItem(this.prepare, options.id, options.reason, options.now),
-    );
-    if (changes === 0) throw new NotFoundError(`queue item ${options.id} not found`);
-  }
-
-  async getQueueItem(options: { id: string; scope?: Scope }): Promise<QueueItem | null> {
-    this.requireOpen();
-    const item = await this.read('getQueueItem', () => selectItem(this.prepare, options.id));
-    return item && (!options.scope || isWithinScope(item.scope, options.scope)) ? item : null;
-  }
-
-  async listDeadLetters(options: { limit: number }): Promise<DeadLetter[]> {
-    this.requireOpen();
-    assertLimit(options.limit, 'limit');
-    return this.read('listDeadLetters', () => selectDeadLetters(this.prepare, options.limit));
-  }
-
-  async retryDeadLetter(options: { id: string; now: string }): Promise<QueueItem> {
-    this.requireOpen();
-    const item = await this.write('retryDeadLetter', () =>
-      requeueDeadLetter(this.prepare, options.id, options.now),
-    );
-    if (item === undefined) throw new NotFoundError(`dead letter ${options.id} not found`);
-    return item;
-  }
-
-  async deleteDeadLetter(options: { id: string }): Promise<void> {
-    this.requireOpen();
-    const changes = await this.write('deleteDeadLetter', () => deleteDeadLetterRow(this.prepare, options.id));
-    if (changes === 0) throw new NotFoundError(`dead letter ${options.id} not found`);
-  }
-
-  async queueSize(): Promise<number> {
-    this.requireOpen();
-    return this.read(
-      'queueSize',
-      () => (this.prepare('SELECT COUNT(*) AS n FROM queue').get() as { n: number }).n,
-    );
-  }
-
-  async stats(): Promise<StoreStats> {
-    this.requireOpen();
+  stats(): Promise<StoreStats> {
     const count = (table: string) =>
       (this.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
     return this.read('stats', () => ({
@@ -537,27 +335,13 @@ export class SqliteStore implements MemoryStore {
     }));
   }
 
-  async scan(options: { cursor?: string; limit: number }): Promise<{
-    items: Array<{ record: MemoryRecord; embedding: Float32Array; history: HistoryEvent[] }>;
-    nextCursor?: string;
-  }> {
-    this.requireOpen();
-    assertLimit(options.limit, 'limit');
-    const after = options.cursor === undefined ? '' : (decodeCursor(options.cursor, 1, 'cursor')[0] ?? '');
-    return this.read('scan', () => scanPage(this.prepare, after, options.limit));
-  }
-
-  async restore(options: {
-    items: Array<{ record: MemoryRecord; embedding: Float32Array; history: HistoryEvent[] }>;
-  }): Promise<number> {
-    const dimension = this.requireOpen();
-    assertStorableItems(options.items);
-    return this.write('restore', () => restoreItems(this.prepare, options.items, dimension));
-  }
+  readonly queue = sqliteQueue(
+    (action, operation) => this.read(action, () => operation(this.prepare)),
+    (action, operation) => this.transaction(action, () => operation(this.prepare)),
+  );
 
   /** Reports the connection's settings and runs `PRAGMA quick_check`. */
-  async diagnostics(): Promise<SqliteDiagnostics> {
-    this.requireOpen();
+  diagnostics(): Promise<SqliteDiagnostics> {
     const db = this.requireDb();
     return this.read('diagnostics', () => {
       const pragma = (name: string) => db.pragma(name, { simple: true });
@@ -598,12 +382,6 @@ export class SqliteStore implements MemoryStore {
     if (db?.open) db.close();
   }
 
-  /** Throws unless open; returns the vector dimension. */
-  private requireOpen(): number {
-    if (this.closed || !this.db || !this.embedder) throw notOpenError(this.name, this.closed);
-    return this.embedder.dimension;
-  }
-
   private requireDb(): Database.Database {
     if (!this.db) throw notOpenError(this.name, this.closed);
     return this.db;
@@ -630,25 +408,25 @@ export class SqliteStore implements MemoryStore {
     return withBusyRetry(operation, { path: this.path, action, retry: this.retry });
   }
 
-  /** Runs `operation` in a `BEGIN IMMEDIATE` transaction (all or nothing), retrying on lock contention. */
-  private async write<T>(action: string, operation: () => T): Promise<T> {
-    const db = this.requireDb();
-    const result = await withBusyRetry(() => db.transaction(operation).immediate(), {
-      path: this.path,
-      action,
-      retry: this.retry,
-    });
-    // An erase's checkpoint was blocked by a reader: try again now (cheap when the WAL is small). The write has
-    // committed, so a failed attempt must not fail it: the checkpoint stays pending (see diagnostics) and is
-    // tried again after the next write and at close.
-    if (this.pendingCheckpoint) {
-      try {
-        this.tryPendingCheckpoint();
-      } catch {
-        this.pendingCheckpoint = true;
-      }
-    }
-    return result;
+  /** A single queue operation in its own `BEGIN IMMEDIATE` transaction. */
+  private transaction<T>(action: string, operation: () => T): Promise<T> {
+    return this.write(action, () => singleStep(operation));
+  }
+}
+
+/** The SQLite backend. Prefer {@link createSqliteStore} or `createStore('sqlite://./mneme.db')`. */
+export class SqliteStore extends StoreCore<Prepare, SqliteMemoryRow, SqliteEngine> {
+  /** Absolute path of the database file, or `:memory:`. */
+  readonly path: string = this.engine.path;
+
+  constructor(options: SqliteStoreOptions) {
+    super(new SqliteEngine(options));
+  }
+
+  /** Reports the connection's settings and runs `PRAGMA quick_check`. */
+  async diagnostics(): Promise<SqliteDiagnostics> {
+    this.requireOpen();
+    return this.engine.diagnostics();
   }
 }
 

@@ -1,6 +1,7 @@
 /**
  * The MemoryStore seam: where memories, their vectors, their keyword index, their history and the durable
- * ingestion queue live. Backends: `sqlite.ts` (default), `in-memory.ts` (tests), `postgres.ts` (scale-out).
+ * ingestion queue live. Backends: `sqlite.ts` (default), `in-memory.ts` (tests), `postgres.ts` (scale-out), each
+ * an engine (`core/engine.ts`) under the one implementation of this contract, `StoreCore` (`core/store.ts`).
  * Every backend runs the shared conformance suite in `test/conformance/memory-store-suite.ts`.
  *
  * Contract for every backend:

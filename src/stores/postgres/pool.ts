@@ -254,6 +254,22 @@ export interface SnapshotClient extends Queryable {
   release(error?: Error | boolean): void;
 }
 
+/** Checks out a client, runs `use` on it and releases it: discarded when `use` reported it broken. */
+async function onClient<T>(
+  pool: Pool,
+  use: (client: Queryable, broke: (error: Error) => void) => Promise<T>,
+): Promise<T> {
+  const client = await connect(pool);
+  let broken: Error | undefined;
+  try {
+    return await use(client as unknown as Queryable, (error) => {
+      broken = error;
+    });
+  } finally {
+    client.release(broken);
+  }
+}
+
 /**
  * Runs `work` on one pooled connection without an explicit transaction (each statement commits on its own),
  * retried like {@link withRetry}.
@@ -263,14 +279,7 @@ export async function withClient<T>(
   context: OperationContext,
   work: (client: Queryable) => Promise<T>,
 ): Promise<T> {
-  return withRetry(async () => {
-    const client = await connect(pool);
-    try {
-      return await work(client as unknown as Queryable);
-    } finally {
-      client.release();
-    }
-  }, context);
+  return withRetry(() => onClient(pool, work), context);
 }
 
 /**
@@ -282,23 +291,23 @@ export async function inTransaction<T>(
   context: OperationContext,
   work: (client: Queryable) => Promise<T>,
 ): Promise<T> {
-  return withRetry(async () => {
-    const client = await connect(pool);
-    let broken: Error | undefined;
-    try {
-      await client.query('BEGIN');
-      const result = await work(client as unknown as Queryable);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      try {
-        await client.query('ROLLBACK');
-      } catch (rollbackError) {
-        broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
-      }
-      throw error;
-    } finally {
-      client.release(broken);
-    }
-  }, context);
+  return withRetry(
+    () =>
+      onClient(pool, async (client, broke) => {
+        try {
+          await client.query('BEGIN');
+          const result = await work(client);
+          await client.query('COMMIT');
+          return result;
+        } catch (error) {
+          try {
+            await client.query('ROLLBACK');
+          } catch (rollbackError) {
+            broke(rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError)));
+          }
+          throw error;
+        }
+      }),
+    context,
+  );
 }

@@ -12,9 +12,12 @@
  */
 
 import type { Pool } from 'pg';
-import type { FilterNode } from '../../core/filters.js';
 import type { HistoryEvent, MemoryRecord, Scope } from '../../core/types.js';
-import { encodeCursor, historyByMemory, notOpenError, scopeEntries } from '../common.js';
+import { notOpenError } from '../core/errors.js';
+import { exportPages } from '../core/export.js';
+import { denseHitsOf, pageOf, withHistory } from '../core/results.js';
+import { HISTORY_COLUMNS, type HistoryRow, rowScope, rowToEvent, rowToRecord } from '../core/rows.js';
+import { type PageKey, scopeEntries, type Visibility } from '../core/visibility.js';
 import { keywordTokens } from '../keyword-index.js';
 import { createPostgresDialect, SQL_COLUMNS, SqlConditions, type SqlDialect } from '../sql-filter.js';
 import type { DenseHit, KeywordHit, TemporalOptions } from '../types.js';
@@ -25,25 +28,10 @@ import {
   type SnapshotClient,
   toStoreError,
 } from './pool.js';
-import {
-  HISTORY_COLUMNS,
-  type HistoryRow,
-  MEMORY_COLUMNS,
-  type MemoryRow,
-  rowScope,
-  rowToEvent,
-  rowToRecord,
-  textToVector,
-  vectorToText,
-} from './rows.js';
+import { MEMORY_COLUMNS, type PostgresMemoryRow, textToVector, vectorToText } from './rows.js';
 import type { SchemaNames, VectorNames } from './schema.js';
 
-/** Which memories a query may see: the scope (validated by the caller), the temporal rule and a filter. */
-export interface Visibility {
-  scope: Scope;
-  temporal: TemporalOptions;
-  filter?: FilterNode | undefined;
-}
+export type { Visibility };
 
 /**
  * The PostgreSQL filter dialect with JavaScript-exact `contains` (the schema's `mneme_lower`) and string order
@@ -59,13 +47,7 @@ export function storeDialect(names: SchemaNames, alias = 'm'): SqlDialect {
   };
 }
 
-function where(conditions: SqlConditions, visibility: Visibility): string {
-  return [
-    conditions.scope(visibility.scope),
-    conditions.temporal(visibility.temporal),
-    conditions.filter(visibility.filter),
-  ].join(' AND ');
-}
+const where = (conditions: SqlConditions, visibility: Visibility): string => conditions.visible(visibility);
 
 /** The memory row with `id` (inside `scope` when given), or undefined; `forUpdate` locks it. */
 export async function findRow(
@@ -74,12 +56,12 @@ export async function findRow(
   id: string,
   scope: Scope | undefined,
   forUpdate = false,
-): Promise<MemoryRow | undefined> {
+): Promise<PostgresMemoryRow | undefined> {
   const conditions = new SqlConditions(storeDialect(names));
   let sql = `SELECT ${MEMORY_COLUMNS} FROM ${names.memories} m WHERE m.id = ${conditions.bind(id)}`;
   if (scope !== undefined) sql += ` AND ${conditions.scope(scope)}`;
   if (forUpdate) sql += ' FOR UPDATE';
-  return (await client.query<MemoryRow>(sql, conditions.params)).rows[0];
+  return (await client.query<PostgresMemoryRow>(sql, conditions.params)).rows[0];
 }
 
 /** Visible memories whose `column` is one of `values`, newest first. */
@@ -90,14 +72,12 @@ export async function selectByValues(
   column: 'hash' | 'topic',
   values: readonly string[],
 ): Promise<MemoryRecord[]> {
-  const unique = [...new Set(values)];
-  if (unique.length === 0) return [];
   const conditions = new SqlConditions(storeDialect(names));
   const clause = where(conditions, visibility);
-  const list = unique.map((value) => conditions.bind(value)).join(', ');
+  const list = values.map((value) => conditions.bind(value)).join(', ');
   const sql = `SELECT ${MEMORY_COLUMNS} FROM ${names.memories} m WHERE ${clause} AND m.${column} IN (${list})
     ORDER BY m.created_at DESC, m.id DESC`;
-  return (await client.query<MemoryRow>(sql, conditions.params)).rows.map(rowToRecord);
+  return (await client.query<PostgresMemoryRow>(sql, conditions.params)).rows.map(rowToRecord);
 }
 
 /** One page of visible memories, newest `createdAt` first (ties by id, descending), after `cursor`. */
@@ -106,7 +86,7 @@ export async function selectPage(
   names: SchemaNames,
   visibility: Visibility,
   limit: number,
-  after: { createdAt: string; id: string } | undefined,
+  after: PageKey | undefined,
 ): Promise<{ records: MemoryRecord[]; nextCursor?: string }> {
   const conditions = new SqlConditions(storeDialect(names));
   let clause = where(conditions, visibility);
@@ -115,12 +95,7 @@ export async function selectPage(
   }
   const sql = `SELECT ${MEMORY_COLUMNS} FROM ${names.memories} m WHERE ${clause}
     ORDER BY m.created_at DESC, m.id DESC LIMIT ${conditions.bind(limit + 1)}`;
-  const rows = (await client.query<MemoryRow>(sql, conditions.params)).rows;
-  const records = rows.slice(0, limit).map(rowToRecord);
-  const last = records.at(-1);
-  return rows.length > limit && last
-    ? { records, nextCursor: encodeCursor([last.createdAt, last.id]) }
-    : { records };
+  return pageOf((await client.query<PostgresMemoryRow>(sql, conditions.params)).rows.map(rowToRecord), limit);
 }
 
 /** How many memories `scope` holds, counting at most `cap` (a cheap bound for choosing a search plan). */
@@ -163,8 +138,9 @@ export async function selectDenseExact(
     SELECT ${MEMORY_COLUMNS.replaceAll('m.', 'c.')},
       ${safeDistance(`c.embedding ${vector.cosineDistance} ${query}::${vector.type}`)} AS distance
     FROM candidates c ORDER BY distance ASC, c.id ASC LIMIT ${conditions.bind(limit)}`;
-  const rows = (await client.query<MemoryRow & { distance: number }>(sql, conditions.params)).rows;
-  return rows.map((row) => ({ record: rowToRecord(row), similarity: 1 - row.distance }));
+  return denseHitsOf(
+    (await client.query<PostgresMemoryRow & { distance: number }>(sql, conditions.params)).rows,
+  );
 }
 
 /**
@@ -185,9 +161,9 @@ export async function selectDenseApproximate(
   const sql = `SELECT ${MEMORY_COLUMNS}, ${safeDistance(`m.embedding ${vector.cosineDistance} ${query}`)} AS distance
     FROM ${names.memories} m WHERE ${where(conditions, visibility)}
     ORDER BY m.embedding ${vector.cosineDistance} ${query} LIMIT ${conditions.bind(limit)}`;
-  const rows = (await client.query<MemoryRow & { distance: number }>(sql, conditions.params)).rows;
+  const rows = (await client.query<PostgresMemoryRow & { distance: number }>(sql, conditions.params)).rows;
   rows.sort((left, right) => left.distance - right.distance || (left.id < right.id ? -1 : 1));
-  return rows.map((row) => ({ record: rowToRecord(row), similarity: 1 - row.distance }));
+  return denseHitsOf(rows);
 }
 
 /** tsquery literals accept at most this many bytes per lexeme; longer tokens are not indexed either. */
@@ -265,7 +241,7 @@ export async function selectKeyword(
           THEN cardinality(array_positions(x.token_array, w.tokens[1]))
           ELSE ${names.fn('mneme_phrase_frequency')}(x.token_array, w.tokens) END)::float8 AS frequency) f) s
     ORDER BY s.score DESC, x.id ASC LIMIT ${conditions.bind(limit)}`;
-  const rows = (await client.query<MemoryRow & { score: number }>(sql, conditions.params)).rows;
+  const rows = (await client.query<PostgresMemoryRow & { score: number }>(sql, conditions.params)).rows;
   return rows.map((row) => ({ record: rowToRecord(row), bm25: row.score }));
 }
 
@@ -296,49 +272,42 @@ export async function selectScopes(
     FROM ${names.memories} m ${clause}
     GROUP BY m.user_id, m.agent_id, m.run_id, m.app_id ORDER BY m.user_id, m.agent_id, m.run_id, m.app_id`;
   const rows = (
-    await client.query<Pick<MemoryRow, 'user_id' | 'agent_id' | 'run_id' | 'app_id'> & { count: number }>(
-      sql,
-      conditions.params,
-    )
+    await client.query<
+      Pick<PostgresMemoryRow, 'user_id' | 'agent_id' | 'run_id' | 'app_id'> & { count: number }
+    >(sql, conditions.params)
   ).rows;
   return rows.map((row) => ({ ...rowScope(row), count: row.count }));
 }
 
-/** One page of every memory with its vector and history, by id, after id `after`. */
+/** Up to `limit + 1` memories with their vectors, by id after id `after`, and the history of the first `limit`. */
 export async function scanPage(
   client: Queryable,
   names: SchemaNames,
   after: string,
   limit: number,
-): Promise<{
-  items: Array<{ record: MemoryRecord; embedding: Float32Array; history: HistoryEvent[] }>;
-  nextCursor?: string;
-}> {
+): Promise<{ memories: Array<{ record: MemoryRecord; embedding: Float32Array }>; events: HistoryEvent[] }> {
   const rows = (
-    await client.query<MemoryRow & { embedding_text: string }>(
+    await client.query<PostgresMemoryRow & { embedding_text: string }>(
       `SELECT ${MEMORY_COLUMNS}, m.embedding::text AS embedding_text FROM ${names.memories} m
        WHERE m.id > $1 ORDER BY m.id LIMIT $2`,
       [after, limit + 1],
     )
   ).rows;
   const page = rows.slice(0, limit);
-  let byMemory = new Map<string, HistoryEvent[]>();
-  if (page.length > 0) {
-    const events = (
-      await client.query<HistoryRow>(
-        `SELECT ${HISTORY_COLUMNS} FROM ${names.history} WHERE memory_id = ANY ($1::text[]) ORDER BY seq`,
-        [page.map((row) => row.id)],
-      )
-    ).rows;
-    byMemory = historyByMemory(events.map(rowToEvent));
-  }
-  const items = page.map((row) => ({
+  const events =
+    page.length === 0
+      ? []
+      : (
+          await client.query<HistoryRow>(
+            `SELECT ${HISTORY_COLUMNS} FROM ${names.history} WHERE memory_id = ANY ($1::text[]) ORDER BY seq`,
+            [page.map((row) => row.id)],
+          )
+        ).rows.map(rowToEvent);
+  const memories = rows.map((row) => ({
     record: rowToRecord(row),
     embedding: textToVector(row.embedding_text),
-    history: byMemory.get(row.id) ?? [],
   }));
-  const last = items.at(-1);
-  return rows.length > limit && last ? { items, nextCursor: encodeCursor([last.record.id]) } : { items };
+  return { memories, events };
 }
 
 /**
@@ -350,23 +319,20 @@ export async function exportPage(
   names: SchemaNames,
   visibility: Visibility,
   limit: number,
-  after: { createdAt: string; id: string } | undefined,
+  after: PageKey | undefined,
 ): Promise<{ items: Array<{ record: MemoryRecord; history: HistoryEvent[] }>; more: boolean }> {
   const visible = { scope: visibility.scope, temporal: visibility.temporal };
   const page = await selectPage(client, names, visible, limit, after);
-  let byMemory = new Map<string, HistoryEvent[]>();
+  let events: HistoryEvent[] = [];
   if (page.records.length > 0) {
     const conditions = new SqlConditions(storeDialect(names));
     const ids = page.records.map((record) => conditions.bind(record.id)).join(', ');
     const scope = conditions.scope(visibility.scope, (key) => `h.${SQL_COLUMNS[key]}`);
     const sql = `SELECT ${HISTORY_COLUMNS} FROM ${names.history} h
       WHERE h.memory_id IN (${ids}) AND ${scope} ORDER BY h.seq`;
-    byMemory = historyByMemory((await client.query<HistoryRow>(sql, conditions.params)).rows.map(rowToEvent));
+    events = (await client.query<HistoryRow>(sql, conditions.params)).rows.map(rowToEvent);
   }
-  return {
-    items: page.records.map((record) => ({ record, history: byMemory.get(record.id) ?? [] })),
-    more: page.nextCursor !== undefined,
-  };
+  return { items: withHistory(page.records, events), more: page.nextCursor !== undefined };
 }
 
 /**
@@ -385,24 +351,18 @@ export async function* exportSnapshot(
   options.open.add(client);
   let failed = false;
   try {
-    let after: { createdAt: string; id: string } | undefined;
-    for (;;) {
-      let page: Awaited<ReturnType<typeof exportPage>>;
+    const readPage = async (after: PageKey | undefined) => {
       try {
         if (after === undefined) await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-        page = await exportPage(client, names, options, options.pageSize, after);
+        return await exportPage(client, names, options, options.pageSize, after);
       } catch (error) {
         failed = true;
         throw toStoreError(error, context);
       }
-      for (const item of page.items) {
-        if (!options.open.has(client)) throw notOpenError('postgres', true);
-        yield item;
-      }
-      const last = page.items.at(-1)?.record;
-      if (!page.more || !last) return;
-      after = { createdAt: last.createdAt, id: last.id };
-    }
+    };
+    yield* exportPages(readPage, () => {
+      if (!options.open.has(client)) throw notOpenError('postgres', true);
+    });
   } finally {
     // Not in `open` any more when the store's close() already ended the connection.
     if (options.open.delete(client)) {

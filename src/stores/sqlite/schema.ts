@@ -27,6 +27,13 @@ export const VECTOR_BLOCK_SLOTS = 256;
 
 const SCOPE_COLUMNS = 'user_id TEXT, agent_id TEXT, run_id TEXT, app_id TEXT';
 
+/** One index per scope column of `table` (`<table>_user ON <table> (user_id)`, ...), for scope erasure. */
+function scopeIndexes(table: string): string {
+  return (['user', 'agent', 'run', 'app'] as const)
+    .map((field) => `CREATE INDEX ${table}_${field} ON ${table} (${field}_id);`)
+    .join('\n      ');
+}
+
 /**
  * Keeps `vector_blocks` in step with `memory_vectors` (layout in `vector-index.ts`). A vector of a memory with a
  * user id gets a slot at the end of that user's last block (a new block once it holds {@link VECTOR_BLOCK_SLOTS});
@@ -135,10 +142,7 @@ export const MIGRATIONS: readonly Migration[] = [
         created_at TEXT NOT NULL
       );
       CREATE INDEX history_memory ON history (memory_id, seq);
-      CREATE INDEX history_user ON history (user_id);
-      CREATE INDEX history_agent ON history (agent_id);
-      CREATE INDEX history_run ON history (run_id);
-      CREATE INDEX history_app ON history (app_id);
+      ${scopeIndexes('history')}
 
       CREATE TABLE queue (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -152,10 +156,7 @@ export const MIGRATIONS: readonly Migration[] = [
         leased_until TEXT
       );
       CREATE INDEX queue_available ON queue (available_at, seq);
-      CREATE INDEX queue_user ON queue (user_id);
-      CREATE INDEX queue_agent ON queue (agent_id);
-      CREATE INDEX queue_run ON queue (run_id);
-      CREATE INDEX queue_app ON queue (app_id);
+      ${scopeIndexes('queue')}
     `,
   },
   {
@@ -198,10 +199,7 @@ export const MIGRATIONS: readonly Migration[] = [
         failed_at TEXT NOT NULL
       );
       CREATE INDEX dead_letters_failed ON dead_letters (failed_at, seq);
-      CREATE INDEX dead_letters_user ON dead_letters (user_id);
-      CREATE INDEX dead_letters_agent ON dead_letters (agent_id);
-      CREATE INDEX dead_letters_run ON dead_letters (run_id);
-      CREATE INDEX dead_letters_app ON dead_letters (app_id);
+      ${scopeIndexes('dead_letters')}
     `,
   },
 ];
