@@ -24,7 +24,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   integrations: ['core', 'memory'],
   mcp: ['core', 'memory'],
   server: ['core', 'memory', 'stores'],
-  cli: ['core', 'embedders', 'mcp', 'memory', 'server', 'stores'],
+  cli: ['core', 'embedders', 'integrations', 'mcp', 'memory', 'server', 'stores'],
   index: ['core', 'embedders', 'ingest', 'llm', 'memory', 'stores'],
 };
 

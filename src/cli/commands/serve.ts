@@ -1,8 +1,6 @@
 import { ConfigError } from '../../core/errors.js';
 import { createConsoleLogger, describeError, type LogLevel } from '../../core/logger.js';
-import { createApp } from '../../server/app.js';
 import { createFileKeyStore, resolveKeysFile } from '../../server/keys.js';
-import { startServer } from '../../server/listen.js';
 import { type Command, optionalInteger, optionalString, UsageError } from '../command.js';
 
 const LOG_LEVELS: readonly string[] = ['debug', 'info', 'warn', 'error', 'silent'];
@@ -60,6 +58,11 @@ export const serveCommand: Command = {
         describeError(error),
       );
     });
+    // Loaded here, not at the top: the HTTP stack is not worth importing for every other command.
+    const [{ createApp }, { startServer }] = await Promise.all([
+      import('../../server/app.js'),
+      import('../../server/listen.js'),
+    ]);
     const app = createApp({
       memory,
       keys,
