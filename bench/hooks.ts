@@ -25,6 +25,7 @@ import type { HookCallback, HookEvent, HookJSONOutput, Options } from '@anthropi
 import type { Logger } from '../src/core/logger.js';
 import { withMemory } from '../src/integrations/claude-agent-sdk.js';
 import { createMemory } from '../src/memory/memory.js';
+import { processOutput } from '../test/support/process.js';
 import { describeMachine, type MachineInfo, machineInfo, peakRssMb } from './support/machine.js';
 import { createProgress, log } from './support/progress.js';
 import { type LatencySummary, nowMs, round, summarise } from './support/stats.js';
@@ -171,30 +172,7 @@ export async function runHooksBench(options: HooksBenchOptions): Promise<HooksBe
       injectedChars += context.length;
 
       const reply = `Here is what I found: ${corpus.memory().text}`;
-      await session.append(
-        {
-          type: 'user',
-          promptId,
-          uuid: randomUUID(),
-          isSidechain: false,
-          message: { role: 'user', content: [{ type: 'text', text: prompt }] },
-        },
-        ...(context
-          ? [
-              {
-                type: 'attachment',
-                uuid: randomUUID(),
-                attachment: { type: 'hook_additional_context', content: [context] },
-              },
-            ]
-          : []),
-        {
-          type: 'assistant',
-          uuid: randomUUID(),
-          isSidechain: false,
-          message: { role: 'assistant', content: [{ type: 'text', text: reply }] },
-        },
-      );
+      await appendExchange(session, { prompt, promptId, context, reply });
       start = nowMs();
       await callHook(agentOptions, 'Stop', {
         hook_event_name: 'Stop',
@@ -329,16 +307,9 @@ async function runPluginHooks(options: {
   const hook = async (event: string, input: Record<string, unknown>, into: number[]): Promise<string> => {
     const start = nowMs();
     const child = spawn(process.execPath, [MNEME_BIN, 'hook', event, '--state-dir', stateDir], { env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
+    const output = processOutput(child);
     child.stdin.end(JSON.stringify(input));
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    const { code, stdout, stderr } = await output;
     into.push(nowMs() - start);
     if (code !== 0 || stderr.trim() !== '') {
       failures += 1;
@@ -400,30 +371,7 @@ async function runPluginHooks(options: {
           );
     injected += (context.match(/^- \[/gm) ?? []).length;
     const reply = options.reply();
-    await session.append(
-      {
-        type: 'user',
-        promptId,
-        uuid: randomUUID(),
-        isSidechain: false,
-        message: { role: 'user', content: [{ type: 'text', text: prompt }] },
-      },
-      ...(context
-        ? [
-            {
-              type: 'attachment',
-              uuid: randomUUID(),
-              attachment: { type: 'hook_additional_context', content: [context] },
-            },
-          ]
-        : []),
-      {
-        type: 'assistant',
-        uuid: randomUUID(),
-        isSidechain: false,
-        message: { role: 'assistant', content: [{ type: 'text', text: reply }] },
-      },
-    );
+    await appendExchange(session, { prompt, promptId, context, reply });
     await hook(
       'stop',
       {
@@ -458,6 +406,38 @@ interface BenchSession {
   id: string;
   path: string;
   append(...entries: Array<Record<string, unknown>>): Promise<void>;
+}
+
+/** Writes one exchange as the CLI does: the prompt, the injected block (if any), the reply. */
+function appendExchange(
+  session: BenchSession,
+  exchange: { prompt: string; promptId: string; context: string; reply: string },
+): Promise<void> {
+  const { prompt, promptId, context, reply } = exchange;
+  return session.append(
+    {
+      type: 'user',
+      promptId,
+      uuid: randomUUID(),
+      isSidechain: false,
+      message: { role: 'user', content: [{ type: 'text', text: prompt }] },
+    },
+    ...(context
+      ? [
+          {
+            type: 'attachment',
+            uuid: randomUUID(),
+            attachment: { type: 'hook_additional_context', content: [context] },
+          },
+        ]
+      : []),
+    {
+      type: 'assistant',
+      uuid: randomUUID(),
+      isSidechain: false,
+      message: { role: 'assistant', content: [{ type: 'text', text: reply }] },
+    },
+  );
 }
 
 async function newSession(dir: string): Promise<BenchSession> {
