@@ -5,9 +5,9 @@
 import { ConfigError } from '../core/errors.js';
 import { createConsoleLogger, describeError, type Logger, type LogLevel } from '../core/logger.js';
 import type { Memory } from '../memory/memory.js';
-import { type AppOptions, createApp } from '../server/app.js';
+import type { AppOptions } from '../server/app.js';
 import { createFileKeyStore, type KeyStore, resolveKeysFile } from '../server/keys.js';
-import { type RunningServer, startServer } from '../server/listen.js';
+import type { RunningServer } from '../server/listen.js';
 import { type CommandContext, optionalInteger, optionalString, UsageError } from './command.js';
 
 const LOG_LEVELS: readonly string[] = ['debug', 'info', 'warn', 'error', 'silent'];
@@ -59,6 +59,11 @@ export async function runServer(context: CommandContext, options: RunServerOptio
     logger.warn('embedder warm-up failed; searches and adds will fail until it works', describeError(error));
   });
   await options.beforeListen?.(memory);
+  // The server's stack loads only when a server starts, so short commands (e.g. `mneme hook`) stay fast.
+  const [{ createApp }, { startServer }] = await Promise.all([
+    import('../server/app.js'),
+    import('../server/listen.js'),
+  ]);
   const app = createApp({
     memory,
     keys,

@@ -111,3 +111,48 @@ export function redactSecrets(text: string, patterns: readonly SecretPattern[] =
   }
   return { text: result, found };
 }
+
+/**
+ * The tag that keeps text out of memory: whatever a user writes between `<private>` and `</private>` is removed
+ * before anything is stored (memories, history, the ingestion queue) or sent to an LLM, in every ingestion path
+ * (`add`, `enqueue`, `update`, `importMemories`; so the Agent SDK integration, the Claude Code plugin, the CLI,
+ * the HTTP and MCP servers alike).
+ *
+ * Rules, privacy first:
+ * - Tags are matched case-insensitively and may carry attributes or spaces (`<Private>`, `<private reason="x">`,
+ *   `</private >`); `<privateer>` is not a tag.
+ * - Tags nest: `<private>a <private>b</private> c</private>` removes all of `a b c`.
+ * - An unclosed `<private>` hides everything after it, to the end of the text.
+ * - A `</private>` with no opening tag is removed (the text around it is kept).
+ * - Where text was removed between two words, one space is left, so the words do not run together.
+ * Unlike secret redaction this cannot be switched off (`redaction: false` does not affect it).
+ */
+export const PRIVATE_TAG = 'private';
+
+const PRIVATE_TAG_PATTERN = /<\s*(\/?)\s*private\b[^<>]{0,200}>/gi;
+
+/** Removes every `<private>...</private>` span of `text` (see {@link PRIVATE_TAG} for the rules). */
+export function stripPrivate(text: string): string {
+  if (!/<\s*\/?\s*private\b/i.test(text)) return text;
+  const kept: string[] = [];
+  let depth = 0;
+  let last = 0;
+  for (const match of text.matchAll(PRIVATE_TAG_PATTERN)) {
+    const start = match.index;
+    if (depth === 0) kept.push(text.slice(last, start));
+    if (match[1] === '/') depth = Math.max(0, depth - 1);
+    else depth += 1;
+    last = start + match[0].length;
+  }
+  if (depth === 0) kept.push(text.slice(last));
+  return kept.reduce((joined, part) => joinAround(joined, part));
+}
+
+/** Joins the text kept on both sides of a removed span: one space between words, none before punctuation. */
+function joinAround(left: string, right: string): string {
+  const before = left.replace(/[ \t]+$/, '');
+  const after = right.replace(/^[ \t]+/, '');
+  if (before === '' || after === '') return before + after;
+  const separated = /\s$/.test(before) || /^[\s.,;:!?)\]}]/.test(after);
+  return separated ? before + after : `${before} ${after}`;
+}

@@ -18,13 +18,18 @@
  * | `ingestion.leaseMs` | `MNEME_INGESTION_LEASE_MS` | `120000` |
  * | `ingestion.pollMs` | `MNEME_INGESTION_POLL_MS` | `30000` |
  * | config file | `MNEME_CONFIG` | `./mneme.config.json` when it exists |
+ *
+ * {@link resolveAgentScope} resolves, by the same precedence, whom the agent-facing commands (`mneme mcp`,
+ * `mneme hook`) work for: `MNEME_USER` / `MNEME_AGENT` / `MNEME_APP`, config file fields `user` / `agent` / `app`,
+ * and for the user, the operating-system account name as the last resort.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { homedir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../core/errors.js';
 import type { Logger, LogLevel } from '../core/logger.js';
 import type { RankingOptions } from '../core/ranking.js';
+import type { Scope } from '../core/types.js';
 import type { Embedder } from '../embedders/types.js';
 import type { LanguageModel } from '../llm/types.js';
 import type { MemoryStore } from '../stores/types.js';
@@ -232,6 +237,48 @@ export function resolveConfig(options: MemoryOptions = {}): ResolvedConfig {
       closeTimeoutMs,
     },
   };
+}
+
+/** The explicit part of {@link resolveAgentScope}'s input (CLI flags). */
+export interface AgentScopeOptions {
+  userId?: string | undefined;
+  agentId?: string | undefined;
+  appId?: string | undefined;
+  /** Environment to read instead of `process.env` (tests). */
+  env?: Record<string, string | undefined>;
+  /** Config file path. Env `MNEME_CONFIG`. @default './mneme.config.json' when present */
+  configFile?: string;
+  /** The account name used when no user is configured. @default the operating system's (`os.userInfo()`) */
+  accountName?: () => string;
+}
+
+/**
+ * Whom an agent session works for: flags > env (`MNEME_USER`, `MNEME_AGENT`, `MNEME_APP`) > config file (`user`,
+ * `agent`, `app`) > for the user only, the operating-system account name (one person's machine, one person's
+ * memories). Pure apart from reading the config file and the account name.
+ * @throws {ConfigError} when no user is configured and the account name cannot be read
+ */
+export function resolveAgentScope(options: AgentScopeOptions = {}): Scope & { userId: string } {
+  const env = options.env ?? process.env;
+  const file = readConfigFile(options.configFile ?? env.MNEME_CONFIG);
+  const choose = (explicit: string | undefined, fromEnv: string | undefined, key: string) =>
+    nonEmpty(explicit) ?? nonEmpty(fromEnv) ?? nonEmpty(stringField(file, key));
+  let userId = choose(options.userId, env.MNEME_USER, 'user');
+  if (userId === undefined) {
+    try {
+      userId = nonEmpty((options.accountName ?? (() => userInfo().username))());
+    } catch {
+      // No account name (a container without a passwd entry): said below.
+    }
+  }
+  if (userId === undefined) {
+    throw new ConfigError(
+      'no user: pass --user U, or set env MNEME_USER (or "user" in the config file, env MNEME_CONFIG)',
+    );
+  }
+  const agentId = choose(options.agentId, env.MNEME_AGENT, 'agent');
+  const appId = choose(options.appId, env.MNEME_APP, 'app');
+  return { userId, ...(agentId ? { agentId } : {}), ...(appId ? { appId } : {}) };
 }
 
 /** An integer environment variable, or undefined when unset. @throws ConfigError when it is not an integer. */

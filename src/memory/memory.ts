@@ -35,7 +35,7 @@ import {
 import type { Embedder } from '../embedders/types.js';
 import { embedInBatches, type IngestionDependencies, planIngestion } from '../ingest/pipeline.js';
 import { type DrainResult, QueueWorker } from '../ingest/queue-worker.js';
-import { redactSecrets, SECRET_PATTERNS, type SecretPattern } from '../ingest/redact.js';
+import { redactSecrets, SECRET_PATTERNS, type SecretPattern, stripPrivate } from '../ingest/redact.js';
 import type { AddResult, IngestRequest } from '../ingest/types.js';
 import type { LanguageModel } from '../llm/types.js';
 import type { MemoryPatch, MemoryStore, QueueItem, TemporalOptions } from '../stores/types.js';
@@ -357,7 +357,12 @@ export class Memory {
       const text = validateText(input.text, 'text').trim();
       if (text.length === 0)
         throw new ValidationError('text', 'must not be empty; use delete() to remove a memory');
-      patch.memory = this.redact(text);
+      patch.memory = this.redact(text).trim();
+      if (patch.memory.length === 0)
+        throw new ValidationError(
+          'text',
+          'holds only <private> text, which is never stored; use delete() instead',
+        );
       patch.hash = hashText(patch.memory);
       [embedding] = await embedInBatches(this.embedder, [patch.memory]);
     }
@@ -521,11 +526,11 @@ export class Memory {
    */
   async importMemories(items: ExportedMemory[]): Promise<{ imported: number; skipped: number }> {
     this.assertOpen();
-    const valid = items.map((item, index) => {
+    const redacted = items.map((item, index) => {
       const exported = validateExported(item, `items[${index}]`);
-      // Imports pass the same secret redaction as add, history text included: an old export (or another
-      // system's) may predate it.
-      const memory = this.redact(exported.record.memory);
+      // Imports pass the same redaction as add (secrets, <private> spans), history text included: an old export
+      // (or another system's) may predate it.
+      const memory = this.redact(exported.record.memory).trim();
       const record =
         memory === exported.record.memory
           ? exported.record
@@ -539,6 +544,8 @@ export class Memory {
       }));
       return { ...exported, record, history };
     });
+    // A memory that was all <private> text has nothing left to keep: it counts as skipped.
+    const valid = redacted.filter((item) => item.record.memory !== '');
     const vectors = await embedInBatches(
       this.embedder,
       valid.map((item) => item.record.memory),
@@ -550,7 +557,7 @@ export class Memory {
         return { record: item.record, embedding, history: item.history };
       }),
     });
-    return { imported, skipped: valid.length - imported };
+    return { imported, skipped: items.length - imported };
   }
 
   /** A view of this memory confined to `scope`: every call is ANDed with it and cannot leave it. */
@@ -693,8 +700,10 @@ export class Memory {
     return { scope, temporal, ...(filter ? { filter } : {}) };
   }
 
+  /** What every stored text goes through: `<private>` spans removed (always), then secrets redacted. */
   private redact(text: string): string {
-    return this.secretPatterns ? redactSecrets(text, this.secretPatterns).text : text;
+    const shared = stripPrivate(text);
+    return this.secretPatterns ? redactSecrets(shared, this.secretPatterns).text : shared;
   }
 
   private now(): string {

@@ -26,7 +26,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   server: ['core', 'memory', 'stores'],
   import: ['core', 'memory'],
   console: ['core', 'server'],
-  cli: ['console', 'core', 'embedders', 'import', 'mcp', 'memory', 'server', 'stores'],
+  cli: ['console', 'core', 'embedders', 'import', 'integrations', 'mcp', 'memory', 'server', 'stores'],
   index: ['core', 'embedders', 'import', 'ingest', 'llm', 'memory', 'stores'],
 };
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { redactSecrets } from '../../src/ingest/redact.js';
+import { redactSecrets, stripPrivate } from '../../src/ingest/redact.js';
 import { createMemoryFixture } from '../support/memory-fixture.js';
 
 const SECRETS: Array<[string, string, string]> = [
@@ -143,4 +143,99 @@ test('add never stores a secret, in memories, history or the queue; custom patte
   assert.ok(item, 'the queued item is there');
   assert.equal(JSON.stringify(item.payload).includes('abcdef123456'), false);
   await memory.close();
+});
+
+test('<private> spans are removed: closed, several, nested, unclosed, stray, any case, with attributes', () => {
+  const cases: Array<[string, string]> = [
+    ['I use tabs <private>and my salary is 90k</private> in every repo', 'I use tabs in every repo'],
+    ['<private>all of it</private>', ''],
+    ['a<private>x</private>b', 'a b'],
+    ['I like jazz <private>x</private>.', 'I like jazz.'],
+    ['one <private>x</private> two <private>y</private> three', 'one two three'],
+    ['keep <private>a <private>b</private> c</private> this', 'keep this'],
+    ['keep <private>a <private>b</private> still hidden', 'keep'],
+    ['I deploy on Fridays. <private>The VPN code is 4411', 'I deploy on Fridays.'],
+    ['before </private> after', 'before after'],
+    ['<PRIVATE>upper</Private> shown', 'shown'],
+    ['<private reason="health">diagnosis</private>fine', 'fine'],
+    ['< private >spaced</ private > out', 'out'],
+    ['line one\n<private>hidden\n</private>line two', 'line one\nline two'],
+    ['a <privateer> is not a tag', 'a <privateer> is not a tag'],
+    ['no tags at all', 'no tags at all'],
+  ];
+  for (const [input, expected] of cases) {
+    assert.equal(stripPrivate(input).trim(), expected, JSON.stringify(input));
+  }
+});
+
+test('<private> stripping stays linear on hostile input', () => {
+  for (const text of [
+    '<private>'.repeat(5000),
+    '</private>'.repeat(5000),
+    `<private ${'a'.repeat(50_000)}`,
+  ]) {
+    const started = performance.now();
+    stripPrivate(text);
+    assert.ok(performance.now() - started < 150, `${text.slice(0, 20)}... was slow`);
+  }
+});
+
+test('text inside <private> is never stored by add, enqueue, update or import, even with redaction off', async () => {
+  for (const redaction of [undefined, false] as const) {
+    const { memory } = await createMemoryFixture({
+      ingestion: { background: false },
+      ...(redaction === false ? { redaction } : {}),
+    });
+    const added = await memory.add(
+      [
+        { role: 'user', content: 'I prefer tabs. <private>My therapist is Dr. Quill.</private>' },
+        { role: 'user', content: '<private>My bank PIN is 8812' },
+      ],
+      { userId: 'alice', infer: false },
+    );
+    assert.deepEqual(
+      added.results.map((item) => item.memory),
+      ['I prefer tabs.'],
+    );
+    await memory.enqueue('I use Vim <private>at the clinic on Tuesdays</private> daily', { userId: 'alice' });
+    const [item] = await memory.store.claimQueue({
+      limit: 1,
+      leaseMs: 1000,
+      now: '2030-01-01T00:00:00.000Z',
+    });
+    assert.ok(item);
+    assert.equal(JSON.stringify(item.payload).includes('clinic'), false, JSON.stringify(item.payload));
+    const id = added.results[0]?.id ?? '';
+    await memory.update(id, { text: 'I prefer spaces <private>since the Quill visit</private>' });
+    await assert.rejects(memory.update(id, { text: '<private>only this</private>' }), /text.*private/);
+    const exported = { type: 'memory' as const, history: [] };
+    const record = (memoryText: string, recordId: string) => ({
+      ...exported,
+      record: {
+        id: recordId,
+        memory: memoryText,
+        userId: 'bob',
+        metadata: {},
+        createdAt: '2026-01-01T00:00:00.000Z',
+        updatedAt: '2026-01-01T00:00:00.000Z',
+        observedAt: '2026-01-01T00:00:00.000Z',
+      },
+    });
+    const imported = await memory.importMemories([
+      record('Bob likes tea <private>and gin</private>', '7d1c2a52-8f0e-4c1b-9a9e-000000000001'),
+      record('<private>Bob owes money</private>', '7d1c2a52-8f0e-4c1b-9a9e-000000000002'),
+    ] as never);
+    assert.deepEqual(imported, { imported: 1, skipped: 1 });
+    const everything = JSON.stringify([
+      await memory.list({ userId: 'alice', limit: 50 }),
+      await memory.list({ userId: 'bob', limit: 50 }),
+      await memory.history(id),
+    ]);
+    for (const secret of ['Quill', '8812', 'PIN', 'gin', 'owes']) {
+      assert.equal(everything.includes(secret), false, `${secret} was stored: ${everything}`);
+    }
+    assert.match(everything, /I prefer spaces/);
+    assert.match(everything, /Bob likes tea/);
+    await memory.close();
+  }
 });

@@ -341,6 +341,27 @@ describe('withMemory: capture on Stop and PreCompact', () => {
     }
   });
 
+  test('withMemory never stores text inside <private> tags (Stop capture, remember tool alike)', async () => {
+    const { memory } = await createMemoryFixture();
+    const session = newSession();
+    const transcript = await createTranscriptWriter(session.path, session.sessionId);
+    const options = withMemory(memory, { userId: 'alice' });
+    const promptId = randomUUID();
+    const prompt =
+      'I prefer short commit messages. <private>I am interviewing at Initech next week.</private>';
+    await call(options, 'UserPromptSubmit', promptInput(session, prompt, promptId));
+    await transcript.append(...transcript.bookkeeping(), transcript.prompt(prompt, { promptId }));
+    await call(options, 'Stop', stopInput(session, 'Short commit messages, noted.', promptId));
+    await memory.flush();
+    const records = (await memory.list({ userId: 'alice' })).results;
+    assert.deepEqual(
+      records.map((record) => record.memory),
+      ['I prefer short commit messages.'],
+    );
+    const history = await Promise.all(records.map((record) => memory.history(record.id)));
+    assert.equal(JSON.stringify(history).includes('Initech'), false);
+  });
+
   test('a later Stop queues only the new exchange, even when the previous reply reaches the transcript late', async () => {
     const { memory } = await createMemoryFixture();
     const enqueued: string[][] = [];

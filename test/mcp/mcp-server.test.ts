@@ -5,13 +5,13 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { MNEME_BIN } from '../support/cli.js';
+import { MNEME_BIN, runMneme } from '../support/cli.js';
 import { seedProfileFile } from '../support/profile-seed.js';
 
 const clients: Client[] = [];
@@ -211,16 +211,11 @@ describe('mneme mcp (spawned by the MCP SDK client, SQLite, default embedder)', 
     assert.match(lines[1] ?? '', /ADD [0-9a-f-]{36}: I cycle to work/);
   });
 
-  test('--user (or MNEME_USER) is required', async () => {
-    const child = spawn(process.execPath, [MNEME_BIN, 'mcp', '--store', store], {
-      env: { PATH: process.env.PATH ?? '', HOME: tmpdir() },
-    });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-    assert.equal(code, 2);
-    assert.match(stderr, /--user is required \(or env MNEME_USER\)/);
+  test('without --user or MNEME_USER the server works for the OS account, as the plugin hooks do', async () => {
+    const { client } = await connect(['--store', store]);
+    const added = await call(client, 'add_memory', { text: 'I keep a paper notebook for ideas.' });
+    assert.equal(added.isError, false, added.text);
+    const listed = await runMneme(['list', '--user', userInfo().username, '--store', store]);
+    assert.match(listed.stdout, /I keep a paper notebook for ideas\./);
   });
 });

@@ -9,6 +9,7 @@ import { exportCommand } from './export.js';
 import { forgetCommand } from './forget.js';
 import { getCommand } from './get.js';
 import { historyCommand } from './history.js';
+import { hookCommand } from './hook.js';
 import { importCommand } from './import.js';
 import { keysCommand } from './keys.js';
 import { listCommand } from './list.js';
@@ -34,6 +35,7 @@ export const COMMANDS: Command[] = [
   consoleCommand,
   keysCommand,
   mcpCommand,
+  hookCommand,
   doctorCommand,
   queueCommand,
   migrateCommand,

@@ -1,15 +1,15 @@
 import { ConfigError } from '../../core/errors.js';
 import { createConsoleLogger, type LogLevel } from '../../core/logger.js';
-import type { Scope } from '../../core/types.js';
-import { runStdioMcpServer } from '../../mcp/server.js';
-import { type Command, optionalString, UsageError } from '../command.js';
+import { resolveAgentScope } from '../../memory/config.js';
+import { type Command, optionalString } from '../command.js';
 
 const LOG_LEVELS: readonly string[] = ['debug', 'info', 'warn', 'error', 'silent'];
 
 /**
  * `mneme mcp --user U [--agent A] [--app APP] [--store URL]`: an MCP server on stdio with the tools add_memory,
- * search_memory, list_memories, profile and delete_memory, confined to that user (env MNEME_USER when --user is
- * absent).
+ * search_memory, list_memories, profile and delete_memory, confined to that user. Without --user: env MNEME_USER,
+ * the config file's `user`, else the operating-system account name (see `resolveAgentScope`), the same user the
+ * Claude Code plugin's hooks resolve.
  * Runs until the client closes stdin (or SIGINT / SIGTERM).
  */
 export const mcpCommand: Command = {
@@ -23,17 +23,12 @@ export const mcpCommand: Command = {
     app: { type: 'string' },
   },
   async run(context) {
-    const user = optionalString(context, 'user') ?? context.env.MNEME_USER;
-    if (user === undefined || user.trim() === '') {
-      throw new UsageError('--user is required (or env MNEME_USER): mneme mcp --user alice');
-    }
-    const agent = optionalString(context, 'agent');
-    const app = optionalString(context, 'app');
-    const scope: Scope = {
-      userId: user,
-      ...(agent ? { agentId: agent } : {}),
-      ...(app ? { appId: app } : {}),
-    };
+    const scope = resolveAgentScope({
+      userId: optionalString(context, 'user'),
+      agentId: optionalString(context, 'agent'),
+      appId: optionalString(context, 'app'),
+      env: context.env,
+    });
     const level = context.env.MNEME_LOG_LEVEL ?? 'warn';
     if (!LOG_LEVELS.includes(level)) {
       throw new ConfigError(`env MNEME_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}; got "${level}"`);
@@ -45,6 +40,8 @@ export const mcpCommand: Command = {
     console.debug = toStderr;
     const logger = createConsoleLogger(level as LogLevel);
     const memory = await context.openMemory({ logger });
+    // Loaded here, not at the top: the MCP SDK costs ~0.3 s to import, which every other command would pay.
+    const { runStdioMcpServer } = await import('../../mcp/server.js');
     const stop = new AbortController();
     const onSignal = () => stop.abort();
     process.once('SIGINT', onSignal);

@@ -1,9 +1,14 @@
 /**
- * The memory hooks given to the Claude Agent SDK: retrieval on `UserPromptSubmit`, capture on `Stop`,
- * `PreCompact`. Every callback catches everything: a failure (store down, embedder down,
- * unreadable transcript, deadline passed) is logged and the callback returns `{}`, so the agent carries on
- * without memory instead of failing. Capture only queues (`memory.enqueue`, durable once it resolves); ingestion
- * runs in the background worker, off the agent's critical path.
+ * mneme's Claude Code hooks, shared by the Agent SDK integration (`withMemory` registers `UserPromptSubmit`, `Stop`,
+ * `PreCompact` as in-process callbacks) and the Claude Code plugin (`mneme hook <event>` runs all five, one process
+ * per call, with its session state in files):
+ * - `SessionStart` (startup, resume, clear, compact): the user's profile, as `additionalContext`.
+ * - `UserPromptSubmit`: the memories relevant to the prompt, and the profile when the session has not had it.
+ * - `Stop`, `PreCompact`, `SessionEnd`: queue the new user / assistant messages of the transcript for ingestion.
+ * Every callback catches everything: a failure (store down, embedder down, unreadable transcript, deadline passed)
+ * is logged and the callback returns `{}`, so the agent carries on without memory instead of failing. Capture only
+ * queues (`memory.enqueue`, durable once it resolves); ingestion runs in a background worker, off the agent's
+ * critical path.
  */
 import type { HookCallback, HookInput, HookJSONOutput } from '@anthropic-ai/claude-agent-sdk';
 import { MnemeError } from '../../core/errors.js';
@@ -15,11 +20,11 @@ import { buildSessionContext } from '../../memory/session-context.js';
 import {
   type BoundedSet,
   captureKey,
-  createSessionState,
+  createInProcessSessionStates,
   forgetInjected,
-  LruMap,
   markInjected,
   type SessionState,
+  type SessionStateStore,
 } from './session-state.js';
 import { MACHINE_PROMPT, readTranscript, stripInjectedContext, type TranscriptText } from './transcript.js';
 
@@ -38,23 +43,32 @@ export interface MemoryHooksConfig {
   logger: Logger;
   /** Memory texts returned by the `recall` tool: passed to ingestion as `recalled` (never stored again). */
   recalledByTools: BoundedSet<string>;
+  /** Where each session's bookkeeping is kept between calls. @default in this process (256 sessions) */
+  sessions?: SessionStateStore;
+  /** Recorded on every captured queue item as `metadata.source`. @default 'claude-agent-sdk' */
+  source?: string;
+  /** Called after a capture queued messages (the plugin starts its ingestion process then). */
+  onCaptured?: (messages: number) => void;
 }
 
 /** One callback per hook event mneme handles. */
 export interface MemoryHooks {
+  SessionStart: HookCallback;
   UserPromptSubmit: HookCallback;
   Stop: HookCallback;
   PreCompact: HookCallback;
+  SessionEnd: HookCallback;
 }
 
-/** Recorded on every captured queue item (`metadata.source`). */
+/** Recorded on every captured queue item (`metadata.source`) by default. */
 export const CAPTURE_SOURCE = 'claude-agent-sdk';
 
 type Run = (input: HookInput, signal: AbortSignal) => Promise<HookJSONOutput>;
 
-/** Builds the hook callbacks. Their per-session state lives in the returned closures. */
+/** Builds the hook callbacks. Their per-session state lives in `config.sessions`. */
 export function createMemoryHooks(config: MemoryHooksConfig): MemoryHooks {
-  const sessions = new LruMap<string, SessionState>(256);
+  const sessions = config.sessions ?? createInProcessSessionStates();
+  const source = config.source ?? CAPTURE_SOURCE;
   const { memory, logger } = config;
 
   const guard =
@@ -102,12 +116,15 @@ export function createMemoryHooks(config: MemoryHooksConfig): MemoryHooks {
     if (input.hook_event_name !== 'UserPromptSubmit') return {};
     // Notifications the CLI submits as prompts (a background subagent finished) are not the user asking.
     if (input.source === 'system' || MACHINE_PROMPT.test(input.prompt.trimStart())) return {};
-    const state = sessions.getOrCreate(input.session_id, createSessionState);
+    const state = await sessions.load(input.session_id);
     if (input.prompt_id) state.prompts.set(input.prompt_id, input.prompt);
     if (state.transcriptOffset === undefined) await syncTranscript(state, input.transcript_path);
     const query = stripInjectedContext(input.prompt).slice(0, LIMITS.queryLength);
     const includeProfile = config.profile && !state.profileGiven;
-    if (query === '' && !includeProfile) return {};
+    if (query === '' && !includeProfile) {
+      await sessions.save(input.session_id, state);
+      return {};
+    }
     const context = await buildSessionContext(memory, {
       scope: config.scope,
       prompt: query,
@@ -121,14 +138,48 @@ export function createMemoryHooks(config: MemoryHooksConfig): MemoryHooks {
     // The deadline passed while searching: the agent went on without these memories, so they were not given.
     if (signal.aborted) return {};
     if (includeProfile) state.profileGiven = true;
-    if (context.text === '') return {};
     for (const text of context.includedTexts) markInjected(state, text);
+    await sessions.save(input.session_id, state);
+    if (context.text === '') return {};
     logger.debug('mneme: injected memories', {
       sessionId: input.session_id,
       count: context.includedIds.length,
       profile: context.profile.filter((item) => item.included).length,
     });
     return { hookSpecificOutput: { hookEventName: 'UserPromptSubmit', additionalContext: context.text } };
+  };
+
+  const sessionStart: Run = async (input, signal) => {
+    if (input.hook_event_name !== 'SessionStart') return {};
+    const state = await sessions.load(input.session_id);
+    // After a compaction or /clear the model no longer sees what was injected before.
+    if (input.source === 'compact' || input.source === 'clear') forgetInjected(state);
+    // A resumed (or forked) session's transcript already holds blocks: learn them, and start capturing after them.
+    if (state.transcriptOffset === undefined) await syncTranscript(state, input.transcript_path);
+    if (!config.profile || state.profileGiven) {
+      await sessions.save(input.session_id, state);
+      return {};
+    }
+    const context = await buildSessionContext(memory, {
+      scope: config.scope,
+      prompt: '',
+      includeProfile: true,
+      profileTokens: config.profileTokens,
+      maxTokens: config.maxContextTokens,
+      limit: config.limit,
+      threshold: config.threshold,
+      alreadyInjected: state.injected,
+    });
+    if (signal.aborted) return {};
+    state.profileGiven = true;
+    for (const text of context.includedTexts) markInjected(state, text);
+    await sessions.save(input.session_id, state);
+    if (context.text === '') return {};
+    logger.debug('mneme: injected the profile', {
+      sessionId: input.session_id,
+      count: context.includedIds.length,
+    });
+    return { hookSpecificOutput: { hookEventName: 'SessionStart', additionalContext: context.text } };
   };
 
   const capture = async (options: {
@@ -140,6 +191,8 @@ export function createMemoryHooks(config: MemoryHooksConfig): MemoryHooks {
     supplement: { prompt?: string | undefined; lastAssistant?: string | undefined };
     metadata: Metadata;
     signal: AbortSignal;
+    /** Keeps the state once the capture is queued. */
+    save: () => Promise<void>;
   }): Promise<void> => {
     const { state } = options;
     let texts: TranscriptText[];
@@ -180,16 +233,18 @@ export function createMemoryHooks(config: MemoryHooksConfig): MemoryHooks {
         await memory.enqueue(messages.slice(start, start + LIMITS.messagesPerAdd), {
           ...config.scope,
           metadata: options.metadata,
-          actor: CAPTURE_SOURCE,
+          actor: source,
           ...(recalled.length > 0 ? { recalled } : {}),
         });
       }
+      config.onCaptured?.(messages.length);
     }
     // Only now is the exchange safely queued: advance the cursor. (If the deadline passed, the enqueue may still
     // land; the next capture then queues the same texts again and the pipeline's duplicate check drops them.)
     if (options.signal.aborted) return;
     state.transcriptOffset = nextOffset;
     for (const key of keys) state.captured.add(key);
+    await options.save();
     logger.debug('mneme: captured messages', {
       count: messages.length,
       hookEvent: options.metadata.hookEvent,
@@ -198,7 +253,7 @@ export function createMemoryHooks(config: MemoryHooksConfig): MemoryHooks {
 
   const stop: Run = async (input, signal) => {
     if (input.hook_event_name !== 'Stop') return {};
-    const state = sessions.getOrCreate(input.session_id, createSessionState);
+    const state = await sessions.load(input.session_id);
     await capture({
       state,
       path: input.transcript_path,
@@ -207,15 +262,16 @@ export function createMemoryHooks(config: MemoryHooksConfig): MemoryHooks {
         prompt: input.prompt_id ? state.prompts.get(input.prompt_id) : undefined,
         lastAssistant: input.last_assistant_message,
       },
-      metadata: { source: CAPTURE_SOURCE, hookEvent: 'Stop', sessionId: input.session_id },
+      metadata: { source, hookEvent: 'Stop', sessionId: input.session_id },
       signal,
+      save: () => sessions.save(input.session_id, state),
     });
     return {};
   };
 
   const preCompact: Run = async (input, signal) => {
     if (input.hook_event_name !== 'PreCompact') return {};
-    const state = sessions.getOrCreate(input.session_id, createSessionState);
+    const state = await sessions.load(input.session_id);
     try {
       await capture({
         state,
@@ -224,24 +280,46 @@ export function createMemoryHooks(config: MemoryHooksConfig): MemoryHooks {
         firstContact: (texts) => texts,
         supplement: {},
         metadata: {
-          source: CAPTURE_SOURCE,
+          source,
           hookEvent: 'PreCompact',
           sessionId: input.session_id,
           trigger: input.trigger,
         },
         signal,
+        save: async () => undefined,
       });
     } finally {
       // Compaction drops what was injected before it: give the profile and memories again at the next prompt.
       forgetInjected(state);
+      await sessions.save(input.session_id, state);
     }
     return {};
   };
 
+  const sessionEnd: Run = async (input, signal) => {
+    if (input.hook_event_name !== 'SessionEnd') return {};
+    const state = await sessions.load(input.session_id);
+    // What the last Stop could not queue (it failed, or the session ended mid-turn).
+    await capture({
+      state,
+      path: input.transcript_path,
+      firstContact: (texts) => currentExchange(texts, input.prompt_id),
+      supplement: { prompt: input.prompt_id ? state.prompts.get(input.prompt_id) : undefined },
+      metadata: { source, hookEvent: 'SessionEnd', sessionId: input.session_id, reason: input.reason },
+      signal,
+      save: async () => undefined,
+    });
+    // A later resume rebuilds what it needs from the transcript.
+    if (!signal.aborted) await sessions.delete(input.session_id);
+    return {};
+  };
+
   return {
+    SessionStart: guard('SessionStart', sessionStart),
     UserPromptSubmit: guard('UserPromptSubmit', userPromptSubmit),
     Stop: guard('Stop', stop),
     PreCompact: guard('PreCompact', preCompact),
+    SessionEnd: guard('SessionEnd', sessionEnd),
   };
 }
 
