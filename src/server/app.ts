@@ -4,7 +4,9 @@
  *
  * - Public: `GET /health` (liveness and the store's name) and `GET /openapi.json` (the API description).
  * - Everything else needs an API key (auth.ts) and is confined to the key's app (request.ts).
- * - Native routes (routes/native.ts), Mem0-compatible routes (routes/mem0.ts), key admin (routes/admin.ts).
+ * - Native routes (routes/native.ts), Mem0-compatible routes (routes/mem0.ts), key admin (routes/admin.ts), each
+ *   described once in a route table (route-spec.ts, routes/*-schemas.ts) that validates its requests and is the
+ *   OpenAPI document (openapi.ts).
  * - Errors become `{ error: { code, message, field? } }` with the status from errors.ts; bodies over
  *   `limits.maxBodyBytes` are a 413 naming `body`.
  * - One structured log line per request (`msg: "request"`, method, path, status, durationMs, keyId, appId,
@@ -26,6 +28,7 @@ import { registerConsoleRoutes } from './routes/console.js';
 import { registerMem0Routes } from './routes/mem0.js';
 import { registerMem0UnsupportedRoutes } from './routes/mem0-unsupported.js';
 import { registerNativeRoutes } from './routes/native.js';
+import { registerPublicRoutes } from './routes/public.js';
 
 /** Options of {@link createApp}. */
 export interface AppOptions {
@@ -120,9 +123,10 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
     ),
   );
 
-  app.get('/health', (c) => c.json({ status: 'ok', store: options.memory.store.name }));
-  const openApi = buildOpenApiDocument({ limits });
-  app.get('/openapi.json', (c) => c.json(openApi));
+  registerPublicRoutes(app, {
+    storeName: options.memory.store.name,
+    document: buildOpenApiDocument({ limits }),
+  });
 
   for (const mount of options.mounts ?? []) mount(app);
 

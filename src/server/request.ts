@@ -1,6 +1,6 @@
 /**
  * What every route shares: the Hono environment (the verified principal, the request id), JSON body reading,
- * and the tenant rules. A request is confined to its key's app: it may name that app (or none) and never
+ * and the tenant rules. Field types are checked by the route table (route-spec.ts) before a handler runs. A request is confined to its key's app: it may name that app (or none) and never
  * another, whatever body fields, query parameters, filters or metadata it sends.
  */
 import type { Context } from 'hono';
@@ -162,15 +162,6 @@ export async function readJsonObject(
   return parsed as Record<string, unknown>;
 }
 
-/** 422 for body fields a native route does not know (typos would otherwise be ignored silently). */
-export function rejectUnknownFields(body: Record<string, unknown>, known: readonly string[]): void {
-  for (const name of Object.keys(body)) {
-    if (!known.includes(name)) {
-      throw new ValidationError(name, `unknown field; expected some of ${known.join(', ')}`);
-    }
-  }
-}
-
 /**
  * The user / agent / run scope a request names (snake_case or camelCase), validated; `appId` is checked
  * against the key and dropped (the scoped memory adds it), or kept for an all-apps principal.
@@ -194,42 +185,6 @@ export function requestScope(c: Context<AppEnv>, source: Record<string, unknown>
   return validateScope(raw, { required: false });
 }
 
-/** An optional boolean body field; 422 for anything else. */
-export function optionalBoolean(value: unknown, field: string): boolean | undefined {
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'boolean') throw new ValidationError(field, 'expected true or false');
-  return value;
-}
-
-/** An optional string body field; 422 for anything else. */
-export function optionalString(value: unknown, field: string): string | undefined {
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'string') throw new ValidationError(field, 'expected a string');
-  return value;
-}
-
-/** Parses an optional boolean query parameter (`true` or `false`); 422 naming it otherwise. */
-export function booleanParam(value: string | undefined, field: string, fallback: boolean): boolean {
-  if (value === undefined || value === '') return fallback;
-  if (value === 'true' || value === 'false') return value === 'true';
-  throw new ValidationError(field, 'expected true or false');
-}
-
-/** Parses an optional positive integer query parameter (`page`, `limit`); 422 naming it otherwise. */
-export function integerParam(
-  value: string | undefined,
-  field: string,
-  fallback: number,
-  max: number,
-): number {
-  if (value === undefined || value === '') return fallback;
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 1 || parsed > max) {
-    throw new ValidationError(field, `expected an integer from 1 to ${max}`);
-  }
-  return parsed;
-}
-
 /**
  * Runs `action`, reporting validation failures under the caller's field names (`top_k` rather than the service's
  * `limit`), so a 422 names the field the client actually sent.
@@ -248,4 +203,13 @@ export async function withFieldNames<T>(names: Record<string, string>, action: (
     }
     throw error;
   }
+}
+
+/** Drops undefined fields (exactOptionalPropertyTypes); the service validates the values. */
+export function defined<T extends Record<string, unknown>>(
+  value: T,
+): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(value).filter(([, item]) => item !== undefined)) as {
+    [K in keyof T]?: Exclude<T[K], undefined>;
+  };
 }

@@ -18,35 +18,14 @@ import { NotFoundError, ValidationError } from '../../core/errors.js';
 import { MEMORY_KINDS, type MemoryKind, type Scope } from '../../core/types.js';
 import { LIMITS } from '../../core/validate.js';
 import { buildSessionContext } from '../../memory/session-context.js';
-import {
-  type AppEnv,
-  appOf,
-  integerParam,
-  optionalBoolean,
-  optionalString,
-  readJsonObject,
-  rejectUnknownFields,
-  requestScope,
-  type ServerServices,
-  scopedMemory,
-} from '../request.js';
+import { type AppEnv, appOf, defined, requestScope, type ServerServices, scopedMemory } from '../request.js';
+import { route } from '../route-spec.js';
+import { CONSOLE_ROUTES as ROUTES } from './console-schemas.js';
 import { createSearchLatencies } from './search-latencies.js';
 
 const TIMELINE_MAX = 200_000;
 const TIMELINE_PAGE = LIMITS.listLimit;
 const DEAD_LETTERS_MAX = 1_000;
-const EXPLAIN_FIELDS = [
-  'userId',
-  'agentId',
-  'runId',
-  'appId',
-  'prompt',
-  'includeProfile',
-  'profileTokens',
-  'maxTokens',
-  'limit',
-  'threshold',
-] as const;
 
 /** Registers the console routes on `app`, and the search-latency recorder on every search route. */
 export function registerConsoleRoutes(app: Hono<AppEnv>, services: ServerServices): void {
@@ -62,10 +41,8 @@ export function registerConsoleRoutes(app: Hono<AppEnv>, services: ServerService
     app.use(path, latencies.middleware);
   }
 
-  app.get('/api/users', async (c) => {
-    const query = c.req.query();
-    rejectUnknownFields(query, ['q', 'limit', 'cursor']);
-    const limit = integerParam(query.limit, 'limit', 50, LIMITS.listLimit);
+  route(app, ROUTES.users, async (c, { query }) => {
+    const limit = query.limit ?? 50;
     const offset = query.cursor === undefined ? 0 : Number(query.cursor);
     if (!Number.isInteger(offset) || offset < 0) {
       throw new ValidationError('cursor', 'expected the nextCursor of a previous page');
@@ -96,33 +73,31 @@ export function registerConsoleRoutes(app: Hono<AppEnv>, services: ServerService
     return c.json({ results: page, total: sorted.length, ...(next ? { nextCursor: next } : {}) });
   });
 
-  app.post('/api/context/explain', async (c) => {
-    const body = await readJsonObject(c);
-    rejectUnknownFields(body, EXPLAIN_FIELDS);
+  route(app, ROUTES.explain, async (c, { body }) => {
     const scope = requireUser(c, body);
-    const prompt = optionalString(body.prompt, 'prompt') ?? '';
-    const includeProfile = optionalBoolean(body.includeProfile, 'includeProfile');
+    const prompt = body.prompt ?? '';
+    const includeProfile = body.includeProfile ?? undefined;
     const started = performance.now();
     const context = await buildSessionContext(memory, {
       scope,
       prompt,
       explain: true,
       ...(includeProfile !== undefined ? { includeProfile } : {}),
-      ...numbers(body, ['profileTokens', 'maxTokens', 'limit', 'threshold']),
+      ...defined({
+        profileTokens: body.profileTokens ?? undefined,
+        maxTokens: body.maxTokens ?? undefined,
+        limit: body.limit ?? undefined,
+        threshold: body.threshold ?? undefined,
+      }),
     });
     return c.json({ ...context, tookMs: Math.round((performance.now() - started) * 100) / 100 });
   });
 
-  app.post('/api/memories/:id/correct', async (c) => {
-    const body = await readJsonObject(c);
-    rejectUnknownFields(body, ['text']);
-    if (typeof body.text !== 'string') throw new ValidationError('text', 'required: the corrected text');
-    return c.json(await scopedMemory(c, memory).correct(c.req.param('id'), body.text), 201);
+  route(app, ROUTES.correct, async (c, { body }) => {
+    return c.json(await scopedMemory(c, memory).correct(c.req.param('id') ?? '', body.text), 201);
   });
 
-  app.get('/api/users/:userId/timeline', async (c) => {
-    const query = c.req.query();
-    rejectUnknownFields(query, ['agentId', 'runId', 'appId']);
+  route(app, ROUTES.timeline, async (c, { query }) => {
     const scope = requestScope(c, { ...query, userId: c.req.param('userId') });
     const scoped = scopedMemory(c, memory);
     const created: Array<{ at: string; kind: MemoryKind }> = [];
@@ -141,7 +116,7 @@ export function registerConsoleRoutes(app: Hono<AppEnv>, services: ServerService
     return c.json({ ...bucketByTime(created), truncated: cursor !== undefined });
   });
 
-  app.get('/api/ingestion', async (c) => {
+  route(app, ROUTES.ingestion, async (c) => {
     const app = appOf(c);
     const [letters, depth, recent] = await Promise.all([
       memory.store.listDeadLetters({ limit: DEAD_LETTERS_MAX }),
@@ -169,8 +144,8 @@ export function registerConsoleRoutes(app: Hono<AppEnv>, services: ServerService
     });
   });
 
-  app.post('/api/ingestion/dead-letters/:id/retry', async (c) => {
-    const id = c.req.param('id');
+  route(app, ROUTES.retry, async (c) => {
+    const id = c.req.param('id') ?? '';
     const app = appOf(c);
     const letters = await memory.store.listDeadLetters({ limit: DEAD_LETTERS_MAX });
     const letter = letters.find((item) => item.id === id && (app === undefined || item.scope.appId === app));
@@ -180,7 +155,7 @@ export function registerConsoleRoutes(app: Hono<AppEnv>, services: ServerService
     return c.json({ id: item.id, retried: true });
   });
 
-  app.get('/api/stats/searches', (c) => c.json({ searches: latencies.recent(appOf(c)) }));
+  route(app, ROUTES.searches, (c) => c.json({ searches: latencies.recent(appOf(c)) }));
 }
 
 /** The scope of a request that must name a user, with the key's app (or the app it names, for all apps). */
@@ -189,17 +164,6 @@ function requireUser(c: Context<AppEnv>, body: Record<string, unknown>): Scope {
   if (scope.userId === undefined) throw new ValidationError('userId', 'required: the user to explain for');
   const app = appOf(c);
   return app === undefined ? scope : { ...scope, appId: app };
-}
-
-function numbers(body: Record<string, unknown>, names: readonly string[]): Record<string, number> {
-  const picked: Record<string, number> = {};
-  for (const name of names) {
-    const value = body[name];
-    if (value === undefined || value === null) continue;
-    if (typeof value !== 'number') throw new ValidationError(name, 'expected a number');
-    picked[name] = value;
-  }
-  return picked;
 }
 
 /** Counts per time bucket and kind; the bucket (day, week, month) keeps the chart under ~120 bars. */
@@ -251,93 +215,3 @@ function previewOf(payload: unknown): string {
   }
   return '';
 }
-
-const string = { type: 'string' };
-const object = { type: 'object' };
-const integer = { type: 'integer', minimum: 1 };
-
-type JsonSchema = Record<string, unknown>;
-
-/** One route's OpenAPI description, in the shape of openapi.ts's route table. */
-export interface ConsoleRouteDoc {
-  method: 'get' | 'post';
-  path: string;
-  summary: string;
-  query?: Array<{ name: string; schema: JsonSchema; description?: string }>;
-  body?: JsonSchema;
-  response: { status: number; schema: JsonSchema };
-}
-
-/** The OpenAPI descriptions of these routes (openapi.ts lists them with the native routes). */
-export const CONSOLE_ROUTES: readonly ConsoleRouteDoc[] = [
-  {
-    method: 'get',
-    path: '/api/users',
-    summary: "The users that hold memories (in the key's app), with memory counts, sorted by id, paged",
-    query: [
-      { name: 'q', schema: string, description: 'keep user ids containing this (case-insensitive)' },
-      { name: 'limit', schema: { ...integer, maximum: LIMITS.listLimit } },
-      { name: 'cursor', schema: string },
-    ],
-    response: { status: 200, schema: object },
-  },
-  {
-    method: 'post',
-    path: '/api/context/explain',
-    summary:
-      'The block withMemory would inject for a prompt (text), with the profile items and every search ' +
-      'candidate, its scores (dense, keyword, recency, rrf, fused) and why it was left out',
-    body: {
-      type: 'object',
-      properties: {
-        userId: string,
-        agentId: string,
-        runId: string,
-        appId: string,
-        prompt: string,
-        includeProfile: { type: 'boolean' },
-        profileTokens: integer,
-        maxTokens: integer,
-        limit: integer,
-        threshold: { type: 'number', minimum: 0, maximum: 1 },
-      },
-      required: ['userId'],
-    },
-    response: { status: 200, schema: object },
-  },
-  {
-    method: 'post',
-    path: '/api/memories/{id}/correct',
-    summary: 'Mark a memory wrong: a new memory with the corrected text supersedes it (both stay in history)',
-    body: { type: 'object', properties: { text: string }, required: ['text'] },
-    response: { status: 201, schema: object },
-  },
-  {
-    method: 'get',
-    path: '/api/users/{userId}/timeline',
-    summary: 'Memories created per day, week or month and kind (superseded and expired included)',
-    query: [
-      { name: 'agentId', schema: string },
-      { name: 'runId', schema: string },
-    ],
-    response: { status: 200, schema: object },
-  },
-  {
-    method: 'get',
-    path: '/api/ingestion',
-    summary: "Ingestion: queue depth (all-apps sessions only), the app's newest memories, its dead letters",
-    response: { status: 200, schema: object },
-  },
-  {
-    method: 'post',
-    path: '/api/ingestion/dead-letters/{id}/retry',
-    summary: 'Put a dead letter of the app back into the ingestion queue',
-    response: { status: 200, schema: object },
-  },
-  {
-    method: 'get',
-    path: '/api/stats/searches',
-    summary: "Latency of the last searches this server process answered for the key's app",
-    response: { status: 200, schema: object },
-  },
-];

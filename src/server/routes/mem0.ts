@@ -4,23 +4,8 @@
  * found). Unlike Mem0's own server, every route is confined to the key's app: ids, user ids, filters and
  * metadata of another app are never reachable.
  *
- * | method | path | notes |
- * |---|---|---|
- * | GET | `/v1/ping/` | `{ status: 'ok', org_id, project_id }` (both are the key's app) |
- * | POST | `/v3/memories/add/` | `{ results }`; with an LLM and `infer` (default), queued: `{ status: 'PENDING', event_id }` |
- * | POST | `/v1/memories/` | the same add in `output_format` (v1.1 `{ results }`, v1.0 a list); queued: `[{ status, event_id }]` |
- * | GET | `/v1/event/{id}/` | a queued add: `PENDING` / `SUCCEEDED` (see mem0-events.ts) |
- * | POST | `/v3/memories/search/` | `query, filters, top_k, threshold, show_expired` -> `{ results }` |
- * | POST | `/v1/memories/search/`, `/v2/memories/search/` | the same search in `output_format` |
- * | POST | `/v3/memories/?page=&page_size=` | list: `filters` -> `{ count, next, previous, results }` |
- * | POST | `/v2/memories/`, GET `/v1/memories/?user_id=...` | the same list; unpaged (no page / page_size): `output_format` |
- * | GET, PUT, DELETE | `/v1/memories/{id}/` | PUT takes `text`, `metadata` |
- * | DELETE | `/v1/memories/?user_id=&agent_id=&run_id=&app_id=` | delete all in a scope |
- * | GET | `/v1/memories/{id}/history/` | change events |
- * | GET | `/v1/users/{user_id}/profile/?agent_id=&run_id=&max_tokens=` | mneme's profile (no Mem0 equivalent): `{ user_id, results, omitted, tokens }` |
- * | PUT, DELETE | `/v1/batch/` | `{ memories: [{ memory_id, text? }] }`, at most `maxBatchSize` (1000) |
- * | GET | `/v1/entities/` | the users, agents and runs of the app with memory counts |
- * | DELETE | `/v2/entities/{type}/{name}/`, `/v1/entities/{type}/{name}/` | delete one entity's memories |
+ * The routes, their inputs and answers are in the route table (mem0-schemas.ts), which validates each request
+ * before a handler here runs.
  *
  * Mem0 filter syntax is accepted: `AND` / `OR` / `NOT`, `in`, `nin`, `gt`..., `icontains` (as `contains`,
  * which is case-insensitive in mneme) and `"*"` (any value). Fields that only steer Mem0's hosted LLM
@@ -33,7 +18,7 @@ import { NotFoundError, ValidationError } from '../../core/errors.js';
 import type { HistoryEvent, MemoryRecord, Message, Metadata, Scope, SearchResult } from '../../core/types.js';
 import { LIMITS, validateIdentifier, validateText } from '../../core/validate.js';
 import type { ListOptions, ScopedMemory, SearchOptions } from '../../memory/memory.js';
-import { PROFILE_DEFAULT_TOKENS, PROFILE_MAX_TOKENS } from '../../memory/profile.js';
+import { PROFILE_DEFAULT_TOKENS } from '../../memory/profile.js';
 import { HttpError } from '../errors.js';
 import { Mem0Events } from '../mem0-events.js';
 import {
@@ -41,21 +26,23 @@ import {
   assertFiltersStayInApp,
   assertNoScopeInMetadata,
   assertOwnApp,
-  integerParam,
-  optionalBoolean,
-  readJsonObject,
   requestScope,
   type ServerServices,
   scopedMemory,
   tenantOf,
   withFieldNames,
 } from '../request.js';
+import { route } from '../route-spec.js';
+import { MEM0_ROUTES as ROUTES } from './mem0-schemas.js';
 
-/** Registers the Mem0-compatible routes on `app`. */
+type Body = Record<string, unknown>;
+type Paging = { page?: number | null | undefined; page_size?: number | null | undefined };
+
+/** Registers the Mem0-compatible routes on `app` (their table: mem0-schemas.ts). */
 export function registerMem0Routes(app: Hono<AppEnv>, services: ServerServices): void {
   const { memory, limits } = services;
 
-  app.get('/v1/ping', (c) => {
+  route(app, ROUTES.ping, (c) => {
     const appId = c.get('principal').appId ?? null;
     return c.json({ status: 'ok', org_id: appId, project_id: appId, user_email: null });
   });
@@ -63,17 +50,12 @@ export function registerMem0Routes(app: Hono<AppEnv>, services: ServerServices):
   const events = new Mem0Events(memory.store);
 
   /** One add for every version: v3 answers `{ results, skipped }`, v1 answers in its `output_format`. */
-  const add = (version: 'v1' | 'v3') => async (c: Context<AppEnv>) => {
-    const body = await readJsonObject(c);
-    const format = version === 'v1' ? outputFormat(body) : undefined;
+  const add = async (c: Context<AppEnv>, body: Body, format: OutputFormat | undefined) => {
     assertNoScopeInMetadata(body.metadata, 'metadata');
     const scope = requireEntity(requestScope(c, body));
-    if (body.messages === undefined || body.messages === null) {
-      throw new ValidationError('messages', 'required: a list of { role, content } messages (or a string)');
-    }
-    const infer = optionalBoolean(body.infer, 'infer') ?? true;
+    const infer = (body.infer as boolean | null | undefined) ?? true;
     // Queue only when there is slow work to defer (an LLM call); verbatim storage answers at once.
-    const asyncMode = optionalBoolean(body.async_mode, 'async_mode') ?? (infer && memory.llm !== null);
+    const asyncMode = (body.async_mode as boolean | null | undefined) ?? (infer && memory.llm !== null);
     const observedAt = parseTimestamp(body.timestamp, 'timestamp');
     const expiresAt = parseExpirationDate(body.expiration_date, 'expiration_date');
     const options = {
@@ -111,9 +93,7 @@ export function registerMem0Routes(app: Hono<AppEnv>, services: ServerServices):
   };
 
   /** One search for every version (v1: scope fields in the body; v2 and v3: a filter tree). */
-  const search = (version: 'v1' | 'v2' | 'v3') => async (c: Context<AppEnv>) => {
-    const body = await readJsonObject(c);
-    const format = version === 'v3' ? 'v1.1' : outputFormat(body);
+  const search = async (c: Context<AppEnv>, body: Body, format: OutputFormat) => {
     const filters = requestFilters(body, { dates: false });
     assertFiltersStayInApp(c, filters, 'filters');
     const options: SearchOptions = {
@@ -123,7 +103,7 @@ export function registerMem0Routes(app: Hono<AppEnv>, services: ServerServices):
       ...(body.threshold !== undefined && body.threshold !== null
         ? { threshold: body.threshold as number }
         : {}),
-      ...(optionalBoolean(body.show_expired, 'show_expired') ? { includeExpired: true } : {}),
+      ...(body.show_expired === true ? { includeExpired: true } : {}),
     };
     const { results } = await withFieldNames({ limit: 'top_k', includeExpired: 'show_expired' }, () =>
       scopedMemory(c, memory).search(body.query as string, options),
@@ -135,86 +115,78 @@ export function registerMem0Routes(app: Hono<AppEnv>, services: ServerServices):
    * One list for every version. v3 always pages; v1 and v2 page when `page` or `page_size` is given and
    * otherwise answer up to `listLimit` memories in their `output_format`.
    */
-  const list = (version: 'v1' | 'v2' | 'v3') => async (c: Context<AppEnv>) => {
-    const body =
-      version === 'v1' ? bodyFromQuery(c.req.query()) : await readJsonObject(c, { allowEmpty: true });
-    const format = version === 'v3' ? undefined : outputFormat(body);
-    const pageParam = c.req.query('page') ?? stringOf(body.page);
-    const pageSizeParam = c.req.query('page_size') ?? stringOf(body.page_size);
-    const paged = format === undefined || pageParam !== undefined || pageSizeParam !== undefined;
-    const page = integerParam(pageParam, 'page', 1, 1_000_000);
-    const pageSize = integerParam(
-      pageSizeParam,
-      'page_size',
-      paged ? 100 : LIMITS.listLimit,
-      LIMITS.listLimit,
-    );
+  const list = async (c: Context<AppEnv>, body: Body & Paging, query: Paging, format?: OutputFormat) => {
+    const page = query.page ?? body.page ?? undefined;
+    const given = query.page_size ?? body.page_size ?? undefined;
+    const paged = format === undefined || page !== undefined || given !== undefined;
+    const pageSize = given ?? (paged ? 100 : LIMITS.listLimit);
     const filters = requestFilters(body, { dates: true });
     assertFiltersStayInApp(c, filters, 'filters');
     const options: ListOptions = {
       ...requestScope(c, body),
       ...(filters !== undefined ? { filters } : {}),
-      ...(optionalBoolean(body.show_expired, 'show_expired') ? { includeExpired: true } : {}),
+      ...(body.show_expired === true ? { includeExpired: true } : {}),
     };
-    const { results, count } = await pageOf(scopedMemory(c, memory), options, page, pageSize);
-    if (!paged) return c.json(inFormat(format, results.map(toMem0Memory)));
+    const { results, count } = await pageOf(scopedMemory(c, memory), options, page ?? 1, pageSize);
+    if (!paged) return c.json(inFormat(format ?? 'v1.1', results.map(toMem0Memory)));
     const base = new URL(c.req.url);
     const link = (target: number) => {
       base.searchParams.set('page', String(target));
       base.searchParams.set('page_size', String(pageSize));
       return base.toString();
     };
+    const current = page ?? 1;
     return c.json({
       count,
-      next: page * pageSize < count ? link(page + 1) : null,
-      previous: page > 1 ? link(page - 1) : null,
+      next: current * pageSize < count ? link(current + 1) : null,
+      previous: current > 1 ? link(current - 1) : null,
       results: results.map(toMem0Memory),
     });
   };
 
-  app.post('/v1/memories', add('v1'));
-  app.post('/v3/memories/add', add('v3'));
-  app.post('/v1/memories/search', search('v1'));
-  app.post('/v2/memories/search', search('v2'));
-  app.post('/v3/memories/search', search('v3'));
-  app.get('/v1/memories', list('v1'));
-  app.post('/v2/memories', list('v2'));
-  app.post('/v3/memories', list('v3'));
+  route(app, ROUTES.addV1, (c, { body }) => add(c, body, body.output_format ?? 'v1.1'));
+  route(app, ROUTES.addV3, (c, { body }) => add(c, body, undefined));
+  route(app, ROUTES.searchV1, (c, { body }) => search(c, body, body.output_format ?? 'v1.1'));
+  route(app, ROUTES.searchV2, (c, { body }) => search(c, body, body.output_format ?? 'v1.1'));
+  route(app, ROUTES.searchV3, (c, { body }) => search(c, body, 'v1.1'));
+  route(app, ROUTES.listV1, (c, { query }) =>
+    list(c, bodyFromQuery(query), query, query.output_format ?? 'v1.1'),
+  );
+  route(app, ROUTES.listV2, (c, { query, body }) => list(c, body, query, body.output_format ?? 'v1.1'));
+  route(app, ROUTES.listV3, (c, { query, body }) => list(c, body, query));
 
-  app.get('/v1/event/:id', async (c) => c.json(await events.get(c.req.param('id'), tenantOf(c))));
+  route(app, ROUTES.event, async (c) => c.json(await events.get(c.req.param('id') ?? '', tenantOf(c))));
 
-  app.get('/v1/memories/:id', async (c) => {
-    const id = c.req.param('id');
+  route(app, ROUTES.get, async (c) => {
+    const id = c.req.param('id') ?? '';
     const record = await scopedMemory(c, memory).get(id);
     if (!record) throw new NotFoundError(`memory ${id} not found`);
     return c.json(toMem0Memory(record));
   });
 
-  app.put('/v1/memories/:id', async (c) => {
-    const body = await readJsonObject(c);
+  route(app, ROUTES.update, async (c, { body }) => {
     rejectUnsupportedUpdate(body, '');
     assertNoScopeInMetadata(body.metadata, 'metadata');
     if (body.text === undefined && body.metadata === undefined) {
       throw new ValidationError('text', 'give text, metadata, or both');
     }
-    const updated = await scopedMemory(c, memory).update(c.req.param('id'), {
+    const updated = await scopedMemory(c, memory).update(c.req.param('id') ?? '', {
       ...(body.text !== undefined ? { text: body.text as string } : {}),
       ...(body.metadata !== undefined ? { metadata: body.metadata as Metadata } : {}),
     });
     return c.json({ ...toMem0Memory(updated), message: 'Memory updated successfully!' });
   });
 
-  app.delete('/v1/memories/:id', async (c) => {
+  route(app, ROUTES.erase, async (c) => {
     if (c.req.query('delete_linked') === 'true') {
       throw new ValidationError('delete_linked', 'not supported: superseded memories are kept for history');
     }
     // Erased: no text stays behind in the history (an ERASE tombstone with ids and times remains).
-    await scopedMemory(c, memory).erase(c.req.param('id'));
+    await scopedMemory(c, memory).erase(c.req.param('id') ?? '');
     return c.json({ message: 'Memory deleted successfully!' });
   });
 
-  app.delete('/v1/memories', async (c) => {
-    const query = c.req.query();
+  route(app, ROUTES.deleteAll, async (c, { query }) => {
     const scope = requestScope(c, query);
     const wholeApp = query.app_id !== undefined || query.appId !== undefined;
     if (!wholeApp) requireEntity(scope);
@@ -222,8 +194,8 @@ export function registerMem0Routes(app: Hono<AppEnv>, services: ServerServices):
     return c.json({ message: 'Memories deleted successfully!', deleted });
   });
 
-  app.get('/v1/memories/:id/history', async (c) => {
-    const id = c.req.param('id');
+  route(app, ROUTES.history, async (c) => {
+    const id = c.req.param('id') ?? '';
     const scoped = scopedMemory(c, memory);
     const history = await scoped.history(id);
     if (history.length === 0) throw new NotFoundError(`memory ${id} not found`);
@@ -231,16 +203,10 @@ export function registerMem0Routes(app: Hono<AppEnv>, services: ServerServices):
     return c.json(history.map((event) => toMem0History(event, record)));
   });
 
-  app.get('/v1/users/:user_id/profile', async (c) => {
-    const query = c.req.query();
-    const userId = c.req.param('user_id');
+  route(app, ROUTES.profile, async (c, { query }) => {
+    const userId = c.req.param('user_id') ?? '';
     const scope = requestScope(c, { ...query, user_id: userId });
-    const maxTokens = integerParam(
-      query.max_tokens,
-      'max_tokens',
-      PROFILE_DEFAULT_TOKENS,
-      PROFILE_MAX_TOKENS,
-    );
+    const maxTokens = query.max_tokens ?? PROFILE_DEFAULT_TOKENS;
     const profile = await scopedMemory(c, memory).profile({ ...scope, maxTokens });
     return c.json({
       user_id: userId,
@@ -258,8 +224,8 @@ export function registerMem0Routes(app: Hono<AppEnv>, services: ServerServices):
     });
   });
 
-  app.put('/v1/batch', async (c) => {
-    const items = batchItems(await readJsonObject(c), limits.maxBatchSize);
+  route(app, ROUTES.batchUpdate, async (c, { body }) => {
+    const items = batchItems(body.memories, limits.maxBatchSize);
     const updates = items.map((item, index) => {
       const field = `memories[${index}]`;
       rejectUnsupportedUpdate(item, `${field}.`);
@@ -284,17 +250,17 @@ export function registerMem0Routes(app: Hono<AppEnv>, services: ServerServices):
     return c.json({ message: `Successfully updated ${ids.length} memories` });
   });
 
-  app.delete('/v1/batch', async (c) => {
-    const items = batchItems(await readJsonObject(c), limits.maxBatchSize);
+  route(app, ROUTES.batchErase, async (c, { body }) => {
+    const items = batchItems(body.memories, limits.maxBatchSize);
     const scoped = scopedMemory(c, memory);
     const ids = await assertAllExist(scoped, items);
     for (const id of ids) await scoped.erase(id);
     return c.json({ message: `Successfully deleted ${ids.length} memories` });
   });
 
-  app.get('/v1/entities', async (c) => {
-    const page = integerParam(c.req.query('page'), 'page', 1, 1_000_000);
-    const pageSize = integerParam(c.req.query('page_size'), 'page_size', 100, LIMITS.listLimit);
+  route(app, ROUTES.entities, async (c, { query }) => {
+    const page = query.page ?? 1;
+    const pageSize = query.page_size ?? 100;
     const entities = await entitiesOf(c, services);
     const start = (page - 1) * pageSize;
     return c.json({
@@ -305,10 +271,10 @@ export function registerMem0Routes(app: Hono<AppEnv>, services: ServerServices):
     });
   });
 
-  for (const version of ['v1', 'v2']) {
-    app.delete(`/${version}/entities/:type/:name`, async (c) => {
-      const type = c.req.param('type');
-      const name = c.req.param('name');
+  for (const spec of [ROUTES.entityDeleteV1, ROUTES.entityDeleteV2]) {
+    route(app, spec, async (c) => {
+      const type = c.req.param('type') ?? '';
+      const name = c.req.param('name') ?? '';
       const scoped = scopedMemory(c, memory);
       if (type === 'app') {
         assertOwnApp(c, name, 'name');
@@ -491,20 +457,13 @@ async function pageOf(
   return { results, count };
 }
 
-function batchItems(body: Record<string, unknown>, maxBatchSize: number): Array<Record<string, unknown>> {
-  const memories = body.memories;
-  if (!Array.isArray(memories) || memories.length === 0) {
-    throw new ValidationError('memories', 'expected a non-empty list of { "memory_id": "..." }');
-  }
+/** The validated batch items: at most `maxBatchSize`, each id once (the schema checked their shape). */
+function batchItems(memories: Body[], maxBatchSize: number): Body[] {
   if (memories.length > maxBatchSize) {
     throw new ValidationError('memories', `at most ${maxBatchSize} memories per batch; split the batch`);
   }
   const seen = new Set<string>();
-  return memories.map((item: unknown, index) => {
-    if (typeof item !== 'object' || item === null || Array.isArray(item)) {
-      throw new ValidationError(`memories[${index}]`, 'expected { "memory_id": "..." }');
-    }
-    const record = item as Record<string, unknown>;
+  return memories.map((record, index) => {
     const id = validateIdentifier(record.memory_id, `memories[${index}].memory_id`);
     if (seen.has(id)) throw new ValidationError(`memories[${index}].memory_id`, 'appears twice in the batch');
     seen.add(id);
@@ -563,29 +522,18 @@ async function entitiesOf(
 
 const QUEUED_MESSAGE = 'Memory processing has been queued for background execution';
 
-type OutputFormat = 'v1.0' | 'v1.1';
-
 /** Mem0's `output_format`: `v1.1` (the default) wraps results as `{ results }`, `v1.0` is the bare list. */
-function outputFormat(body: Record<string, unknown>): OutputFormat {
-  const value = body.output_format;
-  if (value === undefined || value === null || value === 'v1.1') return 'v1.1';
-  if (value === 'v1.0') return 'v1.0';
-  throw new ValidationError('output_format', 'expected "v1.1" ({ results: [...] }) or "v1.0" (a bare list)');
-}
+type OutputFormat = 'v1.0' | 'v1.1';
 
 function inFormat(format: OutputFormat, results: unknown[]): unknown {
   return format === 'v1.0' ? results : { results };
-}
-
-function stringOf(value: unknown): string | undefined {
-  return typeof value === 'number' || typeof value === 'string' ? String(value) : undefined;
 }
 
 /** Query parameters Mem0 documents for `GET /v1/memories/` that mneme has no data for. */
 const UNSUPPORTED_LIST_QUERY = ['categories', 'keywords', 'fields'];
 
 /** `GET /v1/memories/?user_id=...&metadata={...}` as the body the other list routes read. */
-function bodyFromQuery(query: Record<string, string>): Record<string, unknown> {
+function bodyFromQuery<T extends Record<string, unknown>>(query: T): T {
   for (const name of UNSUPPORTED_LIST_QUERY) {
     if (query[name] !== undefined) {
       throw new ValidationError(
@@ -595,12 +543,12 @@ function bodyFromQuery(query: Record<string, string>): Record<string, unknown> {
     }
   }
   const body: Record<string, unknown> = { ...query };
-  if (query.metadata !== undefined) {
+  if (typeof query.metadata === 'string') {
     try {
       body.metadata = JSON.parse(query.metadata);
     } catch {
       throw new ValidationError('metadata', 'expected a JSON object such as {"source":"chat"}');
     }
   }
-  return body;
+  return body as T;
 }
