@@ -247,13 +247,7 @@ export class Memory {
     }
     const wantDense = mode !== 'keyword';
     const wantKeyword = mode !== 'dense';
-    let embedding = options.queryEmbedding;
-    if (wantDense && !embedding) {
-      [embedding] = await embedInBatches(this.embedder, [text], 'query');
-    }
-    if (embedding && embedding.length !== this.embedder.dimension) {
-      throw new ValidationError('queryEmbedding', `expected ${this.embedder.dimension} dimensions`);
-    }
+    if (options.queryEmbedding) this.checkQueryEmbedding(options.queryEmbedding);
     if (options.queryEmbedding && !isUsableVector(options.queryEmbedding)) {
       throw new ValidationError(
         'queryEmbedding',
@@ -263,6 +257,22 @@ export class Memory {
     const terms = wantKeyword ? queryTerms(text) : [];
     // What both candidate searches share: the scope, the point in time and the metadata filter.
     const candidateQuery = { scope, temporal, ...(filter ? { filter } : {}) };
+    // The keyword half starts first: a store that runs it on another thread (SQLite's read thread) overlaps it
+    // with the query's embedding and the dense half. Marked handled now, awaited below.
+    const keywordSearch =
+      terms.length > 0
+        ? this.store.searchKeyword({
+            ...candidateQuery,
+            terms,
+            limit: Math.max(limit * 10, this.ranking.keywordCandidates),
+          })
+        : Promise.resolve([]);
+    keywordSearch.catch(() => undefined);
+    let embedding = options.queryEmbedding;
+    if (wantDense && !embedding) {
+      [embedding] = await embedInBatches(this.embedder, [text], 'query');
+    }
+    if (embedding) this.checkQueryEmbedding(embedding);
     const [dense, keyword] = await Promise.all([
       wantDense && embedding
         ? this.store.searchDense({
@@ -271,13 +281,7 @@ export class Memory {
             limit: Math.max(limit * 10, this.ranking.denseCandidates),
           })
         : Promise.resolve([]),
-      terms.length > 0
-        ? this.store.searchKeyword({
-            ...candidateQuery,
-            terms,
-            limit: Math.max(limit * 10, this.ranking.keywordCandidates),
-          })
-        : Promise.resolve([]),
+      keywordSearch,
     ]);
     const ranking =
       mode === 'hybrid'
@@ -287,6 +291,12 @@ export class Memory {
           : { ...this.ranking, denseWeight: 0, rrfWeight: 0, recencyWeight: 0, sessionWeight: 0 };
     const fused = fuseCandidates({ dense, keyword, now: temporal.asOf ?? temporal.now, ranking });
     return { results: fused.filter((result) => result.score >= threshold).slice(0, limit) };
+  }
+
+  private checkQueryEmbedding(embedding: Float32Array): void {
+    if (embedding.length !== this.embedder.dimension) {
+      throw new ValidationError('queryEmbedding', `expected ${this.embedder.dimension} dimensions`);
+    }
   }
 
   /**

@@ -8,8 +8,8 @@ import { HISTORY_COLUMNS, type HistoryRow, rowScope, rowToEvent, rowToRecord } f
 import type { PageKey, Visibility } from '../core/visibility.js';
 import { scopeEntries } from '../core/visibility.js';
 import { SQL_COLUMNS, SqlConditions, sqliteDialect } from '../sql-filter.js';
-import type { DenseHit, KeywordHit } from '../types.js';
-import { blobToVector, MEMORY_COLUMNS, type SqliteMemoryRow, scopeTokens, vectorToBlob } from './rows.js';
+import type { DenseHit } from '../types.js';
+import { blobToVector, MEMORY_COLUMNS, type SqliteMemoryRow, vectorToBlob } from './rows.js';
 import type { Prepare } from './writes.js';
 
 const where = (conditions: SqlConditions, visibility: Visibility): string => conditions.visible(visibility);
@@ -79,81 +79,6 @@ export function selectDense(
     SqliteMemoryRow & { distance: number }
   >;
   return denseHitsOf(rows);
-}
-
-/**
- * FTS5 MATCH text: the scope's tokens (ANDed, in the `scope` column) and `terms` (ORed, in the `memory`
- * column). Each term becomes a double-quoted string (quotes doubled), so FTS5 operators and syntax characters
- * in terms are literal text; terms without a letter or digit can match nothing and are dropped. Undefined when
- * no term is left.
- */
-export function ftsMatchExpression(scope: Scope, terms: readonly string[]): string | undefined {
-  const quoted = [...new Set(terms)]
-    .map((term) => term.replaceAll('\u0000', ''))
-    .filter((term) => /[\p{L}\p{N}]/u.test(term))
-    .map((term) => `"${term.replaceAll('"', '""')}"`);
-  if (quoted.length === 0) return undefined;
-  const scopeMatch = scopeTokens(scope)
-    .map((token) => `"${token}"`)
-    .join(' AND ');
-  return `scope : (${scopeMatch}) AND memory : (${quoted.join(' OR ')})`;
-}
-
-/** Best-ranked FTS5 matches taken before the scope's rows are read (see {@link selectKeyword}). */
-const KEYWORD_POOL_PER_RESULT = 2;
-const KEYWORD_POOL_MIN = 100;
-
-/**
- * Keyword search over the visible rows by FTS5 BM25 (returned positive: higher is better). FTS5 ranks the
- * scope's matches first and only the best `max(100, 2 x limit)` are joined with their rows and tested against
- * the temporal rule and filter: with a common term a large scope has tens of thousands of matches, and
- * reading each one's row doubled the cost (21 -> 10 ms p50 at 100k memories of one user). When fewer than
- * `limit` of those pass, the search runs again over every match.
- */
-export function selectKeyword(
-  prepare: Prepare,
-  visibility: Visibility,
-  terms: readonly string[],
-  limit: number,
-): KeywordHit[] {
-  const match = ftsMatchExpression(visibility.scope, terms);
-  if (match === undefined) return [];
-  const pool = Math.max(KEYWORD_POOL_MIN, limit * KEYWORD_POOL_PER_RESULT);
-  const pooled = rankKeyword(prepare, visibility, match, limit, pool);
-  // Complete when enough passed, or when the pool held every match (nothing was cut off; a query whose pooled
-  // matches all failed the filter cannot tell, and runs again).
-  return pooled.hits.length >= limit || (pooled.ranked !== undefined && pooled.ranked < pool)
-    ? pooled.hits
-    : rankKeyword(prepare, visibility, match, limit, undefined).hits;
-}
-
-function rankKeyword(
-  prepare: Prepare,
-  visibility: Visibility,
-  match: string,
-  limit: number,
-  pool: number | undefined,
-): { hits: KeywordHit[]; ranked: number | undefined } {
-  const conditions = new SqlConditions(sqliteDialect);
-  const matchParam = conditions.bind(match);
-  // The scope column has weight 0, so the score is the text's BM25 alone. CROSS JOIN keeps the FTS5 matches as
-  // the outer loop (then row look-ups by seq); left to itself the planner may scan the scope's rows and re-run
-  // the MATCH for each one (measured 25x slower at 50k rows).
-  const ranked =
-    pool === undefined
-      ? `SELECT rowid AS seq, bm25(memory_fts, 1.0, 0.0) AS rank FROM memory_fts WHERE memory_fts MATCH ${matchParam}`
-      : `SELECT rowid AS seq, bm25(memory_fts, 1.0, 0.0) AS rank FROM memory_fts WHERE memory_fts MATCH ${matchParam}
-         ORDER BY rank ASC LIMIT ${conditions.bind(pool)}`;
-  const sql = `WITH ranked AS MATERIALIZED (${ranked})
-    SELECT ${MEMORY_COLUMNS}, ranked.rank, (SELECT COUNT(*) FROM ranked) AS ranked_count
-    FROM ranked CROSS JOIN memories m ON m.seq = ranked.seq
-    WHERE ${where(conditions, visibility)} ORDER BY ranked.rank ASC, m.id ASC LIMIT ${conditions.bind(limit)}`;
-  const rows = prepare(sql).all(...conditions.params) as Array<
-    SqliteMemoryRow & { rank: number; ranked_count: number }
-  >;
-  // FTS5's bm25() is negative (more negative is better) and never 0 for a hit.
-  const hits = rows.map((row) => ({ record: rowToRecord(row), bm25: -row.rank }));
-  return { hits, ranked: rows[0]?.ranked_count };
 }
 
 /** History of memory `id`, oldest first, limited to events recorded in `scope` when given. */
