@@ -6,7 +6,8 @@
  * - lost connections: `pg_terminate_backend` on every connection of the database while requests are in flight
  *   gives 503 with `Retry-After`, the server recovers by itself, no acknowledged write is lost and the write that
  *   was cut is not half-applied.
- * PostgreSQL restarts are not tested here: the server is shared with other tests on this machine.
+ * PostgreSQL restarts are tested in test/server/postgres-restart.test.ts, on a private throw-away cluster: the
+ * server these tests use is shared with others and must never be restarted.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
