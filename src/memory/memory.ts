@@ -257,8 +257,8 @@ export class Memory {
     const terms = wantKeyword ? queryTerms(text) : [];
     // What both candidate searches share: the scope, the point in time and the metadata filter.
     const candidateQuery = { scope, temporal, ...(filter ? { filter } : {}) };
-    // The keyword half starts first: a store that runs it on another thread (SQLite's read thread) overlaps it
-    // with the query's embedding and the dense half. Marked handled now, awaited below.
+    // The keyword half starts first, so a store that answers it asynchronously (PostgreSQL, on its own pooled
+    // connection) overlaps it with the query's embedding and the dense half. Marked handled now, awaited below.
     const keywordSearch =
       terms.length > 0
         ? this.store.searchKeyword({

@@ -29,7 +29,6 @@ import { StoreCore } from './core/store.js';
 import type { PageKey, Visibility } from './core/visibility.js';
 import { type BusyRetryOptions, isBusy, toStoreError, withBusyRetry } from './sqlite/errors.js';
 import * as keyword from './sqlite/keyword.js';
-import { KeywordThread, KeywordThreadUnavailable } from './sqlite/keyword-thread.js';
 import { sqliteQueue } from './sqlite/queue.js';
 import * as reads from './sqlite/reads.js';
 import type { SqliteMemoryRow } from './sqlite/rows.js';
@@ -56,12 +55,6 @@ export interface SqliteStoreOptions {
    * dimensions); least recently used blocks are dropped beyond it. @default 256
    */
   codeCacheMb?: number;
-  /**
-   * Run keyword searches on a worker thread with its own read-only connection (`sqlite/keyword-thread.ts`), so
-   * a hybrid search's keyword half overlaps its dense half and the query's embedding. Ignored for `:memory:`
-   * (nothing to share). When the thread cannot run, searches run on the store's connection. @default true
-   */
-  keywordThread?: boolean;
 }
 
 /** Connection settings and versions, for `mneme doctor` and tests. */
@@ -85,8 +78,6 @@ export interface SqliteDiagnostics {
   pendingWalCleanup: boolean;
   /** How dense searches were answered since open: exact scans, binary-index scans, and those that fell back. */
   densePlans: { exact: number; approximate: number; fallback: number };
-  /** Where keyword searches ran since open: on the keyword thread, or on the store's own connection. */
-  keywordSearches: { thread: number; here: number };
 }
 
 const STATEMENT_CACHE_SIZE = 200;
@@ -113,11 +104,8 @@ class SqliteEngine implements Engine {
   pendingCheckpoint = false;
   private readonly exactScanMaxRows: number;
   readonly densePlans = { exact: 0, approximate: 0, fallback: 0 };
-  readonly keywordSearches = { thread: 0, here: 0 };
   /** Binary-index blocks read by earlier searches (checked against their version on every use). */
   private readonly codeBlocks: CodeBlockCache;
-  /** Keyword searches' own connection on a worker thread; undefined for `:memory:` or when turned off. */
-  private readonly keywordThread: KeywordThread | undefined;
 
   constructor(options: SqliteStoreOptions) {
     const inMemory = options.path === ':memory:';
@@ -127,10 +115,6 @@ class SqliteEngine implements Engine {
     this.retry = { attempts: options.busyAttempts ?? 4, initialDelayMs: 25 };
     this.exactScanMaxRows = options.exactScanMaxRows ?? 4096;
     this.codeBlocks = new CodeBlockCache((options.codeCacheMb ?? 256) * 2 ** 20);
-    this.keywordThread =
-      inMemory || options.keywordThread === false
-        ? undefined
-        : new KeywordThread({ path: this.path, busyTimeoutMs: this.busyTimeoutMs });
     if (!(this.exactScanMaxRows >= 0)) {
       throw new ConfigError(
         `SQLite store option exactScanMaxRows must be a number >= 0 (Infinity: always exact), got ${String(options.exactScanMaxRows)}`,
@@ -285,26 +269,8 @@ class SqliteEngine implements Engine {
     return reads.selectDense(this.prepare, visibility, embedding, limit);
   }
 
-  /** On the keyword thread while it runs (see `sqlite/keyword-thread.ts`), else on the store's connection. */
-  readonly searchKeyword: Engine['searchKeyword'] = async (visibility, terms, limit) => {
-    this.requireDb();
-    const thread = this.keywordThread;
-    const viaThread =
-      thread === undefined
-        ? undefined
-        : await this.read('searchKeyword', () =>
-            thread.search(visibility, terms, limit).catch((error: unknown) => {
-              if (error instanceof KeywordThreadUnavailable) return undefined;
-              throw error;
-            }),
-          );
-    if (viaThread !== undefined) {
-      this.keywordSearches.thread += 1;
-      return viaThread;
-    }
-    this.keywordSearches.here += 1;
-    return this.read('searchKeyword', () => keyword.selectKeyword(this.prepare, visibility, terms, limit));
-  };
+  readonly searchKeyword: Engine['searchKeyword'] = (visibility, terms, limit) =>
+    this.read('searchKeyword', () => keyword.selectKeyword(this.prepare, visibility, terms, limit));
   readonly history: Engine['history'] = (id, scope) =>
     this.read('history', () => reads.selectHistory(this.prepare, id, scope));
 
@@ -400,14 +366,12 @@ class SqliteEngine implements Engine {
         quickCheck: String(pragma('quick_check')),
         pendingWalCleanup: this.pendingCheckpoint,
         densePlans: { ...this.densePlans },
-        keywordSearches: { ...this.keywordSearches },
       };
     });
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    await this.keywordThread?.close();
     for (const reader of this.readers) if (reader.open) reader.close();
     this.readers.clear();
     // Closing the last connection checkpoints by itself; with other processes still attached it does not.
@@ -441,8 +405,7 @@ class SqliteEngine implements Engine {
     return prepared;
   };
 
-  /** Runs a read (synchronous, or awaiting statements on the read thread), retrying on lock contention. */
-  private read<T>(action: string, operation: () => T | Promise<T>): Promise<T> {
+  private read<T>(action: string, operation: () => T): Promise<T> {
     return withBusyRetry(operation, { path: this.path, action, retry: this.retry });
   }
 

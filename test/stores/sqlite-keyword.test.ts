@@ -1,11 +1,7 @@
 /**
- * The SQLite store's keyword search (`sqlite/keyword.ts`) and its keyword thread (`sqlite/keyword-thread.ts`),
- * on real files:
- * - a scope of one user holding most of the table is searched without its tokens in the MATCH, and the hits and
- *   BM25 scores equal the search that keeps them, for that user and for the others;
- * - searches on the thread return what the store's own connection returns, see a write committed just before,
- *   stop seeing an erased user at once, and run on the thread once it is up (diagnostics);
- * - while the thread starts, and after close, searches run on the store's connection; close ends the thread.
+ * The SQLite store's keyword search (`sqlite/keyword.ts`) on real files: a scope of one user holding most of the
+ * table is searched without its tokens in the MATCH, and the hits and BM25 scores equal the search that keeps
+ * them, for that user and for the others (whose searches keep their tokens).
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -139,92 +135,6 @@ describe('SQLite keyword search: the scope tokens', () => {
     assert.ok(
       bob.every((match) => match.startsWith('scope : (')),
       `bob: ${bob[0]}`,
-    );
-  });
-});
-
-describe('SQLite keyword search: the keyword thread', () => {
-  /** Waits until a search runs on the thread (it starts on the first search). */
-  async function untilThreadSearches(store: SqliteStore, userId: string): Promise<void> {
-    const deadline = Date.now() + 20_000;
-    while ((await store.diagnostics()).keywordSearches.thread === 0) {
-      assert.ok(Date.now() < deadline, 'the keyword thread answered within 20 s');
-      await store.searchKeyword({ scope: { userId }, temporal: CURRENT, terms: ['garden'], limit: 5 });
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
-
-  test('searches on the thread equal the store connection, see new writes and erasures at once', async () => {
-    const path = tempPath();
-    const store = await filledStore(path, 200, 30);
-    const here = createSqliteStore({ path, keywordThread: false });
-    await here.open({ embedder: EMBEDDER });
-    try {
-      await untilThreadSearches(store, 'alice');
-      for (const userId of ['alice', 'bob']) {
-        for (const terms of [['garden'], ['piano', 'ferry'], ['note', 'recipe']]) {
-          const query = { scope: { userId }, temporal: CURRENT, terms, limit: 20 };
-          assert.deepEqual(
-            summary(await store.searchKeyword(query)),
-            summary(await here.searchKeyword(query)),
-          );
-        }
-      }
-      const threadBefore = (await store.diagnostics()).keywordSearches.thread;
-      assert.ok(threadBefore >= 7, `searches ran on the thread (${threadBefore})`);
-      assert.equal(
-        (await here.diagnostics()).keywordSearches.thread,
-        0,
-        'keywordThread: false never uses one',
-      );
-
-      const fresh = record('the zeppelin hangar opens on Tuesday', { userId: 'bob' });
-      await store.apply({ changes: [insertChange(fresh, seededVector(999, DIMENSION))] });
-      const found = await store.searchKeyword({
-        scope: { userId: 'bob' },
-        temporal: CURRENT,
-        terms: ['zeppelin'],
-        limit: 5,
-      });
-      assert.deepEqual(
-        found.map((hit) => hit.record.id),
-        [fresh.id],
-        'a write committed before the search is seen',
-      );
-
-      await store.eraseScope({ scope: { userId: 'bob' }, now: NOW, actor: 'test' });
-      const afterErase = await store.searchKeyword({
-        scope: { userId: 'bob' },
-        temporal: CURRENT,
-        terms: ['zeppelin', 'garden'],
-        limit: 5,
-      });
-      assert.deepEqual(afterErase, [], 'an erased user is gone from the next search');
-      assert.ok((await store.diagnostics()).keywordSearches.thread > threadBefore, 'still on the thread');
-    } finally {
-      await store.close();
-      await here.close();
-    }
-  });
-
-  test('a search while the thread starts runs on the store connection; after close the store refuses', async () => {
-    const path = tempPath();
-    const store = await filledStore(path, 50, 0);
-    const first = await store.searchKeyword({
-      scope: { userId: 'alice' },
-      temporal: CURRENT,
-      terms: ['piano'],
-      limit: 5,
-    });
-    assert.ok(first.length > 0);
-    assert.deepEqual((await store.diagnostics()).keywordSearches, { thread: 0, here: 1 });
-    await untilThreadSearches(store, 'alice');
-    const started = Date.now();
-    await store.close();
-    assert.ok(Date.now() - started < 2000, 'close ends the thread without waiting for the terminate timeout');
-    await assert.rejects(
-      store.searchKeyword({ scope: { userId: 'alice' }, temporal: CURRENT, terms: ['piano'], limit: 5 }),
-      /not open|closed/i,
     );
   });
 });

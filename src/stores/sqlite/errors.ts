@@ -78,16 +78,16 @@ export interface BusyRetryOptions {
 }
 
 /**
- * Runs `operation` (better-sqlite3 calls, synchronous or awaited on the read thread), retrying on SQLITE_BUSY / SQLITE_LOCKED with
+ * Runs `operation` (a synchronous better-sqlite3 call), retrying on SQLITE_BUSY / SQLITE_LOCKED with
  * exponential back-off. Any failure that remains is converted by {@link toStoreError}.
  */
 export async function withBusyRetry<T>(
-  operation: () => T | Promise<T>,
+  operation: () => T,
   context: { path: string; action: string; retry: BusyRetryOptions },
 ): Promise<T> {
   for (let attempt = 1; ; attempt += 1) {
     try {
-      return await operation();
+      return operation();
     } catch (error) {
       if (!isBusy(error) || attempt >= context.retry.attempts)
         throw toStoreError(error, context.path, context.action);

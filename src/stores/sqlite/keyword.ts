@@ -87,9 +87,8 @@ function wholeTableShare(prepare: Prepare, scope: Scope, threshold: number): num
  * matches first and only the best `max(100, 2 x limit)` are joined with their rows and tested against the
  * scope, the temporal rule and the filter: with a common term a large scope has tens of thousands of matches,
  * and reading each one's row doubled the cost (21 -> 10 ms p50 at 100k memories of one user). When fewer than
- * `limit` of those pass, the search runs again over every match. The store runs it on its keyword thread
- * (`keyword-thread.ts`) or, without one, on its own connection. `wholeTable` is the share from which one user's
- * scope leaves its tokens out of the MATCH ({@link WHOLE_TABLE_SHARE}; above 1: never, for tests).
+ * `limit` of those pass, the search runs again over every match. `wholeTable` is the share from which one
+ * user's scope leaves its tokens out of the MATCH ({@link WHOLE_TABLE_SHARE}; above 1: never, for tests).
  */
 export function selectKeyword(
   prepare: Prepare,

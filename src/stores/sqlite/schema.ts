@@ -235,7 +235,7 @@ export function configureConnection(db: Database.Database, busyTimeoutMs: number
  * `contains` and UTF-16 code unit order for string comparisons (SQLite's own `lower()` is ASCII-only and its
  * BINARY collation orders by UTF-8 bytes).
  */
-export function registerFunctions(db: Database.Database): void {
+function registerFunctions(db: Database.Database): void {
   db.function('mneme_contains', { deterministic: true }, (haystack: unknown, needle: unknown) =>
     typeof haystack === 'string' && typeof needle === 'string'
       ? Number(haystack.toLowerCase().includes(needle.toLowerCase()))
