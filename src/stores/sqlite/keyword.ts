@@ -121,20 +121,25 @@ function rankKeyword(
   const matchParam = conditions.bind(match);
   // The scope column has weight 0, so the score is the text's BM25 alone. CROSS JOIN keeps the FTS5 matches as
   // the outer loop (then row look-ups by seq); left to itself the planner may scan the scope's rows and re-run
-  // the MATCH for each one (measured 25x slower at 50k rows).
-  const ranked =
+  // the MATCH for each one (measured 25x slower at 50k rows). The pooled pass ranks first and reads the pool's
+  // rows; the pass over every match tests each match's row first, so `bm25()` runs only for the rows that pass
+  // (a filter that passes few of them: 49 -> 34 ms at 100k memories of one user).
+  const sql =
     pool === undefined
-      ? `SELECT rowid AS seq, bm25(memory_fts, 1.0, 0.0) AS rank FROM memory_fts WHERE memory_fts MATCH ${matchParam}`
-      : `SELECT rowid AS seq, bm25(memory_fts, 1.0, 0.0) AS rank FROM memory_fts WHERE memory_fts MATCH ${matchParam}
-         ORDER BY rank ASC LIMIT ${conditions.bind(pool)}`;
-  const sql = `WITH ranked AS MATERIALIZED (${ranked})
-    SELECT ${MEMORY_COLUMNS}, ranked.rank, (SELECT COUNT(*) FROM ranked) AS ranked_count
-    FROM ranked CROSS JOIN memories m ON m.seq = ranked.seq
-    WHERE ${conditions.visible(visibility)} ORDER BY ranked.rank ASC, m.id ASC LIMIT ${conditions.bind(limit)}`;
+      ? `SELECT ${MEMORY_COLUMNS}, bm25(memory_fts, 1.0, 0.0) AS rank, NULL AS ranked_count
+         FROM memory_fts CROSS JOIN memories m ON m.seq = memory_fts.rowid
+         WHERE memory_fts MATCH ${matchParam} AND ${conditions.visible(visibility)}
+         ORDER BY rank ASC, m.id ASC LIMIT ${conditions.bind(limit)}`
+      : `WITH ranked AS MATERIALIZED (
+           SELECT rowid AS seq, bm25(memory_fts, 1.0, 0.0) AS rank FROM memory_fts WHERE memory_fts MATCH ${matchParam}
+           ORDER BY rank ASC LIMIT ${conditions.bind(pool)})
+         SELECT ${MEMORY_COLUMNS}, ranked.rank, (SELECT COUNT(*) FROM ranked) AS ranked_count
+         FROM ranked CROSS JOIN memories m ON m.seq = ranked.seq
+         WHERE ${conditions.visible(visibility)} ORDER BY ranked.rank ASC, m.id ASC LIMIT ${conditions.bind(limit)}`;
   const rows = prepare(sql).all(...conditions.params) as Array<
-    SqliteMemoryRow & { rank: number; ranked_count: number }
+    SqliteMemoryRow & { rank: number; ranked_count: number | null }
   >;
   // FTS5's bm25() is negative (more negative is better) and never 0 for a hit.
   const hits = rows.map((row) => ({ record: rowToRecord(row), bm25: -row.rank }));
-  return { hits, ranked: rows[0]?.ranked_count };
+  return { hits, ranked: rows[0]?.ranked_count ?? undefined };
 }
