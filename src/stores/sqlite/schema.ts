@@ -202,6 +202,15 @@ export const MIGRATIONS: readonly Migration[] = [
       ${scopeIndexes('dead_letters')}
     `,
   },
+  {
+    version: 4,
+    description:
+      "memories by user and kind: a search or read for a few kinds of a user's memories (ingestion's look-up of " +
+      'standing memories, the profile) walks only those rows, not every memory of the user',
+    sql: `
+      CREATE INDEX memories_user_kind ON memories (user_id, kind, created_at);
+    `,
+  },
 ];
 
 /** The schema version this code writes. */
