@@ -60,7 +60,8 @@ interface Totals {
 
 /**
  * Runs one writer and SIGKILLs it: 0-600 ms after spawn (often before the store is open), or 5-305 ms after
- * `ready`.
+ * `ready` (often before or during its first write), or 5-305 ms after its first acknowledged add (so that, on a
+ * loaded machine where the first write takes longer than that, most trials still kill a writer mid-stream).
  */
 function runTrial(
   path: string,
@@ -68,7 +69,9 @@ function runTrial(
   rng: () => number,
   ledger: Ledger,
 ): Promise<{ ready: boolean }> {
-  const early = rng() < 0.15;
+  const point = rng();
+  const early = point < 0.15;
+  const afterAck = point >= 0.5;
   const delay = early ? rng() * 600 : 5 + rng() * 300;
   const ledgerPath = `${path}.${label}.ledger`;
   return new Promise((resolve, reject) => {
@@ -83,10 +86,16 @@ function runTrial(
     child.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
     });
+    let acked = false;
     child.stdout.on('data', (chunk: Buffer) => {
-      if (!ready && chunk.toString().includes('ready')) {
+      const text = chunk.toString();
+      if (!ready && text.includes('ready')) {
         ready = true;
-        if (!early) setTimeout(kill, delay);
+        if (!early && !afterAck) setTimeout(kill, delay);
+      }
+      if (!acked && text.includes('acked')) {
+        acked = true;
+        if (afterAck) setTimeout(kill, delay);
       }
     });
     child.on('error', reject);
