@@ -24,7 +24,7 @@ import { claimOrder } from './core/queue-rows.js';
 import { byNewest, pageOf, topHits } from './core/results.js';
 import { StoreCore } from './core/store.js';
 import { isVisible, type PageKey, scopeEntries, type Visibility } from './core/visibility.js';
-import { KeywordIndex } from './keyword-index.js';
+import { KeywordIndex, outsideTextTokens } from './keyword-index.js';
 import type { DeadLetter, DenseHit, KeywordHit, MemoryPatch, QueueItem, StoreStats } from './types.js';
 
 interface StoredEvent {
@@ -143,7 +143,7 @@ const inMemoryWrites: WriteSteps<State, MemoryRecord> = {
     if (state.records.has(record.id)) return false;
     state.records.set(record.id, copy(record));
     state.vectors.set(record.id, Float32Array.from(embedding));
-    state.keywords.set(record.id, keywordText, scopeEntries(record).length);
+    state.keywords.set(record.id, keywordText, outsideTextTokens(scopeEntries(record).length));
     return true;
   },
 
@@ -151,7 +151,7 @@ const inMemoryWrites: WriteSteps<State, MemoryRecord> = {
     state.records.set(record.id, applyPatch(record, update.patch));
     if (update.embedding !== undefined) state.vectors.set(record.id, Float32Array.from(update.embedding));
     if (update.keywordText !== undefined) {
-      state.keywords.set(record.id, update.keywordText, scopeEntries(record).length);
+      state.keywords.set(record.id, update.keywordText, outsideTextTokens(scopeEntries(record).length));
     }
   },
 

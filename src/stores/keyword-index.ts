@@ -119,8 +119,8 @@ export class KeywordIndex {
 
   /**
    * Indexes (or re-indexes) the text of document `id`. `extraLength` counts tokens the document has outside its
-   * text, which FTS5 includes in BM25's document length: the SQLite store indexes one token per scope field in a
-   * second column, so the in-memory store passes the number of scope fields to rank identically.
+   * text, which FTS5 includes in BM25's document length: the SQLite store indexes one token per scope field and
+   * one kind token in a second column, so the in-memory store passes {@link outsideTextTokens} to rank identically.
    */
   set(id: string, text: string, extraLength = 0): void {
     this.delete(id);
@@ -182,4 +182,12 @@ export class KeywordIndex {
     }
     return scores;
   }
+}
+
+/**
+ * The tokens the SQLite store indexes for a memory outside its text (its FTS5 `scope` column): one per scope field
+ * and one for its kind. They count in BM25's document length, so every store adds them to rank identically.
+ */
+export function outsideTextTokens(scopeFields: number): number {
+  return scopeFields + 1;
 }

@@ -1,7 +1,9 @@
 /**
- * The SQLite store's keyword search (`sqlite/keyword.ts`) on real files: a scope of one user holding most of the
- * table is searched without its tokens in the MATCH, and the hits and BM25 scores equal the search that keeps
- * them, for that user and for the others (whose searches keep their tokens).
+ * The SQLite store's keyword search (`sqlite/keyword.ts`) on real files:
+ * - a scope of one user holding most of the table is searched without its tokens in the MATCH, and the hits and
+ *   BM25 scores equal the search that keeps them, for that user and for the others (whose searches keep theirs);
+ * - a search filtered to some kinds narrows the MATCH by their kind tokens and returns what filtering every match
+ *   returns; a kind changed by an update moves its token; migration 5 writes the tokens `kindToken` writes.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -9,8 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
+import { parseFilter } from '../../src/core/filters.js';
 import type { Scope } from '../../src/core/types.js';
-import { ftsRowCount, selectKeyword } from '../../src/stores/sqlite/keyword.js';
+import { filterKinds, ftsRowCount, selectKeyword } from '../../src/stores/sqlite/keyword.js';
+import { keywordScopeColumn } from '../../src/stores/sqlite/rows.js';
 import { createSqliteStore, type SqliteStore } from '../../src/stores/sqlite.js';
 import type { KeywordHit, TemporalOptions } from '../../src/stores/types.js';
 import { seededVector } from '../support/vectors.js';
@@ -30,6 +34,9 @@ function tempPath(): string {
   directories.push(directory);
   return join(directory, 'mneme.db');
 }
+
+/** Kinds by row: mostly messages, a few standing memories. */
+const KINDS = ['message', 'message', 'message', 'preference', 'message', 'message', 'user_fact'] as const;
 
 const WORDS = [
   'garden',
@@ -61,7 +68,8 @@ async function filledStore(path: string, aliceRows: number, bobRows: number): Pr
   const changes = [];
   for (let index = 0; index < aliceRows + bobRows; index += 1) {
     const scope: Scope = { userId: index < aliceRows ? 'alice' : 'bob' };
-    changes.push(insertChange(record(text(index), scope), seededVector(index + 1, DIMENSION)));
+    const kind = KINDS[index % KINDS.length] ?? 'message';
+    changes.push(insertChange(record(text(index), scope, { kind }), seededVector(index + 1, DIMENSION)));
   }
   await store.apply({ changes });
   return store;
@@ -136,5 +144,105 @@ describe('SQLite keyword search: the scope tokens', () => {
       bob.every((match) => match.startsWith('scope : (')),
       `bob: ${bob[0]}`,
     );
+  });
+});
+
+describe('SQLite keyword search: kind tokens', () => {
+  test('filterKinds reads a top-level kind eq / in, alone or in an and', () => {
+    assert.deepEqual(filterKinds(parseFilter({ kind: 'preference' })), ['preference']);
+    assert.deepEqual(filterKinds(parseFilter({ kind: { in: ['preference', 'user_fact'] } })), [
+      'preference',
+      'user_fact',
+    ]);
+    assert.deepEqual(filterKinds(parseFilter({ AND: [{ topic: 'x' }, { kind: { in: ['instruction'] } }] })), [
+      'instruction',
+    ]);
+    assert.equal(filterKinds(parseFilter({ OR: [{ kind: 'preference' }, { topic: 'x' }] })), undefined);
+    assert.equal(filterKinds(parseFilter({ kind: { ne: 'message' } })), undefined);
+    assert.equal(filterKinds(undefined), undefined);
+  });
+
+  test('a kind-filtered search returns what filtering every match returns, and follows a changed kind', async () => {
+    const path = tempPath();
+    const store = await filledStore(path, 300, 40);
+    try {
+      for (const filterInput of [{ kind: { in: ['preference', 'user_fact'] } }, { kind: 'user_fact' }]) {
+        const filter = parseFilter(filterInput);
+        assert.ok(filter);
+        const kinds = filterKinds(filter) ?? [];
+        for (const terms of [['garden'], ['piano', 'ferry', 'note']]) {
+          const scope = { userId: 'alice' };
+          const filtered = await store.searchKeyword({ scope, temporal: CURRENT, terms, limit: 15, filter });
+          const everyMatch = await store.searchKeyword({ scope, temporal: CURRENT, terms, limit: 1000 });
+          const expected = everyMatch.filter((hit) => kinds.includes(hit.record.kind)).slice(0, 15);
+          assert.ok(filtered.length > 0, `${JSON.stringify(filterInput)} ${terms}: hits`);
+          assert.deepEqual(scores(filtered), scores(expected), `${JSON.stringify(filterInput)} ${terms}`);
+        }
+      }
+      const [message] = (
+        await store.searchKeyword({ scope: { userId: 'bob' }, temporal: CURRENT, terms: ['note'], limit: 1 })
+      ).filter((hit) => hit.record.kind === 'message');
+      assert.ok(message, 'a message of bob');
+      const asPreference = parseFilter({ kind: 'preference' });
+      assert.ok(asPreference);
+      const find = () =>
+        store.searchKeyword({
+          scope: { userId: 'bob' },
+          temporal: CURRENT,
+          terms: [`${message.record.memory.split(' ')[0]}`, 'note'],
+          limit: 100,
+          filter: asPreference,
+        });
+      assert.ok(!(await find()).some((hit) => hit.record.id === message.record.id));
+      await store.apply({
+        changes: [
+          {
+            type: 'update',
+            id: message.record.id,
+            patch: { kind: 'preference' },
+            event: { event: 'UPDATE', actor: 'test', createdAt: NOW },
+          },
+        ],
+      });
+      assert.ok(
+        (await find()).some((hit) => hit.record.id === message.record.id),
+        'found under its new kind',
+      );
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('migration 5 writes the kind tokens the store writes', async () => {
+    const path = tempPath();
+    const store = await filledStore(path, 30, 10);
+    await store.close();
+    // Back to a schema-4 file: scope tokens only, version 4.
+    const db = new Database(path);
+    const expected = db
+      .prepare(
+        `SELECT f.rowid AS seq, f.scope, m.user_id, m.kind FROM memory_fts f JOIN memories m ON m.seq = f.rowid`,
+      )
+      .all() as Array<{ seq: number; scope: string; user_id: string; kind: string }>;
+    for (const row of expected) {
+      assert.equal(row.scope, keywordScopeColumn({ userId: row.user_id }, row.kind));
+      const scopeOnly = row.scope.split(' ').slice(0, -1).join(' ');
+      db.prepare('UPDATE memory_fts SET scope = ? WHERE rowid = ?').run(scopeOnly, row.seq);
+    }
+    db.prepare("UPDATE meta SET value = '4' WHERE key = 'schema_version'").run();
+    db.close();
+
+    const reopened = createSqliteStore({ path });
+    await reopened.open({ embedder: EMBEDDER });
+    await reopened.close();
+    const after = new Database(path, { readonly: true });
+    const migrated = after.prepare('SELECT rowid AS seq, scope FROM memory_fts').all() as Array<{
+      seq: number;
+      scope: string;
+    }>;
+    after.close();
+    const bySeq = new Map(expected.map((row) => [row.seq, row.scope]));
+    assert.equal(migrated.length, expected.length);
+    for (const row of migrated) assert.equal(row.scope, bySeq.get(row.seq), `row ${row.seq}`);
   });
 });

@@ -6,7 +6,8 @@
  * Keyword scores are FTS5's BM25 (k1 = 1.2, b = 0.75, idf floored at 1e-6, each term a phrase, terms ORed),
  * computed in SQL over the same tokens SQLite indexes, with the corpus statistics (document count, average
  * length, documents per term) taken over the memories of the searched scope. A document's length counts its
- * text tokens plus one per scope field, as FTS5 counts the SQLite store's second (`scope`) column. On a store
+ * text tokens plus one per scope field and one for its kind, as FTS5 counts the SQLite store's second (`scope`)
+ * column (`keyword-index.ts` outsideTextTokens). On a store
  * holding one scope's memories this equals SQLite's `bm25()`; with many tenants SQLite counts the whole file,
  * PostgreSQL only the tenant (so scores never depend on, or reveal, other tenants' data).
  */
@@ -190,9 +191,12 @@ export function tsqueryText(phrases: readonly string[][]): string {
   return phrases.map((tokens) => `(${tokens.map(lexeme).join(' <-> ')})`).join(' | ');
 }
 
-/** BM25's document length of row `alias`: its text tokens plus one token per scope field (see the module comment). */
+/**
+ * BM25's document length of row `alias`: its text tokens plus one token per scope field and one for its kind (see
+ * the module comment).
+ */
 function documentLength(alias: string): string {
-  return `(${alias}.keyword_length + num_nonnulls(${alias}.user_id, ${alias}.agent_id, ${alias}.run_id, ${alias}.app_id))`;
+  return `(${alias}.keyword_length + num_nonnulls(${alias}.user_id, ${alias}.agent_id, ${alias}.run_id, ${alias}.app_id) + 1)`;
 }
 
 /** Keyword search over the visible rows, scored by BM25 as described in the module comment. */

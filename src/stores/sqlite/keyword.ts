@@ -10,12 +10,13 @@
  * the table's rows is searched without them. The scope is applied by the join in every case, so the results
  * and their scores are the same either way (the `scope` column has weight 0: its phrases add nothing to BM25).
  */
+import type { FilterNode } from '../../core/filters.js';
 import type { Scope } from '../../core/types.js';
 import { rowToRecord } from '../core/rows.js';
 import { scopeEntries, type Visibility } from '../core/visibility.js';
 import { SqlConditions, sqliteDialect } from '../sql-filter.js';
 import type { KeywordHit } from '../types.js';
-import { MEMORY_COLUMNS, type SqliteMemoryRow, scopeTokens } from './rows.js';
+import { kindToken, MEMORY_COLUMNS, type SqliteMemoryRow, scopeTokens } from './rows.js';
 import type { Prepare } from './writes.js';
 
 /** Share of the table's rows from which one user's scope is searched without its tokens in the MATCH. */
@@ -26,15 +27,37 @@ const KEYWORD_POOL_PER_RESULT = 2;
 const KEYWORD_POOL_MIN = 100;
 
 /**
- * FTS5 MATCH text: `terms` (ORed, in the `memory` column), and the scope's tokens (ANDed, in the `scope`
- * column) unless `withScope` is false. Each term becomes a double-quoted string (quotes doubled), so FTS5
- * operators and syntax characters in terms are literal text; terms without a letter or digit can match nothing
- * and are dropped. Undefined when no term is left.
+ * The kinds a filter admits when it says so at its top level: `kind` equal to, or in, a list of strings (alone or
+ * as a child of an `and`). Undefined when the filter does not pin the kind that way (then any kind may pass).
+ */
+export function filterKinds(filter: FilterNode | undefined): string[] | undefined {
+  if (filter === undefined) return undefined;
+  if (filter.op === 'and') {
+    for (const child of filter.children) {
+      const kinds = filterKinds(child);
+      if (kinds !== undefined) return kinds;
+    }
+    return undefined;
+  }
+  if (filter.op !== 'compare' || filter.field.kind !== 'column' || filter.field.name !== 'kind')
+    return undefined;
+  const values =
+    filter.operator === 'eq' ? [filter.value] : filter.operator === 'in' ? filter.value : undefined;
+  if (!Array.isArray(values) || !values.every((value) => typeof value === 'string')) return undefined;
+  return [...new Set(values as string[])];
+}
+
+/**
+ * FTS5 MATCH text: `terms` (ORed, in the `memory` column), and in the `scope` column the scope's tokens (ANDed)
+ * unless `withScope` is false, and any of the kind tokens of `kinds` when given. Each term becomes a double-quoted
+ * string (quotes doubled), so FTS5 operators and syntax characters in terms are literal text; terms without a
+ * letter or digit can match nothing and are dropped. Undefined when no term is left.
  */
 export function ftsMatchExpression(
   scope: Scope,
   terms: readonly string[],
   withScope = true,
+  kinds?: readonly string[],
 ): string | undefined {
   const quoted = [...new Set(terms)]
     .map((term) => term.replaceAll('\u0000', ''))
@@ -42,9 +65,12 @@ export function ftsMatchExpression(
     .map((term) => `"${term.replaceAll('"', '""')}"`);
   if (quoted.length === 0) return undefined;
   const text = `memory : (${quoted.join(' OR ')})`;
-  const tokens = withScope ? scopeTokens(scope) : [];
-  if (tokens.length === 0) return text;
-  return `scope : (${tokens.map((token) => `"${token}"`).join(' AND ')}) AND ${text}`;
+  const narrowing = (withScope ? scopeTokens(scope) : []).map((token) => `"${token}"`);
+  if (kinds !== undefined && kinds.length > 0) {
+    narrowing.push(`(${kinds.map((kind) => `"${kindToken(kind)}"`).join(' OR ')})`);
+  }
+  if (narrowing.length === 0) return text;
+  return `scope : (${narrowing.join(' AND ')}) AND ${text}`;
 }
 
 /**
@@ -99,7 +125,8 @@ export function selectKeyword(
 ): KeywordHit[] {
   if (ftsMatchExpression(visibility.scope, terms) === undefined) return [];
   const share = wholeTableShare(prepare, visibility.scope, wholeTable);
-  const match = ftsMatchExpression(visibility.scope, terms, share === undefined) ?? '';
+  const match =
+    ftsMatchExpression(visibility.scope, terms, share === undefined, filterKinds(visibility.filter)) ?? '';
   // Without the scope's tokens the pool also holds other scopes' matches: enlarge it by the share they take.
   const pool = Math.ceil(Math.max(KEYWORD_POOL_MIN, limit * KEYWORD_POOL_PER_RESULT) / (share ?? 1));
   const pooled = rankKeyword(prepare, visibility, match, limit, pool);

@@ -1,6 +1,6 @@
 /**
  * What the SQLite engine adds to the shared row codec (`../core/rows.ts`): the `seq` rowid that links a memory to
- * its vector and its FTS5 entry, float32 vector BLOBs, and the hashed scope tokens of the keyword index.
+ * its vector and its FTS5 entry, float32 vector BLOBs, and the scope and kind tokens of the keyword index.
  */
 
 import { createHash } from 'node:crypto';
@@ -42,4 +42,19 @@ export function scopeTokens(scope: Scope): string[] {
       SCOPE_TOKEN_PREFIX[key] +
       createHash('sha256').update(`${key}\u0000${value}`).digest('hex').slice(0, 16),
   );
+}
+
+/**
+ * The keyword-index token of a memory kind: `k` + the kind's UTF-8 bytes in lower-case hex (`kind` values are
+ * ASCII words; hex keeps `user_fact` one token). Migration 5 writes the same text in SQL
+ * (`'k' || lower(hex(kind))`). It sits in the `scope` column beside the scope tokens, so a keyword search
+ * filtered to a few kinds reads only their postings; the filter itself is still applied in SQL.
+ */
+export function kindToken(kind: string): string {
+  return `k${Buffer.from(kind, 'utf8').toString('hex')}`;
+}
+
+/** The `scope` column of a memory's FTS5 entry: its scope tokens and its kind token. */
+export function keywordScopeColumn(scope: Scope, kind: string): string {
+  return [...scopeTokens(scope), kindToken(kind)].join(' ');
 }

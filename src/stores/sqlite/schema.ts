@@ -4,8 +4,8 @@
  *
  * Layout: `memories` (one row per memory, scope in its own indexed columns, `seq` keys the other tables),
  * `memory_vectors` (float32 BLOBs, ranked with sqlite-vec's `vec_distance_cosine`), `memory_fts` (FTS5,
- * `porter unicode61 remove_diacritics 2`, rowid = `seq`; the text, plus hashed scope tokens in a second column
- * that narrow searches to one scope), `history` (events with the scope of their memory, so
+ * `porter unicode61 remove_diacritics 2`, rowid = `seq`; the text, plus hashed scope tokens and a kind token in
+ * a second column that narrow searches to one scope and to the kinds a filter asks for), `history` (events with the scope of their memory, so
  * history stays scoped after a delete and erasable by scope), `queue` (the durable ingestion queue),
  * `dead_letters` (queue items that failed past their retries, with their error) and
  * `vector_blocks` (the binary codes of each user's vectors, see `vector-index.ts`), kept in step with
@@ -209,6 +209,16 @@ export const MIGRATIONS: readonly Migration[] = [
       'standing memories, the profile) walks only those rows, not every memory of the user',
     sql: `
       CREATE INDEX memories_user_kind ON memories (user_id, kind, created_at);
+    `,
+  },
+  {
+    version: 5,
+    description:
+      "keyword index: each memory's kind token beside its scope tokens (rows.ts kindToken), so a keyword search " +
+      'filtered to a few kinds reads only their postings',
+    sql: `
+      UPDATE memory_fts SET scope = trim(COALESCE(scope, '') || ' k' ||
+        lower(hex((SELECT m.kind FROM memories m WHERE m.seq = memory_fts.rowid))));
     `,
   },
 ];

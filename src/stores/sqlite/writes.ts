@@ -20,7 +20,7 @@ import {
   scopedIds,
 } from '../core/rows.js';
 import { eraseCondition, SqlConditions, sqliteDialect } from '../sql-filter.js';
-import { MEMORY_COLUMNS, type SqliteMemoryRow, scopeTokens, vectorToBlob } from './rows.js';
+import { keywordScopeColumn, MEMORY_COLUMNS, type SqliteMemoryRow, vectorToBlob } from './rows.js';
 
 /** Returns a prepared (cached) statement for `sql` on the store's connection. */
 export type Prepare = (sql: string) => Database.Statement;
@@ -60,7 +60,7 @@ export const sqliteWrites: WriteSteps<Prepare, SqliteMemoryRow> = {
     prepare('INSERT INTO memory_fts (rowid, memory, scope) VALUES (?, ?, ?)').run(
       seq,
       keywordText,
-      scopeTokens(record).join(' '),
+      keywordScopeColumn(record, record.kind),
     );
     return true;
   },
@@ -77,6 +77,12 @@ export const sqliteWrites: WriteSteps<Prepare, SqliteMemoryRow> = {
     }
     if (update.keywordText !== undefined) {
       prepare('UPDATE memory_fts SET memory = ? WHERE rowid = ?').run(update.keywordText, row.seq);
+    }
+    if (update.patch.kind !== undefined && update.patch.kind !== row.kind) {
+      prepare('UPDATE memory_fts SET scope = ? WHERE rowid = ?').run(
+        keywordScopeColumn(rowScope(row), update.patch.kind),
+        row.seq,
+      );
     }
     if (update.embedding !== undefined) {
       prepare('UPDATE memory_vectors SET embedding = ? WHERE seq = ?').run(
