@@ -47,6 +47,14 @@ export function filterKinds(filter: FilterNode | undefined): string[] | undefine
   return [...new Set(values as string[])];
 }
 
+/** `terms` as FTS5 strings: distinct, NULs removed, double-quoted (quotes doubled); no letter or digit: dropped. */
+function quotedTerms(terms: readonly string[]): string[] {
+  return [...new Set(terms)]
+    .map((term) => term.replaceAll('\u0000', ''))
+    .filter((term) => /[\p{L}\p{N}]/u.test(term))
+    .map((term) => `"${term.replaceAll('"', '""')}"`);
+}
+
 /**
  * FTS5 MATCH text: `terms` (ORed, in the `memory` column), and in the `scope` column the scope's tokens (ANDed)
  * unless `withScope` is false, and any of the kind tokens of `kinds` when given. Each term becomes a double-quoted
@@ -59,10 +67,7 @@ export function ftsMatchExpression(
   withScope = true,
   kinds?: readonly string[],
 ): string | undefined {
-  const quoted = [...new Set(terms)]
-    .map((term) => term.replaceAll('\u0000', ''))
-    .filter((term) => /[\p{L}\p{N}]/u.test(term))
-    .map((term) => `"${term.replaceAll('"', '""')}"`);
+  const quoted = quotedTerms(terms);
   if (quoted.length === 0) return undefined;
   const text = `memory : (${quoted.join(' OR ')})`;
   const narrowing = (withScope ? scopeTokens(scope) : []).map((token) => `"${token}"`);
@@ -123,7 +128,7 @@ export function selectKeyword(
   limit: number,
   wholeTable = WHOLE_TABLE_SHARE,
 ): KeywordHit[] {
-  if (ftsMatchExpression(visibility.scope, terms) === undefined) return [];
+  if (quotedTerms(terms).length === 0) return [];
   const share = wholeTableShare(prepare, visibility.scope, wholeTable);
   const match =
     ftsMatchExpression(visibility.scope, terms, share === undefined, filterKinds(visibility.filter)) ?? '';
