@@ -101,6 +101,24 @@ function phraseFrequency(tokens: readonly string[], phrase: readonly string[]): 
   return count;
 }
 
+/**
+ * FTS5's BM25 idf of a phrase found in `hits` of `rows` documents, floored at 1e-6 as FTS5 floors it. `log`:
+ * the natural logarithm to use; JavaScript's `Math.log` and C's `log` (which FTS5 calls) differ in the last
+ * bit for some inputs, so a caller that must equal FTS5 to the bit passes SQLite's `ln()`.
+ */
+export function bm25Idf(rows: number, hits: number, log: (value: number) => number = Math.log): number {
+  const value = log((rows - hits + 0.5) / (hits + 0.5));
+  return value <= 0 ? 1e-6 : value;
+}
+
+/**
+ * One phrase's share of FTS5's BM25 score for a document of `length` tokens holding it `frequency` times
+ * (0 when absent): the same expression, in the same order of operations, as FTS5's `bm25()`.
+ */
+export function bm25Weight(idf: number, frequency: number, length: number, averageLength: number): number {
+  return idf * ((frequency * (K1 + 1)) / (frequency + K1 * (1 - B + (B * length) / averageLength)));
+}
+
 /** A document of the index: its tokens and its length for BM25. */
 interface IndexedDocument {
   tokens: readonly string[];
@@ -165,18 +183,13 @@ export class KeywordIndex {
       });
       if (perPhrase.some((frequency) => frequency > 0)) frequencies.set(id, perPhrase);
     }
-    const idf = hits.map((hitCount) => {
-      const value = Math.log((rowCount - hitCount + 0.5) / (hitCount + 0.5));
-      return value <= 0 ? 1e-6 : value;
-    });
+    const idf = hits.map((hitCount) => bm25Idf(rowCount, hitCount));
     for (const [id, perPhrase] of frequencies) {
       if (!accept(id)) continue;
       const length = this.documents.get(id)?.length ?? 0;
       let total = 0;
       perPhrase.forEach((frequency, index) => {
-        total +=
-          ((idf[index] ?? 0) * (frequency * (K1 + 1))) /
-          (frequency + K1 * (1 - B + (B * length) / averageLength));
+        total += bm25Weight(idf[index] ?? 0, frequency, length, averageLength);
       });
       scores.set(id, total);
     }

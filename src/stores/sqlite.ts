@@ -29,6 +29,7 @@ import { StoreCore } from './core/store.js';
 import type { PageKey, Visibility } from './core/visibility.js';
 import { type BusyRetryOptions, isBusy, toStoreError, withBusyRetry } from './sqlite/errors.js';
 import * as keyword from './sqlite/keyword.js';
+import { KeywordMirror, MIRROR_MAX_ROWS } from './sqlite/keyword-mirror.js';
 import { sqliteQueue } from './sqlite/queue.js';
 import * as reads from './sqlite/reads.js';
 import type { SqliteMemoryRow } from './sqlite/rows.js';
@@ -55,6 +56,12 @@ export interface SqliteStoreOptions {
    * dimensions); least recently used blocks are dropped beyond it. @default 256
    */
   codeCacheMb?: number;
+  /**
+   * The largest keyword index (rows of `memory_fts`) this process copies into memory to rank the keyword search
+   * of a user holding most of the file (about 100 bytes per row; `sqlite/keyword-mirror.ts`); 0: never, FTS5
+   * ranks every search. @default 500000
+   */
+  keywordMirrorMaxRows?: number;
 }
 
 /** Connection settings and versions, for `mneme doctor` and tests. */
@@ -106,6 +113,7 @@ class SqliteEngine implements Engine {
   readonly densePlans = { exact: 0, approximate: 0, fallback: 0 };
   /** Binary-index blocks read by earlier searches (checked against their version on every use). */
   private readonly codeBlocks: CodeBlockCache;
+  private readonly keywordMirror: KeywordMirror;
 
   constructor(options: SqliteStoreOptions) {
     const inMemory = options.path === ':memory:';
@@ -115,6 +123,7 @@ class SqliteEngine implements Engine {
     this.retry = { attempts: options.busyAttempts ?? 4, initialDelayMs: 25 };
     this.exactScanMaxRows = options.exactScanMaxRows ?? 4096;
     this.codeBlocks = new CodeBlockCache((options.codeCacheMb ?? 256) * 2 ** 20);
+    this.keywordMirror = new KeywordMirror(options.keywordMirrorMaxRows ?? MIRROR_MAX_ROWS);
     if (!(this.exactScanMaxRows >= 0)) {
       throw new ConfigError(
         `SQLite store option exactScanMaxRows must be a number >= 0 (Infinity: always exact), got ${String(options.exactScanMaxRows)}`,
@@ -196,8 +205,10 @@ class SqliteEngine implements Engine {
 
   /** Makes the erased text leave the disk: drop cached blocks, checkpoint and truncate the WAL. */
   async afterErase(): Promise<void> {
-    // The erased vectors' blocks are gone from the file; drop cached copies too (derived from the vectors).
+    // The erased vectors' blocks are gone from the file; drop cached copies too (derived from the vectors), and
+    // the keyword mirror, whose vocabulary still holds the erased words.
     this.codeBlocks.clear();
+    this.keywordMirror.drop();
     // Copy the zeroed pages into the main file and empty the WAL, so erased text leaves the disk now. A reader
     // holding an older snapshot (another process, an export) blocks that: retry with back-off, and if it still
     // cannot run, leave it pending for the next write or close.
@@ -270,7 +281,9 @@ class SqliteEngine implements Engine {
   }
 
   readonly searchKeyword: Engine['searchKeyword'] = (visibility, terms, limit) =>
-    this.read('searchKeyword', () => keyword.selectKeyword(this.prepare, visibility, terms, limit));
+    this.read('searchKeyword', () =>
+      keyword.selectKeyword(this.prepare, visibility, terms, limit, this.keywordMirror),
+    );
   readonly history: Engine['history'] = (id, scope) =>
     this.read('history', () => reads.selectHistory(this.prepare, id, scope));
 
@@ -378,6 +391,7 @@ class SqliteEngine implements Engine {
     if (this.pendingCheckpoint && this.db?.open) this.tryPendingCheckpoint();
     this.statements.clear();
     this.codeBlocks.clear();
+    this.keywordMirror.drop();
     const db = this.db;
     this.db = undefined;
     if (db?.open) db.close();

@@ -6,9 +6,6 @@
  *   returns; a kind changed by an update moves its token; migration 5 writes the tokens `kindToken` writes.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { parseFilter } from '../../src/core/filters.js';
@@ -17,23 +14,16 @@ import { filterKinds, ftsRowCount, selectKeyword } from '../../src/stores/sqlite
 import { keywordScopeColumn } from '../../src/stores/sqlite/rows.js';
 import { createSqliteStore, type SqliteStore } from '../../src/stores/sqlite.js';
 import type { KeywordHit, TemporalOptions } from '../../src/stores/types.js';
+import { tempPaths } from '../support/temp-files.js';
 import { seededVector } from '../support/vectors.js';
 import { insertChange, NOW, record } from './sqlite-records.js';
 
 const DIMENSION = 64;
 const EMBEDDER = { id: 'test:keyword', dimension: DIMENSION };
 const CURRENT: TemporalOptions = { now: NOW };
-const directories: string[] = [];
+const { tempPath, removeAll } = tempPaths('mneme-keyword-');
 
-after(() => {
-  for (const directory of directories) rmSync(directory, { recursive: true, force: true });
-});
-
-function tempPath(): string {
-  const directory = mkdtempSync(join(tmpdir(), 'mneme-keyword-'));
-  directories.push(directory);
-  return join(directory, 'mneme.db');
-}
+after(removeAll);
 
 /** Kinds by row: mostly messages, a few standing memories. */
 const KINDS = ['message', 'message', 'message', 'preference', 'message', 'message', 'user_fact'] as const;
@@ -118,7 +108,14 @@ describe('SQLite keyword search: the scope tokens', () => {
             const visibility = { scope: { userId }, temporal: CURRENT };
             user = userId;
             const viaDefault = selectKeyword(spying, visibility, terms, limit);
-            const withTokens = selectKeyword(prepare, visibility, terms, limit, Number.POSITIVE_INFINITY);
+            const withTokens = selectKeyword(
+              prepare,
+              visibility,
+              terms,
+              limit,
+              undefined,
+              Number.POSITIVE_INFINITY,
+            );
             assert.ok(viaDefault.length > 0, `${userId} ${terms}: hits`);
             // Equal scores in order; equal ids too, except among tied scores, which either pool may cut
             // differently ('note' is in every row: FTS5 clamps its idf, so every row ties).
@@ -230,6 +227,7 @@ describe('SQLite keyword search: kind tokens', () => {
       db.prepare('UPDATE memory_fts SET scope = ? WHERE rowid = ?').run(scopeOnly, row.seq);
     }
     db.prepare("UPDATE meta SET value = '4' WHERE key = 'schema_version'").run();
+    db.exec('DROP TABLE keyword_changes');
     db.close();
 
     const reopened = createSqliteStore({ path });

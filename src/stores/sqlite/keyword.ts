@@ -14,8 +14,10 @@ import type { FilterNode } from '../../core/filters.js';
 import type { Scope } from '../../core/types.js';
 import { rowToRecord } from '../core/rows.js';
 import { scopeEntries, type Visibility } from '../core/visibility.js';
+import type { PostingHit } from '../keyword-postings.js';
 import { SqlConditions, sqliteDialect } from '../sql-filter.js';
 import type { KeywordHit } from '../types.js';
+import type { KeywordMirror } from './keyword-mirror.js';
 import { kindToken, MEMORY_COLUMNS, type SqliteMemoryRow, scopeTokens } from './rows.js';
 import type { Prepare } from './writes.js';
 
@@ -47,12 +49,16 @@ export function filterKinds(filter: FilterNode | undefined): string[] | undefine
   return [...new Set(values as string[])];
 }
 
-/** `terms` as FTS5 strings: distinct, NULs removed, double-quoted (quotes doubled); no letter or digit: dropped. */
-function quotedTerms(terms: readonly string[]): string[] {
+/** The terms FTS5 is given, in order: distinct, NULs removed; a term without a letter or digit is dropped. */
+function usableTerms(terms: readonly string[]): string[] {
   return [...new Set(terms)]
     .map((term) => term.replaceAll('\u0000', ''))
-    .filter((term) => /[\p{L}\p{N}]/u.test(term))
-    .map((term) => `"${term.replaceAll('"', '""')}"`);
+    .filter((term) => /[\p{L}\p{N}]/u.test(term));
+}
+
+/** {@link usableTerms} as FTS5 strings: double-quoted, quotes doubled. */
+function quotedTerms(terms: readonly string[]): string[] {
+  return usableTerms(terms).map((term) => `"${term.replaceAll('"', '""')}"`);
 }
 
 /**
@@ -100,7 +106,11 @@ export function ftsRowCount(averages: unknown): number | undefined {
  * leaves the scope's tokens out), else undefined (they stay in: see the file's comment). Only a scope of exactly
  * one user id is measured (its vectors are counted per block in `vector_blocks`); any other keeps its tokens.
  */
-function wholeTableShare(prepare: Prepare, scope: Scope, threshold: number): number | undefined {
+function wholeTableShare(
+  prepare: Prepare,
+  scope: Scope,
+  threshold: number,
+): { share: number; tableRows: number } | undefined {
   if (scopeEntries(scope).length !== 1 || scope.userId === undefined) return undefined;
   const row = prepare(
     `SELECT (SELECT SUM(live) FROM vector_blocks WHERE user_id = ?) AS scope_rows,
@@ -110,36 +120,77 @@ function wholeTableShare(prepare: Prepare, scope: Scope, threshold: number): num
   const scopeRows = row?.scope_rows ?? 0;
   if (tableRows === undefined || tableRows === 0) return undefined;
   const share = Math.min(1, scopeRows / tableRows);
-  return share >= threshold ? share : undefined;
+  return share >= threshold ? { share, tableRows } : undefined;
 }
 
 /**
- * Keyword search over the visible rows by FTS5 BM25 (returned positive: higher is better). FTS5 ranks the
- * matches first and only the best `max(100, 2 x limit)` are joined with their rows and tested against the
+ * Keyword search over the visible rows by FTS5 BM25 (returned positive: higher is better). The matches are
+ * ranked first and only the best `max(100, 2 x limit)` are joined with their rows and tested against the
  * scope, the temporal rule and the filter: with a common term a large scope has tens of thousands of matches,
  * and reading each one's row doubled the cost (21 -> 10 ms p50 at 100k memories of one user). When fewer than
  * `limit` of those pass, the search runs again over every match. `wholeTable` is the share from which one
  * user's scope leaves its tokens out of the MATCH ({@link WHOLE_TABLE_SHARE}; above 1: never, for tests).
+ *
+ * Who ranks: for such a scope, with no kind in the filter and one token per term, `mirror` (the process's copy
+ * of the index, `keyword-mirror.ts`) when it is current, else FTS5's `bm25()`. Both give the same scores.
  */
 export function selectKeyword(
   prepare: Prepare,
   visibility: Visibility,
   terms: readonly string[],
   limit: number,
+  mirror?: KeywordMirror,
   wholeTable = WHOLE_TABLE_SHARE,
 ): KeywordHit[] {
-  if (quotedTerms(terms).length === 0) return [];
-  const share = wholeTableShare(prepare, visibility.scope, wholeTable);
-  const match =
-    ftsMatchExpression(visibility.scope, terms, share === undefined, filterKinds(visibility.filter)) ?? '';
+  const usable = usableTerms(terms);
+  if (usable.length === 0) return [];
+  const whole = wholeTableShare(prepare, visibility.scope, wholeTable);
+  const kinds = filterKinds(visibility.filter);
+  const match = ftsMatchExpression(visibility.scope, terms, whole === undefined, kinds) ?? '';
   // Without the scope's tokens the pool also holds other scopes' matches: enlarge it by the share they take.
-  const pool = Math.ceil(Math.max(KEYWORD_POOL_MIN, limit * KEYWORD_POOL_PER_RESULT) / (share ?? 1));
-  const pooled = rankKeyword(prepare, visibility, match, limit, pool);
+  const pool = Math.ceil(Math.max(KEYWORD_POOL_MIN, limit * KEYWORD_POOL_PER_RESULT) / (whole?.share ?? 1));
+  const mirrored =
+    whole !== undefined && kinds === undefined && mirror?.request(prepare, whole.tableRows)
+      ? mirror.top(prepare, usable, pool)
+      : undefined;
+  const pooled =
+    mirrored !== undefined
+      ? { hits: joinRanked(prepare, visibility, mirrored, limit), ranked: mirrored.length }
+      : rankKeyword(prepare, visibility, match, limit, pool);
   // Complete when enough passed, or when the pool held every match (nothing was cut off; a query whose pooled
   // matches all failed the filter cannot tell, and runs again).
   return pooled.hits.length >= limit || (pooled.ranked !== undefined && pooled.ranked < pool)
     ? pooled.hits
     : rankKeyword(prepare, visibility, match, limit, undefined).hits;
+}
+
+/**
+ * The best `limit` visible rows among `ranked` (the mirror's pool, best first), ordered as FTS5's query orders
+ * them: by score, ties by id. The pool goes in as `[seq, tie group]` pairs (equal scores share a group), so
+ * SQLite sorts and cuts without the scores passing through SQL text.
+ */
+function joinRanked(
+  prepare: Prepare,
+  visibility: Visibility,
+  ranked: readonly PostingHit[],
+  limit: number,
+): KeywordHit[] {
+  if (ranked.length === 0) return [];
+  const scores = new Map<number, number>();
+  const pairs: Array<[number, number]> = [];
+  let group = 0;
+  ranked.forEach((hit, index) => {
+    if (index > 0 && hit.score !== ranked[index - 1]?.score) group += 1;
+    scores.set(hit.id, hit.score);
+    pairs.push([hit.id, group]);
+  });
+  const conditions = new SqlConditions(sqliteDialect);
+  const pool = conditions.bind(JSON.stringify(pairs));
+  const rows = prepare(
+    `SELECT ${MEMORY_COLUMNS} FROM json_each(${pool}) j CROSS JOIN memories m ON m.seq = j.value ->> 0
+     WHERE ${conditions.visible(visibility)} ORDER BY j.value ->> 1, m.id LIMIT ${conditions.bind(limit)}`,
+  ).all(...conditions.params) as SqliteMemoryRow[];
+  return rows.map((row) => ({ record: rowToRecord(row), bm25: scores.get(row.seq) ?? 0 }));
 }
 
 function rankKeyword(

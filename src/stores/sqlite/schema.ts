@@ -9,7 +9,9 @@
  * history stays scoped after a delete and erasable by scope), `queue` (the durable ingestion queue),
  * `dead_letters` (queue items that failed past their retries, with their error) and
  * `vector_blocks` (the binary codes of each user's vectors, see `vector-index.ts`), kept in step with
- * `memory_vectors` by triggers so every write path, present or future, maintains it in the same transaction.
+ * `memory_vectors` by triggers so every write path, present or future, maintains it in the same transaction, and
+ * `keyword_changes` (the seq of every `memory_fts` row written, with a growing generation: FTS5 tables take no
+ * triggers, so every write to `memory_fts` also calls `noteKeywordChanges` in `writes.ts`).
  */
 import type Database from 'better-sqlite3';
 import { EmbedderMismatchError, StoreError } from '../../core/errors.js';
@@ -219,6 +221,16 @@ export const MIGRATIONS: readonly Migration[] = [
     sql: `
       UPDATE memory_fts SET scope = trim(COALESCE(scope, '') || ' k' ||
         lower(hex((SELECT m.kind FROM memories m WHERE m.seq = memory_fts.rowid))));
+    `,
+  },
+  {
+    version: 6,
+    description:
+      'keyword change log: the seq of every memory_fts row written, with a generation that grows with each ' +
+      'write, so a process holding the keyword index in memory (sqlite/keyword-mirror.ts) reads only what changed',
+    sql: `
+      CREATE TABLE keyword_changes (seq INTEGER PRIMARY KEY, generation INTEGER NOT NULL);
+      CREATE INDEX keyword_changes_generation ON keyword_changes (generation);
     `,
   },
 ];

@@ -40,6 +40,29 @@ function memoryExists(prepare: Prepare, id: string): boolean {
   return prepare('SELECT 1 FROM memories WHERE id = ?').get(id) !== undefined;
 }
 
+/**
+ * Records that the `memory_fts` rows of `seqs` (or, with `where`, of the memories matching that SQL condition
+ * over alias `m`) were written or deleted in the current transaction. Call beside every write to `memory_fts`: the
+ * keyword mirror (`keyword-mirror.ts`) of every process reads them to stay current.
+ */
+export function noteKeywordChanges(
+  prepare: Prepare,
+  seqs: readonly number[] | { where: string; params: readonly unknown[] },
+): void {
+  const next = '(SELECT COALESCE(MAX(generation), 0) + 1 FROM keyword_changes)';
+  const upsert = 'ON CONFLICT (seq) DO UPDATE SET generation = excluded.generation';
+  if (Array.isArray(seqs)) {
+    const statement = prepare(`INSERT INTO keyword_changes (seq, generation) VALUES (?, ${next}) ${upsert}`);
+    for (const seq of seqs) statement.run(seq);
+    return;
+  }
+  const { where, params } = seqs as { where: string; params: readonly unknown[] };
+  // WHERE true: SQLite's parser needs it to tell an upsert's ON CONFLICT from a join's ON.
+  prepare(
+    `INSERT INTO keyword_changes (seq, generation) SELECT m.seq, ${next} FROM memories m WHERE ${where} ${upsert}`,
+  ).run(...params);
+}
+
 /** The write steps on a connection's prepared statements; a found row is its `memories` row (with `seq`). */
 export const sqliteWrites: WriteSteps<Prepare, SqliteMemoryRow> = {
   findForUpdate: findRow,
@@ -62,6 +85,7 @@ export const sqliteWrites: WriteSteps<Prepare, SqliteMemoryRow> = {
       keywordText,
       keywordScopeColumn(record, record.kind),
     );
+    noteKeywordChanges(prepare, [seq]);
     return true;
   },
 
@@ -84,6 +108,12 @@ export const sqliteWrites: WriteSteps<Prepare, SqliteMemoryRow> = {
         row.seq,
       );
     }
+    if (
+      update.keywordText !== undefined ||
+      (update.patch.kind !== undefined && update.patch.kind !== row.kind)
+    ) {
+      noteKeywordChanges(prepare, [row.seq]);
+    }
     if (update.embedding !== undefined) {
       prepare('UPDATE memory_vectors SET embedding = ? WHERE seq = ?').run(
         vectorToBlob(update.embedding),
@@ -95,6 +125,7 @@ export const sqliteWrites: WriteSteps<Prepare, SqliteMemoryRow> = {
   /** The row and its keyword entry (its vector goes by cascade). */
   remove(prepare, row) {
     prepare('DELETE FROM memory_fts WHERE rowid = ?').run(row.seq);
+    noteKeywordChanges(prepare, [row.seq]);
     prepare('DELETE FROM memories WHERE seq = ?').run(row.seq);
   },
 
@@ -115,6 +146,7 @@ export const sqliteWrites: WriteSteps<Prepare, SqliteMemoryRow> = {
     prepare(`DELETE FROM memory_fts WHERE rowid IN (SELECT m.seq FROM memories m WHERE ${memoryScope})`).run(
       ...memories.params,
     );
+    noteKeywordChanges(prepare, { where: memoryScope, params: memories.params });
     prepare(`DELETE FROM memories AS m WHERE ${memoryScope}`).run(...memories.params);
     // No FTS5 'optimize' needed: the index was created with 'secure-delete', which removes a deleted row's
     // tokens from the index at once (an 'optimize' would rewrite the whole index, every user's).
