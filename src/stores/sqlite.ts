@@ -114,6 +114,10 @@ class SqliteEngine implements Engine {
   /** Binary-index blocks read by earlier searches (checked against their version on every use). */
   private readonly codeBlocks: CodeBlockCache;
   private readonly keywordMirror: KeywordMirror;
+  /** See {@link SqliteStore.keywordMirrorStatus}. */
+  get keywordMirrorStatus(): 'none' | 'building' | 'ready' {
+    return this.keywordMirror.status;
+  }
 
   constructor(options: SqliteStoreOptions) {
     const inMemory = options.path === ':memory:';
@@ -442,6 +446,14 @@ export class SqliteStore extends StoreCore<Prepare, SqliteMemoryRow, SqliteEngin
   async diagnostics(): Promise<SqliteDiagnostics> {
     this.requireOpen();
     return this.engine.diagnostics();
+  }
+
+  /**
+   * Where this process's keyword mirror stands (`sqlite/keyword-mirror.ts`): `ready` when a user holding most of
+   * the file is ranked from memory, `building` while it is read in, `none` before any such search (or when off).
+   */
+  get keywordMirrorStatus(): 'none' | 'building' | 'ready' {
+    return this.engine.keywordMirrorStatus;
   }
 }
 

@@ -12,20 +12,26 @@
  * `keyword_changes` (`noteKeywordChanges` in `writes.ts`, same transaction) under a generation one above the table's
  * highest. Writers are serialised, so generations grow in commit order: before each search the mirror reads
  * the rows above the last generation it applied (its own process's writes and other processes' alike) and
- * re-reads those seqs from `memory_fts` (absent: deleted). A search never waits for the mirror: until it is
+ * re-reads those seqs from `memory_fts_content` (absent: deleted). A search never waits for the mirror: until it is
  * built, or when it would need a rebuild, the caller uses FTS5.
  *
- * Building. The first {@link KeywordMirror.request} starts a build in slices of {@link BUILD_SLICE} rows, one
- * per timer tick (about 5 ms each), so a process's other work goes on. It reads the highest
- * generation first and applies the later changes when done: rows written during the build are re-read.
+ * Building. The first {@link KeywordMirror.request} starts a build that reads {@link BUILD_SLICE} rows at a
+ * time: for up to {@link REQUEST_BUDGET_MS} inside each request that finds it unfinished, and for
+ * {@link TIMER_BUDGET_MS} per timer tick while the process is idle, so no request stalls behind it (about 1 s of
+ * work per 100k rows in all) and a process that searches back to back without idling still finishes it. It
+ * reads the highest generation first and applies the later changes when done: rows written meanwhile are
+ * re-read.
  * The mirror is dropped, and built again on request, when the table outgrows {@link MIRROR_MAX_ROWS} or a
  * sync finds more changes than a rebuild costs, or half its slots are dead.
  */
 import { KeywordPostings, type PostingHit } from '../keyword-postings.js';
 import type { Prepare } from './writes.js';
 
-/** `memory_fts` rows read per slice of a build. */
-const BUILD_SLICE = 500;
+/** `memory_fts` rows read per slice of a build (about 1 ms of work). */
+const BUILD_SLICE = 100;
+/** Build work a request does while it waits for the mirror, and a timer tick when the process is idle, in ms. */
+const REQUEST_BUDGET_MS = 3;
+const TIMER_BUDGET_MS = 5;
 /** Above this many rows the mirror is not built (about 100 bytes of memory per row). */
 export const MIRROR_MAX_ROWS = 500_000;
 /** A sync reading more changed rows than this rebuilds instead. */
@@ -33,10 +39,17 @@ const SYNC_MAX_CHANGES = 20_000;
 /** Dead slots past this share of the postings trigger a rebuild. */
 const MAX_DEAD_SHARE = 0.5;
 
-type State =
-  | { kind: 'none' }
-  | { kind: 'building'; cancelled: boolean }
-  | { kind: 'ready'; postings: KeywordPostings; generation: number };
+/** A build in progress: what it has read so far, and from which generation on it must re-read changes. */
+interface Build {
+  kind: 'building';
+  postings: KeywordPostings;
+  generation: number;
+  /** The last seq read. */
+  after: number;
+  cancelled: boolean;
+}
+
+type State = { kind: 'none' } | Build | { kind: 'ready'; postings: KeywordPostings; generation: number };
 
 export class KeywordMirror {
   private state: State = { kind: 'none' };
@@ -49,15 +62,18 @@ export class KeywordMirror {
     return this.state.kind;
   }
 
-  /** True when a current copy can answer now; otherwise starts a build (when none runs) and returns false. */
+  /**
+   * True when a current copy can answer now. Otherwise it starts a build (when none runs), or carries the
+   * running one on for up to {@link REQUEST_BUDGET_MS}, and returns false unless that finished it.
+   */
   request(prepare: Prepare, tableRows: number): boolean {
     if (this.maxRows <= 0 || tableRows > this.maxRows) {
       this.drop();
       return false;
     }
-    if (this.state.kind === 'ready' && this.sync(prepare)) return true;
-    if (this.state.kind === 'none') this.build(prepare);
-    return false;
+    if (this.state.kind === 'none') this.start(prepare);
+    if (this.state.kind === 'building') this.advance(prepare, this.state, REQUEST_BUDGET_MS);
+    return this.state.kind === 'ready' && this.sync(prepare);
   }
 
   /**
@@ -104,35 +120,46 @@ export class KeywordMirror {
     return true;
   }
 
-  private build(prepare: Prepare): void {
-    const state: State = { kind: 'building', cancelled: false };
-    this.state = state;
-    const postings = new KeywordPostings();
-    const generation = highestGeneration(prepare);
-    const slice = prepare(
-      'SELECT id AS seq, c0 AS memory, c1 AS scope FROM memory_fts_content WHERE id > ? ORDER BY id LIMIT ?',
-    );
-    let after = 0;
-    const step = () => {
-      if (state.cancelled) return;
-      try {
-        const rows = slice.all(after, BUILD_SLICE) as FtsRow[];
-        for (const row of rows) apply(postings, row);
-        const last = rows.at(-1);
-        if (last !== undefined && rows.length === BUILD_SLICE) {
-          after = last.seq;
-          setTimeout(step, 0).unref();
-          return;
-        }
-        this.state = { kind: 'ready', postings, generation };
-      } catch {
-        // The connection closed, or a read failed: searches keep using FTS5; a later request builds again.
-        if (this.state === state) this.state = { kind: 'none' };
-      }
+  private start(prepare: Prepare): void {
+    const build: Build = {
+      kind: 'building',
+      postings: new KeywordPostings(),
+      generation: highestGeneration(prepare),
+      after: 0,
+      cancelled: false,
+    };
+    this.state = build;
+    const tick = () => {
+      if (build.cancelled || this.state !== build) return;
+      this.advance(prepare, build, TIMER_BUDGET_MS);
+      if (this.state === build) setTimeout(tick, 0).unref();
     };
     // Unreferenced timers, not immediates: a short-lived process (a hook, a CLI search) exits without waiting for
     // a build it will not use, and an idle one still runs them (an unreferenced immediate waits for other I/O).
-    setTimeout(step, 0).unref();
+    setTimeout(tick, 0).unref();
+  }
+
+  /** Reads slices of `build` for about `budgetMs`; the mirror is ready when the last slice is read. */
+  private advance(prepare: Prepare, build: Build, budgetMs: number): void {
+    const deadline = performance.now() + budgetMs;
+    try {
+      const slice = prepare(
+        'SELECT id AS seq, c0 AS memory, c1 AS scope FROM memory_fts_content WHERE id > ? ORDER BY id LIMIT ?',
+      );
+      do {
+        const rows = slice.all(build.after, BUILD_SLICE) as FtsRow[];
+        for (const row of rows) apply(build.postings, row);
+        const last = rows.at(-1);
+        if (last === undefined || rows.length < BUILD_SLICE) {
+          this.state = { kind: 'ready', postings: build.postings, generation: build.generation };
+          return;
+        }
+        build.after = last.seq;
+      } while (performance.now() < deadline);
+    } catch {
+      // The connection closed, or a read failed: searches keep using FTS5; a later request builds again.
+      if (this.state === build) this.state = { kind: 'none' };
+    }
   }
 }
 
