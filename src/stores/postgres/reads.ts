@@ -99,16 +99,14 @@ export async function selectPage(
   return pageOf((await client.query<PostgresMemoryRow>(sql, conditions.params)).rows.map(rowToRecord), limit);
 }
 
-/** How many memories `scope` holds, counting at most `cap` (a cheap bound for choosing a search plan). */
-export async function countScope(
-  client: Queryable,
-  names: SchemaNames,
-  scope: Scope,
-  cap: number,
-): Promise<number> {
+/**
+ * How many memories `scope` holds, from `keyword_stats` (exact, kept by the writing transactions; a partial scope
+ * sums the exact scopes it covers), in one index look-up whatever the scope's size.
+ */
+export async function countScope(client: Queryable, names: SchemaNames, scope: Scope): Promise<number> {
   const conditions = new SqlConditions(storeDialect(names));
-  const sql = `SELECT count(*)::integer AS n FROM (
-    SELECT 1 FROM ${names.memories} m WHERE ${conditions.scope(scope)} LIMIT ${conditions.bind(cap)}) capped`;
+  const sql = `SELECT COALESCE(sum(s.documents), 0)::float8 AS n FROM ${names.keywordStats} s
+    WHERE ${conditions.scope(scope, (key) => `s.${SQL_COLUMNS[key]}`)}`;
   return (await client.query<{ n: number }>(sql, conditions.params)).rows[0]?.n ?? 0;
 }
 
@@ -159,9 +157,12 @@ export async function selectDenseApproximate(
 ): Promise<DenseHit[]> {
   const conditions = new SqlConditions(storeDialect(names));
   const query = `${conditions.bind(vectorToText(embedding))}::${vector.type}`;
-  const sql = `SELECT ${MEMORY_COLUMNS}, ${safeDistance(`m.embedding ${vector.cosineDistance} ${query}`)} AS distance
-    FROM ${names.memories} m WHERE ${where(conditions, visibility)}
-    ORDER BY m.embedding ${vector.cosineDistance} ${query} LIMIT ${conditions.bind(limit)}`;
+  // The distance is computed once per row, as the ORDER BY's own column (each computation reads the row's vector
+  // from TOAST again), and made safe outside.
+  const sql = `SELECT ${MEMORY_COLUMNS.replaceAll('m.', 'n.')}, ${safeDistance('n.raw_distance')} AS distance
+    FROM (SELECT ${MEMORY_COLUMNS}, m.embedding ${vector.cosineDistance} ${query} AS raw_distance
+      FROM ${names.memories} m WHERE ${where(conditions, visibility)}
+      ORDER BY raw_distance LIMIT ${conditions.bind(limit)}) n`;
   const rows = (await client.query<PostgresMemoryRow & { distance: number }>(sql, conditions.params)).rows;
   rows.sort((left, right) => left.distance - right.distance || (left.id < right.id ? -1 : 1));
   return denseHitsOf(rows);
