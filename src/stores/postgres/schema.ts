@@ -5,7 +5,8 @@
  * Layout: `memories` (one row per memory; scope in its own indexed columns; `keyword_tokens` holds the text's
  * keyword tokens as mneme tokenizes them and the generated `keyword` tsvector, GIN-indexed, is built from it;
  * `embedding` is a pgvector column added when an embedder is first bound, with an HNSW `vector_cosine_ops`
- * index), `history` (events carrying the scope of their memory), `queue` (the durable ingestion queue),
+ * index), `keyword_stats` (per exact scope: its memories and their summed BM25 document length, kept by
+ * statement-level triggers on `memories`), `history` (events carrying the scope of their memory), `queue` (the durable ingestion queue),
  * `dead_letters` (queue items that failed past their retries, with their error), `meta`
  * (the embedder that wrote the store) and `schema_migrations` (one row per applied version).
  *
