@@ -8,8 +8,9 @@
  * `load` writes synthetic memories of one user (the latency suite's corpus, 512-d) through `store.restore` in
  * batches of 2,000 with the schema's GIN and HNSW indexes dropped, then builds them once (with a 1 GB
  * `maintenance_work_mem`). `measure` times `searchKeyword` (limit 200, the hybrid search's keyword candidates) and
- * `searchDense` (limit 200) for `user-0`, after 5 warm-up searches, and prints p50/p95 in ms with the 1-minute
- * load average. Drop the schema afterwards (`DROP SCHEMA <name> CASCADE`).
+ * `searchDense` (limit 200 and 10) for `user-0`, after 5 warm-up searches, then `apply` of one insert per
+ * transaction into that scope (as `add` writes, leaving the rows behind), and prints p50/p95 in ms with the
+ * 1-minute load average. Drop the schema afterwards (`DROP SCHEMA <name> CASCADE`).
  */
 import { randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
@@ -110,6 +111,34 @@ async function measure(url: string, count: number): Promise<void> {
   const dense10 = await time((query) =>
     store.searchDense({ ...visibility(), embedding: query.vector, limit: 10 }),
   );
+  // One memory per transaction, as `add` writes (in the measured scope; each run adds `count` rows to it).
+  let written = 0;
+  const add = await time(async (query) => {
+    written += 1;
+    const at = new Date().toISOString();
+    const text = `added while measuring ${written}: ${query.text}`;
+    await store.apply({
+      changes: [
+        {
+          type: 'insert',
+          record: {
+            id: randomUUID(),
+            memory: text,
+            userId: 'user-0',
+            role: 'user',
+            kind: 'message',
+            metadata: {},
+            hash: hashText(text),
+            createdAt: at,
+            updatedAt: at,
+            observedAt: at,
+          },
+          embedding: query.vector,
+          event: { event: 'ADD', newValue: text, actor: 'bench', createdAt: at },
+        },
+      ],
+    });
+  });
   console.log(
     JSON.stringify({
       at: new Date().toISOString(),
@@ -118,6 +147,7 @@ async function measure(url: string, count: number): Promise<void> {
       searchKeyword_200: keyword,
       searchDense_200: dense,
       searchDense_10: dense10,
+      apply_one_insert: add,
       plans: (await store.diagnostics()).densePlans,
     }),
   );
