@@ -207,14 +207,15 @@ class PostgresEngine implements Engine {
     const state = this.requireState();
     return this.transaction('searchDense', async (client) => {
       if (state.hnsw) {
-        const size = await reads.countScope(client, this.names, visibility.scope, this.exactScanMaxRows + 1);
+        const size = await reads.countScope(client, this.names, visibility.scope);
         if (size > this.exactScanMaxRows) {
           // ef_search bounds how many rows one index scan can return (pgvector allows 1..1000).
           const efSearch = Math.min(1000, Math.max(40, limit * 2));
-          await client.query("SELECT set_config('hnsw.ef_search', $1, true)", [String(efSearch)]);
-          if (this.iterativeScan && supportsIterativeScan(state.vector.version)) {
-            await client.query("SELECT set_config('hnsw.iterative_scan', 'strict_order', true)");
-          }
+          const iterative = this.iterativeScan && supportsIterativeScan(state.vector.version);
+          await client.query(
+            `SELECT set_config('hnsw.ef_search', $1, true)${iterative ? ", set_config('hnsw.iterative_scan', 'strict_order', true)" : ''}`,
+            [String(efSearch)],
+          );
           const hits = await reads.selectDenseApproximate(
             client,
             this.names,

@@ -207,13 +207,13 @@ describe('mneme migrate', () => {
       assert.equal(first.code, 0, first.err);
       assert.match(
         first.out,
-        new RegExp(`\\(schema ${schema}\\): applied migrations 1, 2; schema version 2$`),
+        new RegExp(`\\(schema ${schema}\\): applied migrations 1, 2, 3; schema version 3$`),
       );
       assert.equal(first.err, '', 'the server has pgvector: no warning');
       const second = await cli(['migrate', '--store', url, '--json']);
       assert.equal(second.code, 0, second.err);
       const parsed = JSON.parse(second.out) as { schemaVersion: number; applied: number[] };
-      assert.equal(parsed.schemaVersion, 2);
+      assert.equal(parsed.schemaVersion, 3);
       assert.deepEqual(parsed.applied, []);
     } finally {
       await server.dropSchema(schema);
@@ -242,7 +242,7 @@ describe('mneme migrate', () => {
         const available = await client.query("SELECT 1 FROM pg_available_extensions WHERE name = 'vector'");
         const result = await cli(['migrate', '--store', url]);
         assert.equal(result.code, 0, result.err);
-        assert.match(result.out, /schema version 2$/);
+        assert.match(result.out, /schema version 3$/);
         assert.equal(result.err.includes(PGVECTOR_MISSING), available.rows.length === 0, result.err);
       } finally {
         await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);

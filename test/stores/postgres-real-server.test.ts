@@ -152,7 +152,7 @@ describe('PostgreSQL store on a real server', { skip }, () => {
       );
       assert.deepEqual(
         tables.rows.map((row) => row.table_name),
-        ['dead_letters', 'history', 'memories', 'meta', 'queue', 'schema_migrations'],
+        ['dead_letters', 'history', 'keyword_stats', 'memories', 'meta', 'queue', 'schema_migrations'],
       );
     } finally {
       for (const store of stores) await store.close();

@@ -30,7 +30,7 @@ import {
   toStoreError,
 } from './pool.js';
 import { MEMORY_COLUMNS, type PostgresMemoryRow, textToVector, vectorToText } from './rows.js';
-import type { SchemaNames, VectorNames } from './schema.js';
+import { documentLength, type SchemaNames, type VectorNames } from './schema.js';
 
 export type { Visibility };
 
@@ -99,16 +99,14 @@ export async function selectPage(
   return pageOf((await client.query<PostgresMemoryRow>(sql, conditions.params)).rows.map(rowToRecord), limit);
 }
 
-/** How many memories `scope` holds, counting at most `cap` (a cheap bound for choosing a search plan). */
-export async function countScope(
-  client: Queryable,
-  names: SchemaNames,
-  scope: Scope,
-  cap: number,
-): Promise<number> {
+/**
+ * How many memories `scope` holds, from `keyword_stats` (exact, kept by the writing transactions; a partial scope
+ * sums the exact scopes it covers), in one index look-up whatever the scope's size.
+ */
+export async function countScope(client: Queryable, names: SchemaNames, scope: Scope): Promise<number> {
   const conditions = new SqlConditions(storeDialect(names));
-  const sql = `SELECT count(*)::integer AS n FROM (
-    SELECT 1 FROM ${names.memories} m WHERE ${conditions.scope(scope)} LIMIT ${conditions.bind(cap)}) capped`;
+  const sql = `SELECT COALESCE(sum(s.documents), 0)::float8 AS n FROM ${names.keywordStats} s
+    WHERE ${conditions.scope(scope, (key) => `s.${SQL_COLUMNS[key]}`)}`;
   return (await client.query<{ n: number }>(sql, conditions.params)).rows[0]?.n ?? 0;
 }
 
@@ -159,9 +157,12 @@ export async function selectDenseApproximate(
 ): Promise<DenseHit[]> {
   const conditions = new SqlConditions(storeDialect(names));
   const query = `${conditions.bind(vectorToText(embedding))}::${vector.type}`;
-  const sql = `SELECT ${MEMORY_COLUMNS}, ${safeDistance(`m.embedding ${vector.cosineDistance} ${query}`)} AS distance
-    FROM ${names.memories} m WHERE ${where(conditions, visibility)}
-    ORDER BY m.embedding ${vector.cosineDistance} ${query} LIMIT ${conditions.bind(limit)}`;
+  // The distance is computed once per row, as the ORDER BY's own column (each computation reads the row's vector
+  // from TOAST again), and made safe outside.
+  const sql = `SELECT ${MEMORY_COLUMNS.replaceAll('m.', 'n.')}, ${safeDistance('n.raw_distance')} AS distance
+    FROM (SELECT ${MEMORY_COLUMNS}, m.embedding ${vector.cosineDistance} ${query} AS raw_distance
+      FROM ${names.memories} m WHERE ${where(conditions, visibility)}
+      ORDER BY raw_distance LIMIT ${conditions.bind(limit)}) n`;
   const rows = (await client.query<PostgresMemoryRow & { distance: number }>(sql, conditions.params)).rows;
   rows.sort((left, right) => left.distance - right.distance || (left.id < right.id ? -1 : 1));
   return denseHitsOf(rows);
@@ -192,14 +193,14 @@ export function tsqueryText(phrases: readonly string[][]): string {
 }
 
 /**
- * BM25's document length of row `alias`: its text tokens plus one token per scope field and one for its kind (see
- * the module comment).
+ * Keyword search over the visible rows, scored by BM25 as described in the module comment.
+ *
+ * The corpus statistics come from `keyword_stats` (kept by triggers in every writing transaction, one row per
+ * exact scope; a partial scope sums the rows it covers). One pass over the scope's matches (GIN index) takes,
+ * on a narrow projection, each phrase's document count and each visible row's phrase frequencies and length;
+ * the visible rows are scored with one inline term per phrase (the same float operations, in the same order, as
+ * summing the terms), and only the best `limit` are joined back for their full rows.
  */
-function documentLength(alias: string): string {
-  return `(${alias}.keyword_length + num_nonnulls(${alias}.user_id, ${alias}.agent_id, ${alias}.run_id, ${alias}.app_id) + 1)`;
-}
-
-/** Keyword search over the visible rows, scored by BM25 as described in the module comment. */
 export async function selectKeyword(
   client: Queryable,
   names: SchemaNames,
@@ -210,41 +211,49 @@ export async function selectKeyword(
   const phrases = keywordPhrases(terms);
   if (phrases.length === 0) return [];
   const conditions = new SqlConditions(storeDialect(names));
-  const phraseRows = phrases
-    .map(
-      (tokens) =>
-        `(${conditions.bind(tsqueryText([tokens]))}::tsquery, string_to_array(${conditions.bind(tokens.join(' '))}, ' '))`,
-    )
-    .join(', ');
-  const corpusScope = conditions.scope(visibility.scope);
-  const hitScope = conditions.scope(visibility.scope);
+  const corpusScope = conditions.scope(visibility.scope, (key) => `s.${SQL_COLUMNS[key]}`);
+  // A single token's frequency: how often ` token ` occurs in the tokens with every separator doubled (so
+  // neighbouring occurrences do not share a space), by byte length, which costs less than splitting the text
+  // into an array. A single token is in the tsvector exactly when it is in the token list (phrase tokens are
+  // indexable), so rows without it skip the count; a longer phrase's positions may be capped in the tsvector,
+  // so its frequency is always counted on the token list.
+  const spaced = `(' ' || replace(m.keyword_tokens, ' ', '  ') || ' ')`;
+  const columns = phrases.map((tokens, index) => {
+    const query = `${conditions.bind(tsqueryText([tokens]))}::tsquery`;
+    const framed = ` ${tokens.join(' ')} `;
+    const frequency =
+      tokens.length === 1
+        ? `CASE WHEN m.keyword @@ ${query} THEN (octet_length(${spaced}) - octet_length(replace(${spaced}, ${conditions.bind(framed)}, ''))) / ${Buffer.byteLength(framed, 'utf8')} ELSE 0 END`
+        : `${names.fn('mneme_phrase_frequency')}(string_to_array(m.keyword_tokens, ' '), string_to_array(${conditions.bind(tokens.join(' '))}, ' '))`;
+    return `m.keyword @@ ${query} AS has_${index}, ${frequency}::float8 AS frequency_${index}`;
+  });
   const anyPhrase = `${conditions.bind(tsqueryText(phrases))}::tsquery`;
   const visible = where(conditions, visibility);
-  const output = MEMORY_COLUMNS.replaceAll('m.', 'x.');
-  const sql = `WITH phrases (query, tokens) AS (VALUES ${phraseRows}),
-    corpus AS MATERIALIZED (
-      SELECT count(*)::float8 AS documents, COALESCE(sum(${documentLength('m')}), 0)::float8 AS tokens
-      FROM ${names.memories} m WHERE ${corpusScope}),
+  const scope = conditions.scope(visibility.scope);
+  const hits = phrases.map((_, index) => `count(*) FILTER (WHERE x.has_${index})::float8 AS hits_${index}`);
+  const idfs = phrases.map((_, index) => {
+    const idf = `ln((c.documents - h.hits_${index} + 0.5) / (h.hits_${index} + 0.5))`;
+    return `CASE WHEN ${idf} <= 0 THEN 1e-6 ELSE ${idf} END AS idf_${index}`;
+  });
+  const score = phrases
+    .map(
+      (_, index) =>
+        `w.idf_${index} * x.frequency_${index} * 2.2 / (x.frequency_${index} + 1.2 * (0.25 + x.scaled_length / (c.tokens / c.documents)))`,
+    )
+    .join(' + ');
+  const sql = `WITH corpus AS MATERIALIZED (
+      SELECT COALESCE(sum(s.documents), 0)::float8 AS documents, COALESCE(sum(s.tokens), 0)::float8 AS tokens
+      FROM ${names.keywordStats} s WHERE ${corpusScope}),
+    matches AS MATERIALIZED (
+      SELECT m.id, ${visible} AS visible, 0.75::float8 * ${documentLength('m')} AS scaled_length, ${columns.join(', ')}
+      FROM ${names.memories} m WHERE m.keyword @@ ${anyPhrase} AND ${scope}),
     weights AS MATERIALIZED (
-      SELECT p.tokens, ln((c.documents - h.hits + 0.5) / (h.hits + 0.5)) AS idf
-      FROM phrases p CROSS JOIN corpus c
-      CROSS JOIN LATERAL (
-        SELECT count(*)::float8 AS hits FROM ${names.memories} m WHERE ${hitScope} AND m.keyword @@ p.query) h),
-    matches AS (
-      SELECT ${MEMORY_COLUMNS}, string_to_array(m.keyword_tokens, ' ') AS token_array,
-        ${documentLength('m')} AS document_length FROM ${names.memories} m
-      WHERE m.keyword @@ ${anyPhrase} AND ${visible})
-    SELECT ${output}, s.score FROM matches x CROSS JOIN corpus c
-    CROSS JOIN LATERAL (
-      SELECT sum(
-        (CASE WHEN w.idf <= 0 THEN 1e-6 ELSE w.idf END) * f.frequency * 2.2
-        / (f.frequency + 1.2 * (0.25 + 0.75 * x.document_length / (c.tokens / c.documents)))) AS score
-      FROM weights w
-      CROSS JOIN LATERAL (
-        SELECT (CASE WHEN cardinality(w.tokens) = 1
-          THEN cardinality(array_positions(x.token_array, w.tokens[1]))
-          ELSE ${names.fn('mneme_phrase_frequency')}(x.token_array, w.tokens) END)::float8 AS frequency) f) s
-    ORDER BY s.score DESC, x.id ASC LIMIT ${conditions.bind(limit)}`;
+      SELECT ${idfs.join(', ')} FROM corpus c CROSS JOIN (SELECT ${hits.join(', ')} FROM matches x) h),
+    best AS MATERIALIZED (
+      SELECT x.id, ${score} AS score FROM matches x CROSS JOIN corpus c CROSS JOIN weights w
+      WHERE x.visible ORDER BY score DESC, x.id ASC LIMIT ${conditions.bind(limit)})
+    SELECT ${MEMORY_COLUMNS}, b.score FROM best b JOIN ${names.memories} m ON m.id = b.id
+    ORDER BY b.score DESC, b.id ASC`;
   const rows = (await client.query<PostgresMemoryRow & { score: number }>(sql, conditions.params)).rows;
   return rows.map((row) => ({ record: rowToRecord(row), bm25: row.score }));
 }

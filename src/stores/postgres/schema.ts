@@ -5,7 +5,8 @@
  * Layout: `memories` (one row per memory; scope in its own indexed columns; `keyword_tokens` holds the text's
  * keyword tokens as mneme tokenizes them and the generated `keyword` tsvector, GIN-indexed, is built from it;
  * `embedding` is a pgvector column added when an embedder is first bound, with an HNSW `vector_cosine_ops`
- * index), `history` (events carrying the scope of their memory), `queue` (the durable ingestion queue),
+ * index), `keyword_stats` (per exact scope: its memories and their summed BM25 document length, kept by
+ * statement-level triggers on `memories`), `history` (events carrying the scope of their memory), `queue` (the durable ingestion queue),
  * `dead_letters` (queue items that failed past their retries, with their error), `meta`
  * (the embedder that wrote the store) and `schema_migrations` (one row per applied version).
  *
@@ -35,6 +36,7 @@ export interface SchemaNames {
   deadLetters: string;
   meta: string;
   migrations: string;
+  keywordStats: string;
   /** A function of the schema, qualified: `"schema".name`. */
   fn(name: string): string;
 }
@@ -68,6 +70,7 @@ export function schemaNames(schema: string): SchemaNames {
     deadLetters: `${quoted}.dead_letters`,
     meta: `${quoted}.meta`,
     migrations: `${quoted}.schema_migrations`,
+    keywordStats: `${quoted}.keyword_stats`,
     fn: (name) => `${quoted}.${name}`,
   };
 }
@@ -94,6 +97,59 @@ function scopeIndexes(
         `CREATE INDEX ${prefix}_${column.replace('_id', '')} ON ${names[table]} (${column}${tail}) WHERE ${column} IS NOT NULL;`,
     )
     .join('\n');
+}
+
+/** BM25's document length of a `memories` row (see `reads.ts`): text tokens, one per scope field, one for the kind. */
+export function documentLength(alias: string): string {
+  return `(${alias}.keyword_length + num_nonnulls(${alias}.user_id, ${alias}.agent_id, ${alias}.run_id, ${alias}.app_id) + 1)`;
+}
+
+/** The `keyword_stats` key of a row's exact scope: distinguishes a missing field from any string. */
+function scopeKey(alias: string): string {
+  return `json_build_array(${alias}.user_id, ${alias}.agent_id, ${alias}.run_id, ${alias}.app_id)::text`;
+}
+
+/**
+ * A statement-level trigger function adding the rows of transition tables to `keyword_stats`: `sources` pairs a
+ * transition table with the sign its rows count with (+1 new rows, -1 old rows). Scopes whose net change is nil
+ * are not touched (an update that changes neither length nor scope takes no lock); upserts go in key order, so two
+ * statements touching several scopes lock them in the same order; a scope left with no memories loses its row
+ * (erasing a user leaves no trace of it here).
+ */
+function keywordStatsTrigger(
+  names: SchemaNames,
+  name: string,
+  sources: ReadonlyArray<{ table: string; sign: 1 | -1 }>,
+): string {
+  const rows = sources
+    .map(
+      ({ table, sign }) =>
+        `SELECT t.user_id, t.agent_id, t.run_id, t.app_id, ${sign}::bigint AS documents,
+           ${sign}::bigint * ${documentLength('t')} AS tokens FROM ${table} t`,
+    )
+    .join(' UNION ALL ');
+  return `
+      CREATE FUNCTION ${names.fn(name)}() RETURNS trigger LANGUAGE plpgsql AS $fn$
+      DECLARE
+        emptied text[];
+      BEGIN
+        WITH changed AS (
+          INSERT INTO ${names.keywordStats} AS s (scope_key, user_id, agent_id, run_id, app_id, documents, tokens)
+          SELECT ${scopeKey('d')}, d.user_id, d.agent_id, d.run_id, d.app_id, sum(d.documents), sum(d.tokens)
+          FROM (${rows}) d
+          GROUP BY d.user_id, d.agent_id, d.run_id, d.app_id
+          HAVING sum(d.documents) <> 0 OR sum(d.tokens) <> 0
+          ORDER BY 1
+          ON CONFLICT (scope_key) DO UPDATE
+            SET documents = s.documents + excluded.documents, tokens = s.tokens + excluded.tokens
+          RETURNING s.scope_key, s.documents)
+        SELECT array_agg(changed.scope_key) INTO emptied FROM changed WHERE changed.documents = 0;
+        IF emptied IS NOT NULL THEN
+          DELETE FROM ${names.keywordStats} s WHERE s.scope_key = ANY (emptied) AND s.documents = 0;
+        END IF;
+        RETURN NULL;
+      END
+      $fn$;`;
 }
 
 /** The migrations, applied in order inside one advisory-locked transaction. */
@@ -237,6 +293,42 @@ export const MIGRATIONS: readonly Migration[] = [
       );
       CREATE INDEX dead_letters_failed ON ${names.deadLetters} (failed_at, seq);
       ${scopeIndexes(names, 'deadLetters', '')}
+    `,
+  },
+  {
+    version: 3,
+    description: 'keyword_stats: memories and summed BM25 document length per scope, kept by triggers',
+    // The triggers exist before the backfill runs: creating them locks out writers until this transaction
+    // commits, so no write falls between the backfill's count and the first counted statement.
+    sql: (names) => `
+      CREATE TABLE ${names.keywordStats} (
+        scope_key text ${C} PRIMARY KEY,
+        ${SCOPE_COLUMNS},
+        documents bigint NOT NULL,
+        tokens bigint NOT NULL
+      );
+      ${['user_id', 'agent_id', 'run_id', 'app_id']
+        .map(
+          (column) =>
+            `CREATE INDEX keyword_stats_${column.replace('_id', '')} ON ${names.keywordStats} (${column}) WHERE ${column} IS NOT NULL;`,
+        )
+        .join('\n')}
+      ${keywordStatsTrigger(names, 'mneme_keyword_stats_insert', [{ table: 'new_rows', sign: 1 }])}
+      ${keywordStatsTrigger(names, 'mneme_keyword_stats_update', [
+        { table: 'old_rows', sign: -1 },
+        { table: 'new_rows', sign: 1 },
+      ])}
+      ${keywordStatsTrigger(names, 'mneme_keyword_stats_delete', [{ table: 'old_rows', sign: -1 }])}
+      CREATE TRIGGER keyword_stats_insert AFTER INSERT ON ${names.memories}
+        REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION ${names.fn('mneme_keyword_stats_insert')}();
+      CREATE TRIGGER keyword_stats_update AFTER UPDATE ON ${names.memories}
+        REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+        FOR EACH STATEMENT EXECUTE FUNCTION ${names.fn('mneme_keyword_stats_update')}();
+      CREATE TRIGGER keyword_stats_delete AFTER DELETE ON ${names.memories}
+        REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION ${names.fn('mneme_keyword_stats_delete')}();
+      INSERT INTO ${names.keywordStats} (scope_key, user_id, agent_id, run_id, app_id, documents, tokens)
+      SELECT ${scopeKey('m')}, m.user_id, m.agent_id, m.run_id, m.app_id, count(*), sum(${documentLength('m')})
+      FROM ${names.memories} m GROUP BY m.user_id, m.agent_id, m.run_id, m.app_id;
     `,
   },
 ];
