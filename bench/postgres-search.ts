@@ -12,12 +12,11 @@
  * transaction into that scope (as `add` writes, leaving the rows behind), and prints p50/p95 in ms with the
  * 1-minute load average. Drop the schema afterwards (`DROP SCHEMA <name> CASCADE`).
  */
-import { randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
 import pg from 'pg';
-import { hashText, queryTerms } from '../src/core/text.js';
-import type { MemoryRecord } from '../src/core/types.js';
+import { queryTerms } from '../src/core/text.js';
 import { createPostgresStore } from '../src/stores/postgres.js';
+import { messageRecord } from './support/message-record.js';
 import { nowMs, round } from './support/stats.js';
 import { createSyntheticCorpus } from './support/synthetic.js';
 
@@ -46,20 +45,7 @@ async function load(url: string, count: number): Promise<void> {
     for (let index = start; index < Math.min(count, start + 2000); index += 1) {
       const { text, vector } = corpus.memory();
       const at = new Date(baseTime + index * 60_000).toISOString();
-      const record: MemoryRecord = {
-        id: randomUUID(),
-        memory: text,
-        userId: 'user-0',
-        role: 'user',
-        kind: 'message',
-        metadata: {},
-        hash: hashText(text),
-        createdAt: at,
-        updatedAt: at,
-        observedAt: at,
-        validFrom: at,
-      };
-      items.push({ record, embedding: vector, history: [] });
+      items.push({ record: messageRecord(text, 'user-0', at), embedding: vector, history: [] });
     }
     await store.restore({ items });
   }
@@ -121,18 +107,7 @@ async function measure(url: string, count: number): Promise<void> {
       changes: [
         {
           type: 'insert',
-          record: {
-            id: randomUUID(),
-            memory: text,
-            userId: 'user-0',
-            role: 'user',
-            kind: 'message',
-            metadata: {},
-            hash: hashText(text),
-            createdAt: at,
-            updatedAt: at,
-            observedAt: at,
-          },
+          record: messageRecord(text, 'user-0', at),
           embedding: query.vector,
           event: { event: 'ADD', newValue: text, actor: 'bench', createdAt: at },
         },

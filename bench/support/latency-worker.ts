@@ -10,11 +10,8 @@
  *   embedder seam), then its search and add the same way.
  * - `scan`: the physical floor: a brute-force dot-product scan of n x 512 float32 in plain JavaScript.
  */
-import { randomUUID } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { hashText } from '../../src/core/text.js';
-import type { MemoryRecord } from '../../src/core/types.js';
 import { LocalEmbedder } from '../../src/embedders/local.js';
 import type { Embedder } from '../../src/embedders/types.js';
 import { createMemory } from '../../src/memory/memory.js';
@@ -24,6 +21,7 @@ import { type BenchStore, createBenchStore } from './bench-stores.js';
 import { CachingEmbedder } from './caching-embedder.js';
 import { peakRssMb } from './machine.js';
 import { createMem0 } from './mem0.js';
+import { messageRecord } from './message-record.js';
 import { createProgress, log } from './progress.js';
 import { type LatencySummary, nowMs, round, summarise } from './stats.js';
 import { createRandom, createSyntheticCorpus, type SyntheticCorpus } from './synthetic.js';
@@ -229,19 +227,7 @@ async function measureMneme(task: Extract<LatencyTask, { kind: 'mneme' | 'mem0' 
         const { text, vector } = corpus.memory();
         // Users interleave, as when many users write at once.
         const observedAt = new Date(baseTime + index * 60_000).toISOString();
-        const record: MemoryRecord = {
-          id: randomUUID(),
-          memory: text,
-          userId: `user-${index % task.users}`,
-          role: 'user',
-          kind: 'message',
-          metadata: {},
-          hash: hashText(text),
-          createdAt: now,
-          updatedAt: now,
-          observedAt,
-          validFrom: observedAt,
-        };
+        const record = messageRecord(text, `user-${index % task.users}`, observedAt, { writtenAt: now });
         changes.push({
           type: 'insert',
           record,

@@ -6,11 +6,9 @@
  * (from `memory.embedder`) plus uniform noise (±0.025 per component, a fixed-seed generator), renormalised. The same
  * inputs give the same texts and vectors; ids are random. Used by the `http` and `soak` suites.
  */
-import { randomUUID } from 'node:crypto';
-import { hashText } from '../../src/core/text.js';
-import type { MemoryRecord } from '../../src/core/types.js';
 import { normaliseVector } from '../../src/embedders/types.js';
 import type { createMemory } from '../../src/memory/memory.js';
+import { messageRecord } from './message-record.js';
 
 /** The sentences seeded memories are made of. */
 export const SEED_TEMPLATES: readonly string[] = [
@@ -45,20 +43,7 @@ export async function seedTemplateMemories(
       const embedding = normaliseVector(Float32Array.from(base, (value) => value + (random() - 0.5) * 0.05));
       const text = `${SEED_TEMPLATES[template]} (note ${index})`;
       const at = new Date(start + index * 60_000).toISOString();
-      const record: MemoryRecord = {
-        id: randomUUID(),
-        memory: text,
-        userId: `user-${index % users}`,
-        appId: 'bench',
-        role: 'user',
-        kind: 'message',
-        metadata: {},
-        hash: hashText(text),
-        createdAt: at,
-        updatedAt: at,
-        observedAt: at,
-        validFrom: at,
-      };
+      const record = messageRecord(text, `user-${index % users}`, at, { appId: 'bench' });
       items.push({ record, embedding, history: [] });
     }
     await memory.store.restore({ items });

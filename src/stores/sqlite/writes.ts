@@ -99,21 +99,18 @@ export const sqliteWrites: WriteSteps<Prepare, SqliteMemoryRow> = {
         row.seq,
       );
     }
+    const newKind =
+      update.patch.kind !== undefined && update.patch.kind !== row.kind ? update.patch.kind : undefined;
     if (update.keywordText !== undefined) {
       prepare('UPDATE memory_fts SET memory = ? WHERE rowid = ?').run(update.keywordText, row.seq);
     }
-    if (update.patch.kind !== undefined && update.patch.kind !== row.kind) {
+    if (newKind !== undefined) {
       prepare('UPDATE memory_fts SET scope = ? WHERE rowid = ?').run(
-        keywordScopeColumn(rowScope(row), update.patch.kind),
+        keywordScopeColumn(rowScope(row), newKind),
         row.seq,
       );
     }
-    if (
-      update.keywordText !== undefined ||
-      (update.patch.kind !== undefined && update.patch.kind !== row.kind)
-    ) {
-      noteKeywordChanges(prepare, [row.seq]);
-    }
+    if (update.keywordText !== undefined || newKind !== undefined) noteKeywordChanges(prepare, [row.seq]);
     if (update.embedding !== undefined) {
       prepare('UPDATE memory_vectors SET embedding = ? WHERE seq = ?').run(
         vectorToBlob(update.embedding),
