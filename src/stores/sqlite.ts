@@ -28,6 +28,7 @@ import { rowToRecord } from './core/rows.js';
 import { StoreCore } from './core/store.js';
 import type { PageKey, Visibility } from './core/visibility.js';
 import { type BusyRetryOptions, isBusy, toStoreError, withBusyRetry } from './sqlite/errors.js';
+import { createHammingKernel } from './sqlite/hamming-kernel.js';
 import * as keyword from './sqlite/keyword.js';
 import { KeywordMirror, MIRROR_MAX_ROWS } from './sqlite/keyword-mirror.js';
 import { sqliteQueue } from './sqlite/queue.js';
@@ -113,6 +114,8 @@ class SqliteEngine implements Engine {
   readonly densePlans = { exact: 0, approximate: 0, fallback: 0 };
   /** Binary-index blocks read by earlier searches (checked against their version on every use). */
   private readonly codeBlocks: CodeBlockCache;
+  /** Counts the binary index's Hamming distances (see sqlite/hamming-kernel.ts). */
+  private readonly hamming = createHammingKernel();
   private readonly keywordMirror: KeywordMirror;
   /** See {@link SqliteStore.keywordMirrorStatus}. */
   get keywordMirrorStatus(): 'none' | 'building' | 'ready' {
@@ -212,6 +215,7 @@ class SqliteEngine implements Engine {
     // The erased vectors' blocks are gone from the file; drop cached copies too (derived from the vectors), and
     // the keyword mirror, whose vocabulary still holds the erased words.
     this.codeBlocks.clear();
+    this.hamming.clear();
     this.keywordMirror.drop();
     // Copy the zeroed pages into the main file and empty the WAL, so erased text leaves the disk now. A reader
     // holding an older snapshot (another process, an export) blocks that: retry with back-off, and if it still
@@ -271,7 +275,7 @@ class SqliteEngine implements Engine {
     if (listing !== undefined && listing.live > this.exactScanMaxRows) {
       const { live } = listing;
       const pool = candidatePoolSize(live, limit);
-      const candidates = nearestCodes(this.prepare, this.codeBlocks, listing, embedding, pool);
+      const candidates = nearestCodes(this.prepare, this.codeBlocks, listing, embedding, pool, this.hamming);
       const hits = reads.selectDense(this.prepare, visibility, embedding, limit, candidates);
       if (hits.length >= limit || candidates.length >= live) {
         this.densePlans.approximate += 1;
@@ -395,6 +399,7 @@ class SqliteEngine implements Engine {
     if (this.pendingCheckpoint && this.db?.open) this.tryPendingCheckpoint();
     this.statements.clear();
     this.codeBlocks.clear();
+    this.hamming.clear();
     this.keywordMirror.drop();
     const db = this.db;
     this.db = undefined;

@@ -10,8 +10,9 @@
  * the exact scan) and reads only those its {@link CodeBlockCache} does
  * not hold at that version (a user's blocks are 7.2 MB per 100k memories of 512 dimensions; re-reading them
  * every time cost 3-30 ms), then:
- * 1. Hamming stage: ranks every live slot by Hamming distance between its code and the query's sign bits, and
- *    keeps the nearest `4 x pool` (a histogram of distances finds the cut-off in one pass, no sort).
+ * 1. Hamming stage: ranks every live slot by Hamming distance between its code and the query's sign bits
+ *    (counted by `hamming-kernel.ts`), and keeps the nearest `4 x pool` (a histogram of distances finds the
+ *    cut-off in one pass, no sort).
  * 2. Asymmetric stage: scores those by the query's own float components summed over each code's set bits
  *    (proportional to the dot product of the query with the code's +1/-1 vector, up to a constant), through a
  *    per-query table of 256 partial sums per code byte, and keeps the best `pool`.
@@ -22,6 +23,7 @@
  * cache only saves reads (a block's version changes with every write to it), so another process's committed
  * write is seen by the next search.
  */
+import { type HammingKernel, popcount } from './hamming-kernel.js';
 import type { Prepare } from './writes.js';
 
 /** Codes scored by the asymmetric stage per candidate kept. */
@@ -61,13 +63,6 @@ export function signWords(query: Float32Array): Uint32Array {
   return code;
 }
 
-/** Bits set in a 32-bit integer. */
-function popcount(word: number): number {
-  let value = word - ((word >>> 1) & 0x55555555);
-  value = (value & 0x33333333) + ((value >>> 2) & 0x33333333);
-  return Math.imul((value + (value >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24;
-}
-
 /** A BLOB's bytes as 32-bit little-endian words (copied when the Buffer is not 4-byte aligned). */
 function words(blob: Buffer): Uint32Array {
   if (blob.byteOffset % 4 === 0) return new Uint32Array(blob.buffer, blob.byteOffset, blob.byteLength >>> 2);
@@ -88,28 +83,6 @@ function partialSums(query: Float32Array): Float64Array {
     }
   }
   return table;
-}
-
-/**
- * Writes the Hamming distance between each of `count` codes (`query.length` words each) and `query` into
- * `out` from `outOffset`. The hot loop of a search: plain indexed reads, no closures.
- */
-function hammingDistances(
-  codes: Uint32Array,
-  count: number,
-  query: Uint32Array,
-  out: Uint16Array,
-  outOffset: number,
-) {
-  const width = query.length;
-  for (let index = 0; index < count; index += 1) {
-    let distance = 0;
-    const offset = index * width;
-    for (let word = 0; word < width; word += 1) {
-      distance += popcount(((codes[offset + word] as number) ^ (query[word] as number)) >>> 0);
-    }
-    out[outOffset + index] = distance;
-  }
 }
 
 function isFreed(seqs: Buffer, index: number): boolean {
@@ -210,6 +183,7 @@ export function nearestCodes(
   listing: BlockListing,
   query: Float32Array,
   pool: number,
+  kernel: HammingKernel,
 ): number[] {
   const blocks = readBlocks(prepare, cache, listing);
   const queryWords = signWords(query);
@@ -223,9 +197,9 @@ export function nearestCodes(
   // Stage 1: Hamming distance per slot, with a histogram to find the cut-off distance.
   const distances = new Uint16Array(slots);
   const histogram = new Uint32Array(freed + 1);
+  kernel.distances(blocks, queryWords, distances);
   let slot = 0;
   for (const block of blocks) {
-    hammingDistances(block.codes, block.used, queryWords, distances, slot);
     for (let index = 0; index < block.used; index += 1, slot += 1) {
       // A freed slot has seq 0 and a zero code (distance = popcount(query)): look at the seq only then.
       if (distances[slot] === queryBits && isFreed(block.seqs, index)) distances[slot] = freed;
