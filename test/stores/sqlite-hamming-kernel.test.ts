@@ -70,7 +70,12 @@ describe('Hamming kernels', () => {
       // 4,000 blocks of 512-bit codes need 16 MB: the memory grows several times; later smaller calls must not
       // see the larger call's codes.
       check(kernel, 16, [3], 1);
-      check(kernel, 16, Array.from({ length: 4000 }, () => 256), 2);
+      check(
+        kernel,
+        16,
+        Array.from({ length: 4000 }, () => 256),
+        2,
+      );
       check(kernel, 16, [256, 40], 3);
       kernel.clear();
       check(kernel, 16, [200, 256, 7], 4);
