@@ -12,13 +12,13 @@
  * the row counts of the PostgreSQL tables in SQL. The schema and the file are removed afterwards. The last stdout
  * line is the JSON result; the exit code is 1 when anything differs.
  */
-import { spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isDeepStrictEqual } from 'node:util';
+import { isDeepStrictEqual, promisify } from 'node:util';
 import pg from 'pg';
 import type { HistoryEvent, MemoryRecord } from '../src/core/types.js';
 import { createPostgresStore } from '../src/stores/postgres.js';
@@ -91,24 +91,14 @@ async function writeSource(path: string, count: number): Promise<void> {
   await store.close();
 }
 
-/** Runs the real CLI; resolves with its exit code and output. */
-function runCopy(from: string, to: string): Promise<{ code: number; out: string; err: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'copy', '--from', from, '--to', to, '--json'], {
-      env: { ...process.env, MNEME_LOG_LEVEL: 'error' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      err += chunk.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? 1, out, err }));
-  });
+/** Runs the real CLI's `copy --json`; resolves with its summary line, rejects (with its stderr) on a failure. */
+async function runCopy(from: string, to: string): Promise<string> {
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    [CLI, 'copy', '--from', from, '--to', to, '--json'],
+    { env: { ...process.env, MNEME_LOG_LEVEL: 'error' }, maxBuffer: 2 ** 24 },
+  );
+  return stdout.trim().split('\n').at(-1) ?? '{}';
 }
 
 async function* scanAll(store: MemoryStore): AsyncGenerator<Item> {
@@ -196,7 +186,6 @@ async function main(): Promise<void> {
     const copy = await runCopy(`sqlite://${path}`, target.toString());
     const copyS = (nowMs() - copyStart) / 1000;
     const loadAfter = load1();
-    if (copy.code !== 0) throw new Error(`mneme copy exited ${copy.code}: ${copy.err}`);
     console.error(`copy-check: mneme copy took ${round(copyS, 1)} s; comparing`);
     const source = createSqliteStore({ path });
     const copied = createPostgresStore({ connectionString: target.toString() });
@@ -228,7 +217,7 @@ async function main(): Promise<void> {
       copy_per_s: round(count / copyS, 0),
       load_average_before: loadBefore,
       load_average_after: loadAfter,
-      cli: JSON.parse(copy.out.trim().split('\n').at(-1) ?? '{}') as unknown,
+      cli: JSON.parse(copy) as unknown,
       compare_s: round((nowMs() - compareStart) / 1000, 1),
       ...checked,
       postgres_rows: sql,
