@@ -63,6 +63,8 @@ function plan(options: LatencyBenchOptions): { runs: Plan[]; skipped: LatencyBen
   const withMem0 = options.mem0 ?? true;
   if (options.quick && options.memories === undefined) {
     const runs: Plan[] = [{ system: 'mneme', memories: 1000, users: 10 }];
+    if (options.store !== undefined)
+      runs.push({ system: 'mneme', memories: 1000, users: 10, store: options.store });
     if (withMem0) runs.push({ system: 'mem0', memories: 1000, users: 10 });
     return { runs, skipped: [] };
   }
@@ -298,8 +300,11 @@ export function renderLatency(result: LatencyBenchResult): string {
   if (built.length > 0) {
     lines.push(
       '',
-      'PostgreSQL HNSW index build from scratch (REINDEX over the loaded memories):',
-      ...built.map((run) => `- ${run.memories} memories / ${run.users} users: ${run.index_build_s} s`),
+      'PostgreSQL search index build after the bulk load (GIN + HNSW, built from scratch over the loaded memories):',
+      ...built.map(
+        (run) =>
+          `- ${run.memories} memories / ${run.users} users: ${run.index_build_s} s (HNSW ${run.hnsw_build_s} s)`,
+      ),
     );
   }
   if (result.skipped.length > 0) {

@@ -17,6 +17,7 @@ import pg from 'pg';
 import { queryTerms } from '../src/core/text.js';
 import { createPostgresStore } from '../src/stores/postgres.js';
 import { messageRecord } from './support/message-record.js';
+import { buildSearchIndexes, dropSearchIndexes } from './support/postgres-indexes.js';
 import { nowMs, round } from './support/stats.js';
 import { createSyntheticCorpus } from './support/synthetic.js';
 
@@ -36,7 +37,7 @@ async function load(url: string, count: number): Promise<void> {
   base.searchParams.delete('schema');
   const admin = new pg.Client({ connectionString: base.toString() });
   await admin.connect();
-  await admin.query(`DROP INDEX IF EXISTS "${schema}".memories_embedding, "${schema}".memories_keyword`);
+  const indexes = await dropSearchIndexes(admin, schema);
   const corpus = createSyntheticCorpus({ dimension: DIMENSION, seed: 7 });
   const started = nowMs();
   const baseTime = Date.parse('2025-01-01T00:00:00.000Z');
@@ -50,20 +51,13 @@ async function load(url: string, count: number): Promise<void> {
     await store.restore({ items });
   }
   const loaded = nowMs();
-  await admin.query("SET maintenance_work_mem = '1GB'");
-  await admin.query(`CREATE INDEX memories_keyword ON "${schema}".memories USING gin (keyword)`);
-  const gin = nowMs();
-  await admin.query(
-    `CREATE INDEX memories_embedding ON "${schema}".memories USING hnsw (embedding public.vector_cosine_ops)`,
-  );
-  const hnsw = nowMs();
-  await admin.query(`VACUUM ANALYZE "${schema}".memories`);
+  const built = await buildSearchIndexes(admin, schema, indexes);
   console.log(
     JSON.stringify({
       memories: count,
       load_s: round((loaded - started) / 1000, 1),
-      gin_s: round((gin - loaded) / 1000, 1),
-      hnsw_s: round((hnsw - gin) / 1000, 1),
+      gin_s: built.ginS,
+      hnsw_s: built.hnswS,
     }),
   );
   await admin.end();

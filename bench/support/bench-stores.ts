@@ -1,7 +1,8 @@
 /**
  * Where a latency run keeps its memories: a fresh SQLite file (the default), or a fresh schema on a PostgreSQL
  * server (`--store postgres://...`, which needs pgvector), dropped afterwards. Both give stores opened the same
- * way, a size on disk, and the time to build the dense index from scratch.
+ * way, a bulk load bracketed by {@link BenchStore.beforeBulkLoad} / {@link BenchStore.afterBulkLoad}, and a size
+ * on disk.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -9,7 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPostgresStore, type PostgresStore } from '../../src/stores/postgres.js';
 import { createSqliteStore, type SqliteStore } from '../../src/stores/sqlite.js';
-import { nowMs, round } from './stats.js';
+import {
+  buildSearchIndexes,
+  dropSearchIndexes,
+  type SearchIndexBuild,
+  type SearchIndexDefinitions,
+} from './postgres-indexes.js';
+import { round } from './stats.js';
 
 /** One run's storage. */
 export interface BenchStore {
@@ -18,8 +25,16 @@ export interface BenchStore {
   create(options?: { exact?: boolean }): SqliteStore | PostgresStore;
   /** Bytes on disk (SQLite: the file and its WAL; PostgreSQL: tables, indexes and TOAST of the schema), MiB. */
   sizeMb(): Promise<number>;
-  /** Seconds to build the dense index over the loaded data from scratch (PostgreSQL: REINDEX of the HNSW index). */
-  indexBuildSeconds(): Promise<number | undefined>;
+  /**
+   * Call once the first store is open, before the bulk load. PostgreSQL: drops the keyword GIN and HNSW indexes,
+   * so the load does not maintain them row by row. SQLite: nothing (its indexes are written with the rows).
+   */
+  beforeBulkLoad(): Promise<void>;
+  /**
+   * Call after the bulk load, before any search. PostgreSQL: builds the dropped indexes from scratch over the
+   * loaded rows (1 GB `maintenance_work_mem`), then `VACUUM ANALYZE`; returns the build times. SQLite: undefined.
+   */
+  afterBulkLoad(): Promise<SearchIndexBuild | undefined>;
   cleanup(): Promise<void>;
 }
 
@@ -48,7 +63,8 @@ function sqliteBenchStore(): BenchStore {
       return round(bytes / 2 ** 20, 1);
     },
     // The binary index lives beside the vectors and is written with them; there is no separate build step.
-    indexBuildSeconds: async () => undefined,
+    beforeBulkLoad: async () => {},
+    afterBulkLoad: async () => undefined,
     async cleanup() {
       rmSync(directory, { recursive: true, force: true });
     },
@@ -62,6 +78,7 @@ async function postgresBenchStore(base: string): Promise<BenchStore> {
   url.searchParams.set('schema', schema);
   const admin = new pg.Client({ connectionString: base });
   await admin.connect();
+  let dropped: SearchIndexDefinitions | undefined;
   return {
     kind: 'postgres',
     create: (options = {}) =>
@@ -77,10 +94,14 @@ async function postgresBenchStore(base: string): Promise<BenchStore> {
       );
       return round(Number(rows[0]?.bytes) / 2 ** 20, 1);
     },
-    async indexBuildSeconds() {
-      const started = nowMs();
-      await admin.query(`REINDEX INDEX "${schema}".memories_embedding`);
-      return round((nowMs() - started) / 1000, 1);
+    async beforeBulkLoad() {
+      dropped = await dropSearchIndexes(admin, schema);
+    },
+    async afterBulkLoad() {
+      if (dropped === undefined) throw new Error('afterBulkLoad without beforeBulkLoad');
+      const built = await buildSearchIndexes(admin, schema, dropped);
+      dropped = undefined;
+      return built;
     },
     async cleanup() {
       await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
