@@ -75,12 +75,18 @@ export const DEFAULT_RANKING: RankingOptions = {
 
 const DAY_MS = 86_400_000;
 
-/** Fuses candidate lists into ranked results (best first, ties broken by newer `observedAt`, then id). */
+/**
+ * Fuses candidate lists into ranked results (best first, ties broken by newer `observedAt`, then id): the first
+ * `limit` (default all) of those scoring at least `threshold` (default 0). Only the results returned are built,
+ * so a search drawing hundreds of candidates for ten results copies ten records.
+ */
 export function fuseCandidates(options: {
   dense: Array<{ record: MemoryRecord; similarity: number }>;
   keyword: Array<{ record: MemoryRecord; bm25: number }>;
   now: string;
   ranking: RankingOptions;
+  limit?: number;
+  threshold?: number;
 }): SearchResult[] {
   const { ranking } = options;
   const baseWeight = ranking.denseWeight + ranking.keywordWeight + ranking.recencyWeight + ranking.rrfWeight;
@@ -118,25 +124,31 @@ export function fuseCandidates(options: {
       baseShare(ranking.recencyWeight) * entry.recency +
       baseShare(ranking.rrfWeight) * entry.rrf;
   }
-  if (ranking.sessionWeight > 0) assignSessionScores([...entries.values()], ranking.sessionGapHours);
-  const results: SearchResult[] = [];
-  for (const entry of entries.values()) {
-    const score = weight(baseWeight) * entry.base + weight(ranking.sessionWeight) * entry.session;
-    results.push({
-      ...entry.record,
-      score: round(score),
-      scores: {
-        dense: round(entry.dense),
-        keyword: round(entry.keyword),
-        recency: round(entry.recency),
-        rrf: round(entry.rrf),
-        session: round(entry.session),
-      },
-    });
+  const candidates = [...entries.values()];
+  if (ranking.sessionWeight > 0) assignSessionScores(candidates, ranking.sessionGapHours);
+  const threshold = options.threshold ?? 0;
+  const scored: Array<{ entry: Candidate; score: number }> = [];
+  for (const entry of candidates) {
+    const score = round(weight(baseWeight) * entry.base + weight(ranking.sessionWeight) * entry.session);
+    if (score >= threshold) scored.push({ entry, score });
   }
-  return results.sort(
-    (a, b) => b.score - a.score || b.observedAt.localeCompare(a.observedAt) || a.id.localeCompare(b.id),
+  scored.sort(
+    (a, b) =>
+      b.score - a.score ||
+      b.entry.record.observedAt.localeCompare(a.entry.record.observedAt) ||
+      a.entry.record.id.localeCompare(b.entry.record.id),
   );
+  return scored.slice(0, options.limit ?? scored.length).map(({ entry, score }) => ({
+    ...entry.record,
+    score,
+    scores: {
+      dense: round(entry.dense),
+      keyword: round(entry.keyword),
+      recency: round(entry.recency),
+      rrf: round(entry.rrf),
+      session: round(entry.session),
+    },
+  }));
 }
 
 /** One memory of the candidate lists, with its signals; `base` is the weighted sum without the session signal. */

@@ -289,8 +289,8 @@ export class Memory {
         : mode === 'dense'
           ? { ...this.ranking, keywordWeight: 0, rrfWeight: 0, recencyWeight: 0, sessionWeight: 0 }
           : { ...this.ranking, denseWeight: 0, rrfWeight: 0, recencyWeight: 0, sessionWeight: 0 };
-    const fused = fuseCandidates({ dense, keyword, now: temporal.asOf ?? temporal.now, ranking });
-    return { results: fused.filter((result) => result.score >= threshold).slice(0, limit) };
+    const now = temporal.asOf ?? temporal.now;
+    return { results: fuseCandidates({ dense, keyword, now, ranking, limit, threshold }) };
   }
 
   private checkQueryEmbedding(embedding: Float32Array): void {

@@ -135,3 +135,23 @@ test('the session signal does not lift a memory that shares no word with the que
   });
   assert.equal(filler.score, alone[0]?.score);
 });
+
+test('limit and threshold return exactly the head of the full ranking that scores at least the threshold', () => {
+  const dense = Array.from({ length: 40 }, (_, index) => ({
+    record: record(`m${index}`, `2026-02-${String(1 + (index % 28)).padStart(2, '0')}T00:00:00.000Z`),
+    similarity: ((index * 37) % 41) / 41,
+  }));
+  const keyword = dense
+    .filter((_, index) => index % 3 === 0)
+    .map((hit, index) => ({ record: hit.record, bm25: 12 - (index % 7) }));
+  const options = { dense, keyword, now: '2026-03-02T00:00:00.000Z', ranking: DEFAULT_RANKING };
+  const all = fuseCandidates(options);
+  assert.equal(all.length, 40);
+  const threshold = all[25]?.score ?? 1;
+  const expected = all.filter((result) => result.score >= threshold);
+  assert.ok(expected.length > 10 && expected.length < 40);
+  assert.deepEqual(fuseCandidates({ ...options, limit: 10 }), all.slice(0, 10));
+  assert.deepEqual(fuseCandidates({ ...options, threshold }), expected);
+  assert.deepEqual(fuseCandidates({ ...options, limit: 10, threshold }), expected.slice(0, 10));
+  assert.deepEqual(fuseCandidates({ ...options, limit: 100, threshold: 1.01 }), []);
+});

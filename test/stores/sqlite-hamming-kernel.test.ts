@@ -83,6 +83,38 @@ describe('Hamming kernels', () => {
     });
   }
 
+  test('WebAssembly: a repeated search reuses its copy only for the very same runs', () => {
+    const kernel = createHammingKernel();
+    const random = seededRandom(9);
+    const width = 16;
+    const runs = randomRuns(width, [256, 256, 30], random);
+    const distancesFor = (given: readonly CodeRun[], query: Uint32Array) => {
+      const total = given.reduce((sum, run) => sum + run.used, 0);
+      const out = new Uint16Array(total);
+      kernel.distances(given, query, out);
+      assert.deepEqual(Array.from(out), referenceDistances(given, query));
+    };
+    const query = randomWords(width, random);
+    distancesFor(runs, query);
+    // The same runs with another query: the codes held are right, the query is new.
+    distancesFor(runs, randomWords(width, random));
+    // Each change right after a call with `runs`: one more code used in the last block, other arrays of the same
+    // sizes, one block swapped, the blocks reordered.
+    const changed: CodeRun[][] = [
+      [runs[0] as CodeRun, runs[1] as CodeRun, { codes: (runs[2] as CodeRun).codes, used: 31 }],
+      randomRuns(width, [256, 256, 30], random),
+      [runs[0] as CodeRun, randomRuns(width, [256], random)[0] as CodeRun, runs[2] as CodeRun],
+      [runs[1] as CodeRun, runs[0] as CodeRun, runs[2] as CodeRun],
+    ];
+    for (const other of changed) {
+      distancesFor(other, query);
+      distancesFor(runs, query);
+    }
+    // After clear(), the same arrays again are copied in again (the memory was zeroed).
+    kernel.clear();
+    distancesFor(runs, query);
+  });
+
   test('identical codes are at distance 0, complementary ones at the full width', () => {
     const kernel = createHammingKernel();
     const query = Uint32Array.from([0x12345678, 0xffffffff, 0, 0x80000001]);

@@ -23,7 +23,7 @@
  * cache only saves reads (a block's version changes with every write to it), so another process's committed
  * write is seen by the next search.
  */
-import { type HammingKernel, popcount } from './hamming-kernel.js';
+import type { HammingKernel } from './hamming-kernel.js';
 import type { Prepare } from './writes.js';
 
 /** Codes scored by the asymmetric stage per candidate kept. */
@@ -85,16 +85,26 @@ function partialSums(query: Float32Array): Float64Array {
   return table;
 }
 
-function isFreed(seqs: Buffer, index: number): boolean {
-  return seqs.readUInt32BE(index * 8) === 0 && seqs.readUInt32BE(index * 8 + 4) === 0;
+/** The indexes among the first `used` slots of `seqs` whose seq is 0 (freed), found once when a block is read. */
+function freedSlots(seqs: Buffer, used: number): number[] {
+  const freed: number[] = [];
+  for (let index = 0; index < used; index += 1) {
+    if (seqs.readUInt32BE(index * 8) === 0 && seqs.readUInt32BE(index * 8 + 4) === 0) freed.push(index);
+  }
+  return freed;
 }
 
-/** One block as a search uses it: codes as aligned words, seqs as stored. */
+/**
+ * One block as a search uses it: codes as aligned words, seqs as stored, the freed slots among the used ones.
+ * Never changed once built (a write to the block gives it a new version, read into a new object), which the
+ * Hamming kernel relies on when it keeps the codes it was given.
+ */
 interface Block {
   version: number;
   used: number;
   seqs: Buffer;
   codes: Uint32Array;
+  freed: readonly number[];
 }
 
 /**
@@ -161,7 +171,13 @@ function readBlocks(prepare: Prepare, cache: CodeBlockCache, listing: BlockListi
       codes: Buffer;
     }>;
     for (const row of rows) {
-      const block = { version: row.version, used: row.used, seqs: row.seqs, codes: words(row.codes) };
+      const block = {
+        version: row.version,
+        used: row.used,
+        seqs: row.seqs,
+        codes: words(row.codes),
+        freed: freedSlots(row.seqs, row.used),
+      };
       cache.set(row.block, block);
       blocks.set(row.block, block);
     }
@@ -189,50 +205,79 @@ export function nearestCodes(
   const queryWords = signWords(query);
   const width = queryWords.length;
   const freed = width * 32 + 1;
-  let queryBits = 0;
-  for (const word of queryWords) queryBits += popcount(word);
   let slots = 0;
   for (const block of blocks) slots += block.used;
 
-  // Stage 1: Hamming distance per slot, with a histogram to find the cut-off distance.
+  // Stage 1: Hamming distance per slot (a freed slot gets a distance beyond any code's), with a histogram to
+  // find the cut-off distance.
   const distances = new Uint16Array(slots);
-  const histogram = new Uint32Array(freed + 1);
   kernel.distances(blocks, queryWords, distances);
-  let slot = 0;
+  let base = 0;
   for (const block of blocks) {
-    for (let index = 0; index < block.used; index += 1, slot += 1) {
-      // A freed slot has seq 0 and a zero code (distance = popcount(query)): look at the seq only then.
-      if (distances[slot] === queryBits && isFreed(block.seqs, index)) distances[slot] = freed;
-      const distance = distances[slot] as number;
-      histogram[distance] = (histogram[distance] as number) + 1;
-    }
+    for (const index of block.freed) distances[base + index] = freed;
+    base += block.used;
+  }
+  const histogram = new Uint32Array(freed + 1);
+  for (let slot = 0; slot < slots; slot += 1) {
+    const distance = distances[slot] as number;
+    histogram[distance] = (histogram[distance] as number) + 1;
   }
   const wanted = pool * HAMMING_OVERSAMPLING;
   // The smallest distance within which `wanted` live slots lie (all live slots when there are fewer).
   let cutOff = 0;
   for (let seen = 0; cutOff < freed - 1; cutOff += 1) {
-    seen += histogram[cutOff] ?? 0;
+    seen += histogram[cutOff] as number;
     if (seen >= wanted) break;
   }
 
   // Stage 2: asymmetric scores of the slots within the cut-off.
-  const sums = partialSums(query);
-  const bytes = width * 4;
-  const kept: Array<{ seq: number; score: number }> = [];
-  slot = 0;
+  const kept = asymmetricScores(blocks, distances, cutOff, partialSums(query));
+  return bestSeqs(kept.seqs, kept.scores, pool);
+}
+
+/** The seqs and asymmetric scores of the slots whose Hamming distance is at most `cutOff`, in slot order. */
+function asymmetricScores(
+  blocks: readonly Block[],
+  distances: Uint16Array,
+  cutOff: number,
+  sums: Float64Array,
+): { seqs: number[]; scores: number[] } {
+  const bytes = sums.length >>> 8;
+  const seqs: number[] = [];
+  const scores: number[] = [];
+  let slot = 0;
   for (const block of blocks) {
     const codeBytes = new Uint8Array(block.codes.buffer, block.codes.byteOffset, block.codes.byteLength);
-    for (let index = 0; index < block.used; index += 1, slot += 1) {
-      if ((distances[slot] ?? freed) > cutOff) continue;
+    const used = block.used;
+    for (let index = 0; index < used; index += 1, slot += 1) {
+      if ((distances[slot] as number) > cutOff) continue;
       let score = 0;
       const offset = index * bytes;
       for (let position = 0; position < bytes; position += 1) {
-        score += sums[position * 256 + (codeBytes[offset + position] as number)] as number;
+        score += sums[(position << 8) | (codeBytes[offset + position] as number)] as number;
       }
-      const seq = block.seqs.readUInt32BE(index * 8) * 2 ** 32 + block.seqs.readUInt32BE(index * 8 + 4);
-      kept.push({ seq, score });
+      seqs.push(block.seqs.readUInt32BE(index * 8) * 2 ** 32 + block.seqs.readUInt32BE(index * 8 + 4));
+      scores.push(score);
     }
   }
-  if (kept.length > pool) kept.sort((left, right) => right.score - left.score).length = pool;
-  return kept.map((candidate) => candidate.seq);
+  return { seqs, scores };
+}
+
+/**
+ * The `pool` seqs with the highest scores (all when there are no more), in slot order; of several tied at the
+ * lowest score kept, the first ones. The caller re-ranks them exactly, so their order carries no meaning.
+ */
+function bestSeqs(seqs: number[], scores: number[], pool: number): number[] {
+  if (seqs.length <= pool) return seqs;
+  const sorted = Float64Array.from(scores).sort();
+  const lowest = sorted[sorted.length - pool] as number;
+  let above = 0;
+  for (const score of scores) if (score > lowest) above += 1;
+  let ties = pool - above;
+  const best: number[] = [];
+  for (let index = 0; index < seqs.length; index += 1) {
+    const score = scores[index] as number;
+    if (score > lowest || (score === lowest && ties-- > 0)) best.push(seqs[index] as number);
+  }
+  return best;
 }
