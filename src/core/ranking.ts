@@ -3,7 +3,8 @@
  * score per memory. Both SQL stores and the in-memory store feed the same function, so a query ranks the same
  * way on every backend.
  *
- * score = w_dense · dense + w_keyword · keyword + w_recency · recency + w_rrf · rrf + w_session · session, where
+ * score = w_dense · dense + w_keyword · keyword + w_recency · recency + w_rrf · rrf + w_session · session
+ *         + w_speaker · speaker, where
  * - dense   = max(0, cosine similarity)                         in [0, 1]
  * - keyword = bm25 / (bm25 + keywordSaturation)                 in [0, 1) (absolute, so `threshold` is stable)
  * - recency = 0.5 ^ (age in days / recencyHalfLifeDays)         in (0, 1], age from `observedAt` to the query time
@@ -11,7 +12,10 @@
  * - session = for a memory the keyword search found, the best base score (the four signals above, weighted)
  *             among the candidates of its conversation session, itself included; for any other memory its own
  *             base score                                                                           in [0, 1]
- * Weights are normalised to sum to 1, so `score` is in [0, 1]. A memory found by only one list gets 0 for the
+ * - speaker = 1 when the query names who said the memory (its `speaker`, see below), else 0     in {0, 1}
+ * Weights are normalised to sum to 1, so `score` is in [0, 1]. The speaker signal takes part only in a query that
+ * names the speaker of at least one candidate; in any other query its weight is left out of the sum, so scores
+ * where no speaker is named (a user's own memories, most agent use) are exactly what they would be without it. A memory found by only one list gets 0 for the
  * other signal (both lists are drawn wide, see `denseCandidates` / `keywordCandidates`, so that is rare for
  * relevant ones).
  *
@@ -23,7 +27,13 @@
  * on its neighbour; a memory alone in its session keeps its base score. It needs no store read: it is computed
  * over the candidate lists alone, so every backend ranks the same way.
  *
- * Default weights (dense 0.25, keyword 0.70, recency 0.05, rrf 0, session 0.3) lean on BM25 because the bundled embedder
+ * The speaker signal serves transcripts of named people (messages with a `name`): a question that names one of
+ * them ("What did Melanie paint?") is almost always about what that person said (98% of the LoCoMo dev evidence
+ * turns of such questions). A name counts when its words appear in order among the query's words, ignoring
+ * case and accents (`namesIn`, `core/text.ts`); every candidate spoken by a named person gets 1, so a query
+ * naming both people of a conversation lifts both alike. Like the session signal it needs no store read.
+ *
+ * Default weights (dense 0.25, keyword 0.70, recency 0.05, rrf 0, session 0.3, speaker 0.2) lean on BM25 because the bundled embedder
  * (Universal Sentence Encoder Lite) separates relevant from unrelated texts weakly: both land at cosine 0.3-0.7,
  * so a large dense weight mostly adds noise, while BM25 with a saturation of 8 keeps exact-term matches on top
  * and the dense term reorders and rescues paraphrases. Rank fusion (rrf) scored below this score fusion in
@@ -32,6 +42,7 @@
  * defaults: BENCHMARKS.md (`npm run bench -- locomo`).
  */
 import { ConfigError } from './errors.js';
+import { namesIn } from './text.js';
 import type { MemoryRecord, SearchResult } from './types.js';
 
 export interface RankingOptions {
@@ -47,6 +58,8 @@ export interface RankingOptions {
   sessionWeight: number;
   /** Candidates observed further apart than this (in the same scope) are in different sessions. @default 6 */
   sessionGapHours: number;
+  /** Weight of the speaker signal, in queries that name a candidate's speaker (see the module comment). @default 0.2 */
+  speakerWeight: number;
   /** BM25 value that maps to keyword = 0.5. @default 8 */
   keywordSaturation: number;
   /** @default 60 */
@@ -66,6 +79,7 @@ export const DEFAULT_RANKING: RankingOptions = {
   rrfWeight: 0,
   sessionWeight: 0.3,
   sessionGapHours: 6,
+  speakerWeight: 0.2,
   keywordSaturation: 8,
   rrfK: 60,
   recencyHalfLifeDays: 90,
@@ -85,19 +99,27 @@ export function fuseCandidates(options: {
   keyword: Array<{ record: MemoryRecord; bm25: number }>;
   now: string;
   ranking: RankingOptions;
+  /** The query as the user wrote it, for the speaker signal; without it no speaker is named. */
+  query?: string;
   limit?: number;
   threshold?: number;
 }): SearchResult[] {
   const { ranking } = options;
   const baseWeight = ranking.denseWeight + ranking.keywordWeight + ranking.recencyWeight + ranking.rrfWeight;
-  const totalWeight = baseWeight + ranking.sessionWeight;
+  const named =
+    ranking.speakerWeight > 0 && options.query !== undefined
+      ? namedSpeakers(options.query, [...options.dense, ...options.keyword])
+      : new Set<string>();
+  const speakerWeight = named.size > 0 ? ranking.speakerWeight : 0;
+  const totalWeight = baseWeight + ranking.sessionWeight + speakerWeight;
   const weight = (value: number) => (totalWeight > 0 ? value / totalWeight : 0);
   const nowMs = Date.parse(options.now);
   const entries = new Map<string, Candidate>();
   const entryFor = (record: MemoryRecord) => {
     let entry = entries.get(record.id);
     if (!entry) {
-      entry = { record, dense: 0, keyword: 0, rrf: 0, recency: 0, base: 0, session: 0 };
+      const speaker = record.speaker !== undefined && named.has(record.speaker) ? 1 : 0;
+      entry = { record, dense: 0, keyword: 0, rrf: 0, recency: 0, base: 0, session: 0, speaker };
       entries.set(record.id, entry);
     }
     return entry;
@@ -129,7 +151,11 @@ export function fuseCandidates(options: {
   const threshold = options.threshold ?? 0;
   const scored: Array<{ entry: Candidate; score: number }> = [];
   for (const entry of candidates) {
-    const score = round(weight(baseWeight) * entry.base + weight(ranking.sessionWeight) * entry.session);
+    const score = round(
+      weight(baseWeight) * entry.base +
+        weight(ranking.sessionWeight) * entry.session +
+        weight(speakerWeight) * entry.speaker,
+    );
     if (score >= threshold) scored.push({ entry, score });
   }
   scored.sort(
@@ -147,11 +173,22 @@ export function fuseCandidates(options: {
       recency: round(entry.recency),
       rrf: round(entry.rrf),
       session: round(entry.session),
+      speaker: entry.speaker,
     },
   }));
 }
 
-/** One memory of the candidate lists, with its signals; `base` is the weighted sum without the session signal. */
+/** The distinct speakers of the candidates that `query` names. */
+function namedSpeakers(query: string, hits: ReadonlyArray<{ record: MemoryRecord }>): Set<string> {
+  const speakers = new Set<string>();
+  for (const { record } of hits) if (record.speaker !== undefined) speakers.add(record.speaker);
+  return new Set([...speakers].filter((speaker) => namesIn(query, speaker)));
+}
+
+/**
+ * One memory of the candidate lists, with its signals; `base` is the weighted sum without the session and speaker
+ * signals.
+ */
 interface Candidate {
   record: MemoryRecord;
   dense: number;
@@ -160,6 +197,7 @@ interface Candidate {
   recency: number;
   base: number;
   session: number;
+  speaker: number;
 }
 
 /**

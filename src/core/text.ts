@@ -70,6 +70,22 @@ export function queryTerms(text: string): string[] {
   return content.length > 0 ? content : terms;
 }
 
+/**
+ * Whether `text` names `name`: the name's words, normalised like {@link normaliseText} (case, accents), appear
+ * one after the other among the text's words ("What did melanie's kids paint?" names "Melanie"; "Melanies" does
+ * not). A name without a letter or digit is never named.
+ */
+export function namesIn(text: string, name: string): boolean {
+  const words = (value: string) => normaliseText(value).match(/[\p{L}\p{N}]+/gu) ?? [];
+  const nameWords = words(name);
+  if (nameWords.length === 0) return false;
+  const textWords = words(text);
+  for (let start = 0; start + nameWords.length <= textWords.length; start += 1) {
+    if (nameWords.every((word, offset) => textWords[start + offset] === word)) return true;
+  }
+  return false;
+}
+
 const LOW_SIGNAL = new Set(
   [
     'ok',

@@ -112,6 +112,8 @@ export interface SearchScores {
    * conversation session (same scope, observed close together; see ranking.ts); otherwise its own such score.
    */
   session: number;
+  /** 1 when the query names the memory's `speaker` (see ranking.ts), else 0. */
+  speaker: number;
 }
 
 /** A search hit: the memory plus its fused `score` and the per-signal `scores`. */

@@ -287,10 +287,24 @@ export class Memory {
       mode === 'hybrid'
         ? this.ranking
         : mode === 'dense'
-          ? { ...this.ranking, keywordWeight: 0, rrfWeight: 0, recencyWeight: 0, sessionWeight: 0 }
-          : { ...this.ranking, denseWeight: 0, rrfWeight: 0, recencyWeight: 0, sessionWeight: 0 };
+          ? {
+              ...this.ranking,
+              keywordWeight: 0,
+              rrfWeight: 0,
+              recencyWeight: 0,
+              sessionWeight: 0,
+              speakerWeight: 0,
+            }
+          : {
+              ...this.ranking,
+              denseWeight: 0,
+              rrfWeight: 0,
+              recencyWeight: 0,
+              sessionWeight: 0,
+              speakerWeight: 0,
+            };
     const now = temporal.asOf ?? temporal.now;
-    return { results: fuseCandidates({ dense, keyword, now, ranking, limit, threshold }) };
+    return { results: fuseCandidates({ dense, keyword, now, ranking, query: text, limit, threshold }) };
   }
 
   private checkQueryEmbedding(embedding: Float32Array): void {

@@ -968,6 +968,33 @@ export function memoryStoreSuite(options: MemoryStoreSuiteOptions): void {
         assert.notEqual(withZero.at(-1)?.record.id, zero.id, 'the -0.3 memory still ranks last');
       });
 
+      storeTest(
+        'search hits carry the whole record, speaker and role included (the ranking reads them)',
+        async (store) => {
+          const said = makeRecord({
+            memory: 'Melanie painted a lake at sunrise',
+            role: 'user',
+            speaker: 'Melanie',
+          });
+          const plain = makeRecord({ memory: 'a lake painting for the hall' });
+          await insert(store, [said, axisVector(0, DIMENSION)], [plain, axisVector(1, DIMENSION)]);
+          const scope = { userId: 'alice' };
+          const keyword = await store.searchKeyword({ scope, temporal: CURRENT, terms: ['lake'], limit: 5 });
+          const dense = await store.searchDense({
+            scope,
+            temporal: CURRENT,
+            embedding: axisVector(0, DIMENSION),
+            limit: 5,
+          });
+          for (const hits of [keyword, dense]) {
+            assert.deepEqual(
+              hits.map((hit) => hit.record).sort((left, right) => (left.id < right.id ? -1 : 1)),
+              [said, plain].sort((left, right) => (left.id < right.id ? -1 : 1)),
+            );
+          }
+        },
+      );
+
       storeTest('keyword search ranks a rare term above common ones, with positive BM25', async (store) => {
         const rare = makeRecord({ memory: 'my cat is named xylophone and likes tuna' });
         const commonOnly = Array.from({ length: 6 }, (_, index) =>

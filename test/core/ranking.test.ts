@@ -155,3 +155,52 @@ test('limit and threshold return exactly the head of the full ranking that score
   assert.deepEqual(fuseCandidates({ ...options, limit: 10, threshold }), expected.slice(0, 10));
   assert.deepEqual(fuseCandidates({ ...options, limit: 100, threshold: 1.01 }), []);
 });
+
+test('the speaker signal lifts what the person a query names said, and changes nothing when no one is named', () => {
+  const said = (id: string, speaker: string) => ({ ...record(id), userId: 'u', speaker });
+  const keyword = [
+    { record: said('caroline-paints', 'Caroline'), bm25: 6 },
+    { record: said('melanie-paints', 'Melanie'), bm25: 5 },
+    { record: { ...record('unnamed'), userId: 'u' }, bm25: 5.5 },
+  ];
+  const run = (query: string | undefined, ranking = DEFAULT_RANKING) =>
+    fuseCandidates({
+      dense: [],
+      keyword,
+      now: '2026-03-02T00:00:00.000Z',
+      ranking,
+      ...(query ? { query } : {}),
+    });
+  const order = (results: ReturnType<typeof run>) => results.map((result) => result.id);
+  const byId = (results: ReturnType<typeof run>) => new Map(results.map((result) => [result.id, result]));
+
+  // Naming Melanie (in any case, with a possessive) puts her memory first and marks it.
+  const named = run("What did melanie's kids paint?");
+  assert.equal(order(named)[0], 'melanie-paints');
+  assert.deepEqual(
+    named.map((result) => [result.id, result.scores.speaker]),
+    [
+      ['melanie-paints', 1],
+      ['caroline-paints', 0],
+      ['unnamed', 0],
+    ],
+  );
+  for (const result of named) assert.ok(result.score >= 0 && result.score <= 1);
+
+  // No one named, a name only as part of a word, no query given, or the weight at 0: the same scores as without
+  // the signal, to the last digit (its weight is left out of the sum).
+  const without = run('What did the kids paint?', { ...DEFAULT_RANKING, speakerWeight: 0 });
+  for (const query of ['What did the kids paint?', 'What did the Melanies paint?', undefined]) {
+    assert.deepEqual(run(query), without, String(query));
+  }
+  assert.deepEqual(
+    run('What did Melanie paint?', { ...DEFAULT_RANKING, speakerWeight: 0 }).map((result) => result.score),
+    without.map((result) => result.score),
+  );
+
+  // Naming both lifts both alike: their order is what it is without the signal.
+  const both = run('What did Caroline and Melanie paint?');
+  assert.deepEqual(order(both).slice(0, 2), ['caroline-paints', 'melanie-paints']);
+  assert.equal(byId(both).get('unnamed')?.scores.speaker, 0);
+  assert.ok((byId(both).get('unnamed')?.score ?? 1) < (byId(both).get('melanie-paints')?.score ?? 0));
+});

@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { hashText, isLowSignal, keywordTerms, normaliseText, queryTerms } from '../../src/core/text.js';
+import {
+  hashText,
+  isLowSignal,
+  keywordTerms,
+  namesIn,
+  normaliseText,
+  queryTerms,
+} from '../../src/core/text.js';
 
 test('low-signal messages are recognised; informative short ones are kept', () => {
   for (const text of [
@@ -61,4 +68,21 @@ test('queryTerms drops the words that frame a question, unless nothing else is a
     ['say', 'gym'],
     'indexing keeps every word',
   );
+});
+
+test('namesIn finds a name as whole words in order, ignoring case and accents', () => {
+  const cases: Array<[string, string, boolean]> = [
+    ['What did Melanie paint?', 'Melanie', true],
+    ["what did melanie's kids paint", 'Melanie', true],
+    ['Did ZOË call?', 'Zoe', true],
+    ['When did Mary Ann move?', 'Mary Ann', true],
+    ['When did Ann Mary move?', 'Mary Ann', false],
+    ['Did the Melanies paint?', 'Melanie', false],
+    ['What did Carol paint?', 'Caroline', false],
+    ['What did I say?', '', false],
+    ['What did I say?', '??', false],
+    ['Ask Bob', 'Bob', true],
+  ];
+  for (const [text, name, expected] of cases)
+    assert.equal(namesIn(text, name), expected, `${text} / ${name}`);
 });

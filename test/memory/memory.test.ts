@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { NotFoundError, ValidationError } from '../../src/core/errors.js';
+import { createInMemoryStore } from '../../src/stores/in-memory.js';
+import { createSqliteStore } from '../../src/stores/sqlite.js';
 import { createMemoryFixture } from '../support/memory-fixture.js';
+import { tempPaths } from '../support/temp-files.js';
+
+const paths = tempPaths('mneme-memory-search-');
+after(() => paths.removeAll());
 
 describe('Memory service: add', () => {
   test('stores what the user said verbatim with role and speaker; never system, assistant or low-signal text', async () => {
@@ -144,6 +150,40 @@ describe('Memory service: add', () => {
 });
 
 describe('Memory service: search', () => {
+  for (const [storeName, makeStore] of [
+    ['in-memory', () => createInMemoryStore()],
+    ['SQLite file', () => createSqliteStore({ path: paths.tempPath() })],
+  ] as const) {
+    test(`${storeName}: a question naming a speaker ranks what that speaker said first`, async () => {
+      const { memory } = await createMemoryFixture({ store: makeStore() });
+      const turns: Array<[string, string]> = [
+        ['Caroline', 'I went to a pottery class and painted a bowl'],
+        ['Melanie', 'Nice! I painted a lake at sunrise last weekend'],
+        ['Caroline', 'I painted my bedroom wall blue'],
+      ];
+      for (const [name, content] of turns) {
+        await memory.add([{ role: 'user', name, content }], { userId: 'chat-1', infer: false });
+      }
+      const search = (query: string) => memory.search(query, { userId: 'chat-1', limit: 3 });
+      const { results } = await search('What did Melanie paint?');
+      assert.equal(results[0]?.speaker, 'Melanie');
+      assert.deepEqual(
+        results.map((result) => [result.speaker, result.scores.speaker]),
+        [
+          ['Melanie', 1],
+          ['Caroline', 0],
+          ['Caroline', 0],
+        ],
+      );
+      // Without the name the signal is 0 for every memory.
+      const unnamed = await search('What was painted?');
+      assert.ok(
+        unnamed.results.length === 3 && unnamed.results.every((result) => result.scores.speaker === 0),
+      );
+      await memory.close();
+    });
+  }
+
   test('ranks the relevant memory first and returns per-signal scores', async () => {
     const { memory } = await createMemoryFixture();
     await memory.add(

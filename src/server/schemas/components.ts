@@ -204,6 +204,7 @@ const signals = z.object({
   session: z
     .number()
     .meta({ description: 'the best score among the candidates of its conversation session' }),
+  speaker: z.number().meta({ description: '1 when the query names who said the memory, else 0' }),
 });
 
 export const SearchResult = named(
