@@ -107,9 +107,17 @@ function renderExplained(explained: Explained): Child {
             h(
               'tr',
               {},
-              ['Memory', 'Dense', 'Keyword', 'Recency', 'RRF', 'Fused', 'In the block'].map((name) =>
-                h('th', { scope: 'col' }, name),
-              ),
+              [
+                'Memory',
+                'Dense',
+                'Keyword',
+                'Recency',
+                'RRF',
+                'Session',
+                'Speaker',
+                'Fused',
+                'In the block',
+              ].map((name) => h('th', { scope: 'col' }, name)),
             ),
           ),
           h(
@@ -124,6 +132,8 @@ function renderExplained(explained: Explained): Child {
                 h('td', { class: 'num' }, item.scores.keyword.toFixed(3)),
                 h('td', { class: 'num' }, item.scores.recency.toFixed(3)),
                 h('td', { class: 'num' }, item.scores.rrf.toFixed(3)),
+                h('td', { class: 'num' }, item.scores.session.toFixed(3)),
+                h('td', { class: 'num' }, item.scores.speaker.toFixed(0)),
                 h('td', { class: 'num' }, item.score.toFixed(3)),
                 h('td', {}, inclusion(item)),
               ),

@@ -134,7 +134,10 @@ describe('mneme console in a real browser', { skip }, () => {
     const rows = page.locator('#candidates tbody tr');
     assert.ok((await rows.count()) >= 2, 'candidates are listed');
     const headers = await page.locator('#candidates thead th').allInnerTexts();
-    assert.deepEqual(headers, ['Memory', 'Dense', 'Keyword', 'Recency', 'RRF', 'Fused', 'In the block']);
+    assert.equal(
+      headers.join(' | '),
+      'Memory | Dense | Keyword | Recency | RRF | Session | Speaker | Fused | In the block',
+    );
     assert.match(
       (await page.locator('#candidates').textContent()) ?? '',
       /no: /,

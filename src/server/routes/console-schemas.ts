@@ -48,7 +48,7 @@ export const CONSOLE_ROUTES = {
     'post',
     '/api/context/explain',
     'The block withMemory would inject for a prompt (text), with the profile items and every search ' +
-      'candidate, its scores (dense, keyword, recency, rrf, session, fused) and why it was left out',
+      'candidate, its scores (dense, keyword, recency, rrf, session, speaker, fused) and why it was left out',
     z.looseObject({
       text: z.string(),
       profile: z.array(loose),
