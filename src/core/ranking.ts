@@ -15,9 +15,9 @@
  * - speaker = 1 when the query names who said the memory (its `speaker`, see below), else 0     in {0, 1}
  * Weights are normalised to sum to 1, so `score` is in [0, 1]. The speaker signal takes part only in a query that
  * names the speaker of at least one candidate; in any other query its weight is left out of the sum, so scores
- * where no speaker is named (a user's own memories, most agent use) are exactly what they would be without it. A memory found by only one list gets 0 for the
- * other signal (both lists are drawn wide, see `denseCandidates` / `keywordCandidates`, so that is rare for
- * relevant ones).
+ * where no speaker is named (a user's own memories, most agent use) are exactly what they would be without it.
+ * A memory found by only one list gets 0 for the other signal (both lists are drawn wide, see `denseCandidates` /
+ * `keywordCandidates`, so that is rare for relevant ones).
  *
  * A conversation session is a run of candidates with the same exact scope (user, agent, run, app) whose
  * `observedAt` times lie at most `sessionGapHours` apart, one after the other. The session signal lifts the
@@ -33,13 +33,15 @@
  * case and accents (`namesIn`, `core/text.ts`); every candidate spoken by a named person gets 1, so a query
  * naming both people of a conversation lifts both alike. Like the session signal it needs no store read.
  *
- * Default weights (dense 0.25, keyword 0.70, recency 0.05, rrf 0, session 0.3, speaker 0.2) lean on BM25 because the bundled embedder
- * (Universal Sentence Encoder Lite) separates relevant from unrelated texts weakly: both land at cosine 0.3-0.7,
- * so a large dense weight mostly adds noise, while BM25 with a saturation of 8 keeps exact-term matches on top
- * and the dense term reorders and rescues paraphrases. Rank fusion (rrf) scored below this score fusion in
- * measurement, so it is off by default. The session weight lifted LoCoMo turn recall@5 and @10 by about one
- * point over the same fusion without it (BENCHMARKS.md, "what was tried"). With a stronger embedder, raise `denseWeight`. Measurements behind these
- * defaults: BENCHMARKS.md (`npm run bench -- locomo`).
+ * Default weights (dense 0.25, keyword 0.70, recency 0.05, rrf 0, session 0.3, speaker 0.2) lean on BM25 because
+ * the bundled embedder (Universal Sentence Encoder Lite) separates relevant from unrelated texts weakly: both land
+ * at cosine 0.3-0.7, so a large dense weight mostly adds noise, while BM25 with a saturation of 8 keeps exact-term
+ * matches on top and the dense term reorders and rescues paraphrases. Rank fusion (rrf) scored below this score
+ * fusion in measurement, so it is off by default. The session weight lifted LoCoMo turn recall@5 and @10 by about
+ * one point over the same fusion without it; the speaker weight lifted recall@10 from 0.744 to 0.776 (flat from
+ * 0.1 to 0.5) and cut the adversarial category's from 0.875 to 0.526 (BENCHMARKS.md, "what was tried"). With a
+ * stronger embedder, raise `denseWeight`. Measurements behind these defaults: BENCHMARKS.md
+ * (`npm run bench -- locomo`).
  */
 import { ConfigError } from './errors.js';
 import { namesIn } from './text.js';
