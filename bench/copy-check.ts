@@ -22,6 +22,7 @@ import { isDeepStrictEqual, promisify } from 'node:util';
 import pg from 'pg';
 import type { HistoryEvent, MemoryRecord } from '../src/core/types.js';
 import { createPostgresStore } from '../src/stores/postgres.js';
+import { scanPages } from '../src/stores/scan-pages.js';
 import { createSqliteStore } from '../src/stores/sqlite.js';
 import type { MemoryChange, MemoryStore } from '../src/stores/types.js';
 import { messageRecord } from './support/message-record.js';
@@ -102,12 +103,7 @@ async function runCopy(from: string, to: string): Promise<string> {
 }
 
 async function* scanAll(store: MemoryStore): AsyncGenerator<Item> {
-  let cursor: string | undefined;
-  do {
-    const page = await store.scan(cursor === undefined ? { limit: 1000 } : { limit: 1000, cursor });
-    yield* page.items;
-    cursor = page.nextCursor;
-  } while (cursor !== undefined);
+  for await (const page of scanPages(store, 1000)) yield* page.items;
 }
 
 function sameBytes(left: Float32Array, right: Float32Array): boolean {

@@ -14,6 +14,7 @@ import pg from 'pg';
 import { runCli } from '../../src/cli/main.js';
 import type { HistoryEvent, MemoryRecord } from '../../src/core/types.js';
 import { createPostgresStore, PGVECTOR_MISSING } from '../../src/stores/postgres.js';
+import { scanPages } from '../../src/stores/scan-pages.js';
 import { createSqliteStore } from '../../src/stores/sqlite.js';
 import type { EmbedderIdentity, MemoryChange, MemoryStore } from '../../src/stores/types.js';
 import {
@@ -48,12 +49,9 @@ type Scanned = Array<{ record: MemoryRecord; embedding: number[]; history: Histo
 
 async function scanAll(store: MemoryStore): Promise<Scanned> {
   const items: Scanned = [];
-  let cursor: string | undefined;
-  do {
-    const page = await store.scan(cursor === undefined ? { limit: 7 } : { limit: 7, cursor });
+  for await (const page of scanPages(store, 7)) {
     items.push(...page.items.map((item) => ({ ...item, embedding: [...item.embedding] })));
-    cursor = page.nextCursor;
-  } while (cursor !== undefined);
+  }
   return items;
 }
 

@@ -20,6 +20,7 @@ import fc from 'fast-check';
 import { NotFoundError, ValidationError } from '../../src/core/errors.js';
 import { createMemory, type Memory } from '../../src/memory/memory.js';
 import { createInMemoryStore } from '../../src/stores/in-memory.js';
+import { scanPages } from '../../src/stores/scan-pages.js';
 import type { MemoryStore } from '../../src/stores/types.js';
 import { createTestEmbedder } from '../support/test-embedder.js';
 
@@ -346,12 +347,9 @@ async function digest(store: MemoryStore): Promise<string> {
   const hash = createHash('sha256');
   hash.update(JSON.stringify(await store.stats()));
   hash.update(String(await store.queueSize()));
-  let cursor: string | undefined;
-  do {
-    const page = await store.scan({ limit: 500, ...(cursor ? { cursor } : {}) });
+  for await (const page of scanPages(store, 500)) {
     for (const item of page.items) hash.update(JSON.stringify([item.record, item.history]));
-    cursor = page.nextCursor;
-  } while (cursor);
+  }
   return hash.digest('hex');
 }
 

@@ -15,6 +15,7 @@ import { createFileKeyStore, type KeyStore } from '../../src/server/keys.js';
 import type { AppEnv, ServerLimits } from '../../src/server/request.js';
 import { createInMemoryStore } from '../../src/stores/in-memory.js';
 import { createPostgresStore } from '../../src/stores/postgres.js';
+import { scanPages } from '../../src/stores/scan-pages.js';
 import type { MemoryStore } from '../../src/stores/types.js';
 import { sharedTestPostgres, uniqueSchema } from '../stores/postgres-support.js';
 import { createMemoryFixture } from '../support/memory-fixture.js';
@@ -170,11 +171,8 @@ export async function createHarness(
 /** Everything the store holds, for before/after comparisons: every record with its history, and row counts. */
 export async function snapshotStore(memory: Memory): Promise<string> {
   const items: Array<{ record: MemoryRecord; history: HistoryEvent[] }> = [];
-  let cursor: string | undefined;
-  do {
-    const page = await memory.store.scan({ limit: 500, ...(cursor ? { cursor } : {}) });
+  for await (const page of scanPages(memory.store, 500)) {
     for (const item of page.items) items.push({ record: item.record, history: item.history });
-    cursor = page.nextCursor;
-  } while (cursor);
+  }
   return JSON.stringify({ stats: await memory.store.stats(), items });
 }

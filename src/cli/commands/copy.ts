@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { ConfigError, EmbedderMismatchError } from '../../core/errors.js';
 import { resolveConfig } from '../../memory/config.js';
+import { scanPages } from '../../stores/scan-pages.js';
 import type { EmbedderIdentity, MemoryStore } from '../../stores/types.js';
 import { type Command, type CommandContext, optionalInteger, requireString, UsageError } from '../command.js';
 import { createProgress } from '../progress.js';
@@ -64,16 +65,13 @@ export const copyCommand: Command = {
       let copied = 0;
       let seen = 0;
       let historyEvents = 0;
-      let cursor: string | undefined;
       const progress = context.json ? undefined : createProgress(context, { label: 'copy' });
-      do {
-        const page = await source.scan(cursor === undefined ? { limit: batch } : { limit: batch, cursor });
+      for await (const page of scanPages(source, batch)) {
         copied += await target.restore({ items: page.items });
         seen += page.items.length;
         historyEvents += page.items.reduce((sum, item) => sum + item.history.length, 0);
-        cursor = page.nextCursor;
         progress?.update(seen, total);
-      } while (cursor !== undefined);
+      }
       progress?.finish();
       const summary = {
         from: redactUrl(from),
