@@ -110,7 +110,7 @@ export function fuseCandidates(options: {
   const baseWeight = ranking.denseWeight + ranking.keywordWeight + ranking.recencyWeight + ranking.rrfWeight;
   const named =
     ranking.speakerWeight > 0 && options.query !== undefined
-      ? namedSpeakers(options.query, [...options.dense, ...options.keyword])
+      ? namesIn(options.query, speakersOf(options.dense, options.keyword))
       : new Set<string>();
   const speakerWeight = named.size > 0 ? ranking.speakerWeight : 0;
   const totalWeight = baseWeight + ranking.sessionWeight + speakerWeight;
@@ -180,11 +180,12 @@ export function fuseCandidates(options: {
   }));
 }
 
-/** The distinct speakers of the candidates that `query` names. */
-function namedSpeakers(query: string, hits: ReadonlyArray<{ record: MemoryRecord }>): Set<string> {
+/** The distinct speakers of the candidates in `lists`. */
+function speakersOf(...lists: ReadonlyArray<ReadonlyArray<{ record: MemoryRecord }>>): Set<string> {
   const speakers = new Set<string>();
-  for (const { record } of hits) if (record.speaker !== undefined) speakers.add(record.speaker);
-  return new Set([...speakers].filter((speaker) => namesIn(query, speaker)));
+  for (const hits of lists)
+    for (const { record } of hits) if (record.speaker !== undefined) speakers.add(record.speaker);
+  return speakers;
 }
 
 /**

@@ -31,6 +31,9 @@ const STOPWORDS = new Set(
   ).split(' '),
 );
 
+/** A word: a run of letters and digits of any script. */
+const WORD = /[\p{L}\p{N}]+/gu;
+
 /**
  * Splits text into lower-case word tokens for keyword search, dropping stopwords and one-letter tokens.
  * Letters and digits of any script count as word characters.
@@ -38,7 +41,7 @@ const STOPWORDS = new Set(
 export function keywordTerms(text: string, options: { maxTerms?: number } = {}): string[] {
   const maxTerms = options.maxTerms ?? 32;
   const seen = new Set<string>();
-  for (const match of normaliseText(text).matchAll(/[\p{L}\p{N}]+/gu)) {
+  for (const match of normaliseText(text).matchAll(WORD)) {
     const token = match[0];
     if (token.length < 2 || STOPWORDS.has(token)) continue;
     seen.add(token);
@@ -71,19 +74,25 @@ export function queryTerms(text: string): string[] {
 }
 
 /**
- * Whether `text` names `name`: the name's words, normalised like {@link normaliseText} (case, accents), appear
+ * The `names` that `text` names: those whose words, normalised like {@link normaliseText} (case, accents), appear
  * one after the other among the text's words ("What did melanie's kids paint?" names "Melanie"; "Melanies" does
- * not). A name without a letter or digit is never named.
+ * not). A name without a letter or digit is never named. The text is split into words once for all the names.
  */
-export function namesIn(text: string, name: string): boolean {
-  const words = (value: string) => normaliseText(value).match(/[\p{L}\p{N}]+/gu) ?? [];
-  const nameWords = words(name);
-  if (nameWords.length === 0) return false;
+export function namesIn(text: string, names: Iterable<string>): Set<string> {
+  const words = (value: string) => normaliseText(value).match(WORD) ?? [];
   const textWords = words(text);
-  for (let start = 0; start + nameWords.length <= textWords.length; start += 1) {
-    if (nameWords.every((word, offset) => textWords[start + offset] === word)) return true;
+  const named = new Set<string>();
+  for (const name of names) {
+    const nameWords = words(name);
+    if (nameWords.length === 0) continue;
+    for (let start = 0; start + nameWords.length <= textWords.length; start += 1) {
+      if (nameWords.every((word, offset) => textWords[start + offset] === word)) {
+        named.add(name);
+        break;
+      }
+    }
   }
-  return false;
+  return named;
 }
 
 const LOW_SIGNAL = new Set(

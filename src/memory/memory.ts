@@ -283,26 +283,14 @@ export class Memory {
         : Promise.resolve([]),
       keywordSearch,
     ]);
+    // One signal alone: the other list's weight and every signal beside the two lists are off.
+    const alone = { rrfWeight: 0, recencyWeight: 0, sessionWeight: 0, speakerWeight: 0 };
     const ranking =
       mode === 'hybrid'
         ? this.ranking
         : mode === 'dense'
-          ? {
-              ...this.ranking,
-              keywordWeight: 0,
-              rrfWeight: 0,
-              recencyWeight: 0,
-              sessionWeight: 0,
-              speakerWeight: 0,
-            }
-          : {
-              ...this.ranking,
-              denseWeight: 0,
-              rrfWeight: 0,
-              recencyWeight: 0,
-              sessionWeight: 0,
-              speakerWeight: 0,
-            };
+          ? { ...this.ranking, ...alone, keywordWeight: 0 }
+          : { ...this.ranking, ...alone, denseWeight: 0 };
     const now = temporal.asOf ?? temporal.now;
     return { results: fuseCandidates({ dense, keyword, now, ranking, query: text, limit, threshold }) };
   }

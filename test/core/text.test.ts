@@ -83,6 +83,12 @@ test('namesIn finds a name as whole words in order, ignoring case and accents', 
     ['What did I say?', '??', false],
     ['Ask Bob', 'Bob', true],
   ];
-  for (const [text, name, expected] of cases)
-    assert.equal(namesIn(text, name), expected, `${text} / ${name}`);
+  for (const [text, name, expected] of cases) {
+    assert.equal(namesIn(text, [name]).has(name), expected, `${text} / ${name}`);
+  }
+  // Several names at once: each is found or not on its own.
+  assert.deepEqual(
+    [...namesIn('What did Caroline tell Mary Ann?', ['Mary Ann', 'Melanie', 'Caroline'])],
+    ['Mary Ann', 'Caroline'],
+  );
 });
